@@ -1,0 +1,44 @@
+# Two commands: `make run` and `make test`. Everything else is what they build on.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+INDEX := data/index
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install system-deps run test lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# Chromium and its driver for the real-browser test (Debian packages).
+system-deps:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		echo "installing chromium and chromium-driver (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	fi
+
+run: install
+	@if [ ! -f $(INDEX)/manifest.json ]; then $(PY) -m indexer build data; fi
+	$(PY) -m indexer ui
+
+test: install system-deps
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+bench: install
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) $(INDEX) data/cache

@@ -1,0 +1,162 @@
+"""Fetcher throughput: 200 pages from local servers that answer each request after 100 ms.
+
+The ideal wall time is pages x latency / concurrency; the target is within 1.3x of it.
+Pages are spread over distinct loopback addresses (127.0.0.1, 127.0.0.2, ...), each its
+own host, so the per-host cap (2 in flight) does not bound the run. The servers run in
+a child process, as a real server would, so they do not compete with the fetcher for
+its interpreter lock.
+
+Two runs: the real fetcher (download, extract with trafilatura, store in SQLite), and
+the same with extraction replaced by a stub, which isolates the network machinery
+(concurrency, per-host limits, robots.txt, redirects) from the CPU cost of extraction.
+
+    .venv/bin/python bench/fetch_bench.py
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import indexer.pagecache
+from indexer.config import FetchLimits
+from indexer.extract import Extracted
+from indexer.fetch import Fetcher
+from indexer.pagecache import PageCache
+
+PAGES = 200
+HOSTS = 10
+LATENCY = 0.1  # seconds before every response, robots.txt included
+LIMITS = replace(FetchLimits(), concurrency=8, per_host=2, per_host_delay=0.05)
+
+_BODY = (
+    "<html><head><title>Page {n}</title></head><body><nav><a href='/'>Home</a></nav>"
+    "<article><h1>Page {n}</h1><p>Benchmark page number {n} talks about attention, "
+    "convolutions and the other things a resource list links to.</p>"
+    "<p>It has a second paragraph so that the extractor has some real work to do.</p>"
+    "</article></body></html>"
+)
+
+
+class _SlowHandler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        time.sleep(LATENCY)
+        if self.path == "/robots.txt":
+            body, content_type = b"User-agent: *\nAllow: /\n", "text/plain"
+        else:
+            body, content_type = _BODY.format(n=self.path.strip("/")).encode(), "text/html"
+        self.send_response(200)
+        self.send_header("Content-Type", content_type + "; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format, *args) -> None:
+        pass
+
+
+def _serve(hosts: int) -> None:
+    """Child process: one server per loopback address; prints host:port list, then serves."""
+    servers = []
+    for k in range(1, hosts + 1):
+        server = ThreadingHTTPServer((f"127.0.0.{k}", 0), _SlowHandler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        servers.append(server)
+    print(" ".join(f"{s.server_address[0]}:{s.server_address[1]}" for s in servers), flush=True)
+    sys.stdin.read()  # until the parent closes the pipe
+
+
+@contextmanager
+def _servers(hosts: int):
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(hosts)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield child.stdout.readline().split()
+    finally:
+        child.stdin.close()
+        child.wait(timeout=10)
+
+
+@contextmanager
+def _extraction_stubbed():
+    real = indexer.pagecache.extract
+    indexer.pagecache.extract = lambda body, *a, **k: Extracted(text="stub", kind="html")
+    try:
+        yield
+    finally:
+        indexer.pagecache.extract = real
+
+
+def _measure(addresses: list[str], pages: int, limits: FetchLimits) -> dict:
+    urls = [f"http://{addresses[n % len(addresses)]}/{n}" for n in range(pages)]
+    with tempfile.TemporaryDirectory() as cache_dir, PageCache(cache_dir) as cache:
+        fetcher = Fetcher(cache, limits, allow_hosts=addresses)
+        wall, cpu = time.perf_counter(), time.process_time()
+        records = fetcher.fetch_all(urls)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    ideal = pages * LATENCY / limits.concurrency
+    return {
+        "ok": sum(r.status == "ok" for r in records.values()),
+        "requests": fetcher.stats.requests + fetcher.stats.robots_requests,
+        "wall_s": round(wall, 2),
+        "ideal_s": round(ideal, 2),
+        "ratio": round(wall / ideal, 2),
+        "pages_per_s": round(pages / wall, 1),
+        "fetcher_cpu_s": round(cpu, 2),
+    }
+
+
+def run(pages: int = PAGES, hosts: int = HOSTS, limits: FetchLimits = LIMITS) -> dict:
+    with _servers(hosts) as addresses:
+        full = _measure(addresses, pages, limits)
+        with _extraction_stubbed():
+            network = _measure(addresses, pages, limits)
+    return {
+        "pages": pages,
+        "hosts": hosts,
+        "latency_s": LATENCY,
+        "concurrency": limits.concurrency,
+        "per_host": limits.per_host,
+        "per_host_delay_s": limits.per_host_delay,
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "cpus": os.cpu_count(),
+        "fetch_extract_store": full,
+        "network_only": network,
+    }
+
+
+def main() -> None:
+    result = run()
+    print(
+        f"{result['pages']} pages, {result['hosts']} hosts, {result['latency_s']} s latency, "
+        f"concurrency {result['concurrency']} (per host {result['per_host']}, "
+        f"{result['per_host_delay_s']} s apart); {result['cpus']} CPUs, "
+        f"load average {result['load_average_1m']}\n"
+    )
+    rows = ("fetch_extract_store", "network_only")
+    columns = list(result[rows[0]])
+    print("| run | " + " | ".join(columns) + " | within 1.3x |")
+    print("|---|" + "---|" * (len(columns) + 1))
+    for row in rows:
+        values = result[row]
+        verdict = "yes" if values["ratio"] <= 1.3 else "no"
+        print(f"| {row} | " + " | ".join(str(values[c]) for c in columns) + f" | {verdict} |")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--serve"]:
+        _serve(int(sys.argv[2]))
+    else:
+        main()

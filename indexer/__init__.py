@@ -1,0 +1,1 @@
+"""Recall's indexer: everything that is not the user interface."""

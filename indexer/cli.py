@@ -1,0 +1,235 @@
+"""The `recall` command line: parse arguments, call the library, print, exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from indexer.config import load_settings
+from indexer.parser import parse_sources
+from indexer.resources import ParseResult
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for: one line on stderr, exit code 2."""
+
+
+def _print_json(data) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def _parse_or_fail(sources: Sequence[str], data_dir: Path) -> ParseResult:
+    paths = [Path(s) for s in sources] or [data_dir]
+    try:
+        return parse_sources(paths)
+    except (FileNotFoundError, NotADirectoryError, PermissionError, IsADirectoryError) as exc:
+        raise UsageError(str(exc)) from exc
+
+
+# ------------------------------------------------------------------------ parse
+
+
+def _add_parse(sub) -> None:
+    p = sub.add_parser("parse", help="parse resource lists and report what they hold")
+    p.add_argument("sources", nargs="*", metavar="SOURCE", help="markdown file or folder")
+    p.add_argument("--json", action="store_true", help="print resources, notes and warnings")
+    p.set_defaults(func=cmd_parse)
+
+
+def cmd_parse(args) -> int:
+    settings = load_settings(data_dir=args.data)
+    result = _parse_or_fail(args.sources, settings.data_dir)
+    if args.json:
+        _print_json(result.to_dict())
+        return EXIT_OK
+    mentions = sum(len(r.mentions) for r in result.resources)
+    invalid = sum(r.url_status != "ok" for r in result.resources)
+    print(f"resources: {len(result.resources)}")
+    print(f"mentions:  {mentions}")
+    print(f"notes:     {len(result.notes)}")
+    print(f"invalid:   {invalid}")
+    print(f"warnings:  {len(result.warnings)}")
+    for warning in result.warnings:
+        print(f"  {warning}")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------ fetch
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _duration(text: str) -> float:
+    """argparse type for --max-age: 90s, 30m, 12h, 7d, 2w (a bare number is seconds)."""
+    value = text.strip().lower()
+    unit = value[-1:] if value[-1:] in _DURATION_UNITS else "s"
+    number = value[:-1] if value[-1:] in _DURATION_UNITS else value
+    try:
+        seconds = float(number) * _DURATION_UNITS[unit]
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:  # also rejects nan
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (try 30m, 12h or 7d)")
+    return seconds
+
+
+def _add_fetch(sub) -> None:
+    p = sub.add_parser("fetch", help="fetch the linked pages into the page cache")
+    p.add_argument("sources", nargs="*", metavar="SOURCE", help="markdown file or folder")
+    p.add_argument("--offline", action="store_true", help="use the cache only, never the network")
+    p.add_argument(
+        "--allow-host",
+        action="append",
+        dest="allow_hosts",
+        metavar="HOST[:PORT]",
+        help="allow connecting to this host even on a loopback or private address "
+        "(repeatable; RECALL_ALLOW_HOSTS)",
+    )
+    p.add_argument(
+        "--cache", metavar="DIR", help="page cache folder (default data/cache, RECALL_CACHE)"
+    )
+    p.add_argument(
+        "--max-age",
+        type=_duration,
+        metavar="DURATION",
+        help="skip pages fetched more recently than this (30m, 12h, 7d); "
+        "by default every cached page is revalidated",
+    )
+    p.add_argument("--import-warc", metavar="FILE", help="seed the cache from a WARC file first")
+    p.add_argument(
+        "--export-warc", metavar="FILE", help="write every cached response to a WARC file"
+    )
+    p.add_argument("--json", action="store_true", help="print each resource's fetch status")
+    p.set_defaults(func=cmd_fetch)
+
+
+def _fetch_row(resource, page) -> dict:
+    if page is None:  # a listed URL Recall never fetches
+        status, title, text, error = "invalid_url", resource.title, "", resource.invalid_reason
+        http_status = final_url = last_ok_at = None
+    else:
+        use_page_title = resource.title_is_placeholder and page.title
+        title = page.title if use_page_title else resource.title
+        status, text, error = page.status, page.text, page.error
+        http_status, final_url, last_ok_at = page.http_status, page.final_url, page.last_ok_at
+    return {
+        "id": resource.id,
+        "url": resource.url,
+        "status": status,
+        "http_status": http_status,
+        "final_url": final_url,
+        "title": title,
+        "text_length": len(text),
+        "last_ok_at": last_ok_at,
+        "error": error,
+    }
+
+
+def cmd_fetch(args) -> int:
+    # Imported here: trafilatura, lxml and pypdf take a second to load, and only
+    # commands that read pages need them.
+    from collections import Counter
+
+    from indexer.fetch import Fetcher
+    from indexer.pagecache import PageCache
+    from indexer.resources import normalize_url
+    from indexer.warc import export_warc, import_warc
+
+    allow_hosts = tuple(args.allow_hosts) if args.allow_hosts else None
+    settings = load_settings(data_dir=args.data, cache_dir=args.cache, allow_hosts=allow_hosts)
+    if args.import_warc and not Path(args.import_warc).is_file():
+        raise UsageError(f"no such WARC file: {args.import_warc}")
+    result = _parse_or_fail(args.sources, settings.data_dir)
+    urls = [r.url for r in result.resources if r.url_status == "ok"]
+    report: dict = {}
+    with PageCache(settings.cache_dir) as cache:
+        if args.import_warc:
+            summary = import_warc(cache, args.import_warc, urls, settings.fetch)
+            report["import"] = summary.to_dict()
+        fetcher = Fetcher(
+            cache,
+            settings.fetch,
+            allow_hosts=settings.allow_hosts,
+            offline=args.offline,
+            max_age_seconds=args.max_age,
+        )
+        pages = fetcher.fetch_all(urls, progress=sys.stderr.isatty())
+        if args.export_warc:
+            report["export"] = {
+                "file": args.export_warc,
+                "responses": export_warc(cache, args.export_warc),
+            }
+    rows = [
+        _fetch_row(r, pages.get(normalize_url(r.url)) if r.url_status == "ok" else None)
+        for r in result.resources
+    ]
+    counts = dict(sorted(Counter(row["status"] for row in rows).items()))
+    stats = fetcher.stats
+    if args.json:
+        _print_json({"counts": counts, "stats": stats.to_dict(), **report, "resources": rows})
+        return EXIT_OK
+    print(f"resources: {len(rows)}  (from cache without network: {stats.from_cache})")
+    for status, count in counts.items():
+        print(f"  {status:<20} {count}")
+    print(
+        f"requests: {stats.requests} (conditional {stats.conditional}), "
+        f"robots.txt: {stats.robots_requests}, retries: {stats.retries}"
+    )
+    if "import" in report:
+        imported = report["import"]
+        print(
+            f"WARC import: {imported['imported']} pages from {imported['records']} records, "
+            f"{imported['unlisted']} for unlisted URLs, {imported['older']} older than the cache"
+        )
+        if imported["stopped_at"]:
+            print(f"  the archive is damaged; reading stopped at {imported['stopped_at']}")
+    if "export" in report:
+        print(f"WARC export: {report['export']['responses']} responses to {args.export_warc}")
+    return EXIT_OK
+
+
+# -------------------------------------------------------------------- commands
+# Each command module registers its subparser here; keep this list in the order
+# the help should show them.
+_COMMANDS = [_add_parse, _add_fetch]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="recall", description="Search what a community has shared."
+    )
+    parser.add_argument(
+        "--data", default=None, help="folder of resource lists (default data/, RECALL_DATA)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add_command in _COMMANDS:
+        add_command(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed the message
+        return EXIT_USAGE if exc.code else EXIT_OK
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"recall: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("recall: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

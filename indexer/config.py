@@ -1,0 +1,93 @@
+"""Packaged defaults for paths, models and limits, overridable by RECALL_* variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+DEFAULT_MODEL = "use-multilingual"
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    """Politeness and safety limits for fetching linked pages."""
+
+    concurrency: int = 8
+    per_host: int = 2
+    per_host_delay: float = 0.5  # seconds between two requests to one host
+    connect_timeout: float = 10.0
+    total_timeout: float = 30.0  # whole page, connect to last byte
+    max_redirects: int = 5
+    max_bytes: int = 20 * 1024 * 1024  # decoded bytes; a gzip bomb stops here too
+    retries: int = 3
+    backoff: float = 1.0  # first retry delay in seconds, doubled each time
+    max_retry_after: float = 60.0  # never sleep longer than this on a Retry-After
+    max_pdf_pages: int = 300
+    max_text_chars: int = 2_000_000  # extracted text kept per page
+    offline_after_failures: int = 8  # consecutive DNS/connection failures => network down
+    user_agent: str = "Recall/0.1 (community resource indexer; +https://github.com/recall-search)"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a command needs to know about where things are and how far to go."""
+
+    data_dir: Path = Path("data")
+    index_dir: Path = Path("data/index")
+    cache_dir: Path = Path("data/cache")
+    model: str = DEFAULT_MODEL
+    allow_hosts: tuple[str, ...] = ()
+    fetch: FetchLimits = field(default_factory=FetchLimits)
+    max_query_chars: int = 2000
+    max_resources_per_build: int = 100_000
+    ann_threshold: int = 50_000  # passages; above this the dense index is approximate
+
+
+def _split_hosts(value: str) -> tuple[str, ...]:
+    return tuple(host.strip() for host in value.split(",") if host.strip())
+
+
+_ENV_PATHS = {
+    "RECALL_DATA": "data_dir",
+    "RECALL_INDEX": "index_dir",
+    "RECALL_CACHE": "cache_dir",
+}
+_ENV_INTS = {
+    "RECALL_MAX_QUERY_CHARS": "max_query_chars",
+    "RECALL_MAX_RESOURCES": "max_resources_per_build",
+    "RECALL_ANN_THRESHOLD": "ann_threshold",
+}
+_FETCH_ENV_PREFIX = "RECALL_FETCH_"
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings:
+    """Defaults, then RECALL_* environment variables, then explicit overrides (flags).
+
+    Overrides whose value is None are ignored, so CLI flags that were not given
+    fall through to the environment and the defaults.
+    """
+    env = os.environ if env is None else env
+    values: dict = {}
+    for var, name in _ENV_PATHS.items():
+        if env.get(var):
+            values[name] = Path(env[var])
+    for var, name in _ENV_INTS.items():
+        if env.get(var):
+            values[name] = int(env[var])
+    if env.get("RECALL_MODEL"):
+        values["model"] = env["RECALL_MODEL"]
+    if env.get("RECALL_ALLOW_HOSTS"):
+        values["allow_hosts"] = _split_hosts(env["RECALL_ALLOW_HOSTS"])
+    fetch_values = {}
+    for limit in fields(FetchLimits):
+        raw = env.get(_FETCH_ENV_PREFIX + limit.name.upper())
+        if raw:
+            fetch_values[limit.name] = type(getattr(FetchLimits(), limit.name))(raw)
+    values["fetch"] = replace(FetchLimits(), **fetch_values)
+    for name, value in overrides.items():
+        if value is None:
+            continue
+        values[name] = Path(value) if name in _ENV_PATHS.values() else value
+    return Settings(**values)

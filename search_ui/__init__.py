@@ -1,0 +1,1 @@
+"""Recall's Streamlit app."""

@@ -1,0 +1,262 @@
+"""The Korean-aware tokenizer, term matching and the BM25 index with its saved form."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from indexer.lexical import (
+    LexicalIndex,
+    LexicalIndexError,
+    matched_terms,
+    tokenize,
+    tokenize_many,
+)
+
+CORPUS = [
+    "LSTM으로 시계열 데이터를 예측하는 튜토리얼",
+    "YOLO 객체인식 모델을 직접 구현해 보았습니다",
+    "Attention Is All You Need: Transformer 논문 리뷰",
+    "강화학습 입문 강의 모음",
+    "Deep metric learning for image retrieval",
+    "",
+]
+
+
+# --- tokenizer --------------------------------------------------------------------------------
+
+
+def test_particles_are_stripped_from_nouns():
+    assert tokenize("시계열을") == ["시계열"]
+    assert tokenize("시계열에서는 예측이") == ["시계열", "예측"]
+
+
+def test_compound_nouns_are_kept_whole_and_split_into_their_parts():
+    assert tokenize("객체인식을") == ["객체인식", "객체", "인식"]
+    assert {"자연어", "처리"} <= set(tokenize("자연어처리 책"))
+    assert {"강화", "학습"} <= set(tokenize("강화학습을"))
+
+
+def test_a_word_kiwi_cuts_by_context_still_yields_the_written_word():
+    # Kiwi reads 시계열 whole on its own but as 시 + 계열 before 강화학습.
+    assert "시계열" in tokenize("시계열 강화학습 모델")
+    assert "시계열" in tokenize("시계열")
+
+
+def test_mixed_korean_and_english():
+    tokens = tokenize("LSTM으로 시계열 예측")
+    assert {"lstm", "시계열", "예측"} <= set(tokens)
+    assert "으로" not in tokens
+    assert tokens.index("lstm") < tokens.index("시계열")  # reading order is kept
+
+
+def test_latin_words_are_lowercased_without_stopwords():
+    assert tokenize("The Quick Guide to PyTorch") == ["quick", "guide", "pytorch"]
+
+
+def test_latin_words_keep_digits_and_language_suffixes():
+    assert tokenize("seq2seq in C++, C# and R") == ["seq2seq", "c++", "c#", "r"]
+    assert tokenize("gpt-2 node.js") == ["gpt", "2", "node", "js"]
+
+
+def test_function_morphemes_and_light_verbs_are_dropped():
+    tokens = tokenize("딥러닝을 공부했어요")
+    assert {"딥", "러닝", "공부"} <= set(tokens)
+    assert not {"을", "하", "었", "어요"} & set(tokens)
+
+
+def test_verb_and_adjective_stems_are_kept():
+    assert {"예쁘", "꽃", "피"} <= set(tokenize("예쁜 꽃이 피었다"))
+
+
+def test_full_width_latin_and_decomposed_hangul_are_normalized():
+    assert tokenize("ＬＳＴＭ") == ["lstm"]
+    decomposed = "\u1109\u1175\u1100\u1168\u110b\u1167\u11af"  # 시계열 typed as jamo
+    assert tokenize(decomposed) == ["시계열"]
+
+
+def test_junk_is_not_indexed():
+    assert tokenize("ㅋㅋㅋㅋ ㅠㅠ !!! 😀 ... \u200b") == []
+    assert tokenize("") == []
+
+
+def test_control_characters_and_lone_surrogates_separate_words():
+    assert tokenize("deep\x00learning\ud800시계열")[:3] == ["deep", "learning", "시계열"]
+
+
+def test_other_scripts_are_kept_as_words():
+    assert tokenize("Привет 漢字") == ["привет", "漢字"]
+
+
+def test_long_text_is_tokenized_to_the_end():
+    text = "케라스로 시계열 예측 모델을 만들었습니다. " * 4200 + "마지막으로 transformer 강화학습"
+    assert len(text) > 100_000
+    tokens = tokenize(text)
+    assert tokens[-4:] == ["transformer", "강화학습", "강화", "학습"]
+    assert tokens.count("시계열") == 4200
+
+
+def test_a_long_run_without_spaces_is_tokenized():
+    tokens = tokenize("가나다라마바사아자차" * 1000 + " 객체인식")
+    assert tokens[-2:] == ["객체", "인식"]
+
+
+def test_tokenize_many_matches_tokenize():
+    assert tokenize_many(CORPUS) == [tokenize(text) for text in CORPUS]
+
+
+ANY_TEXT = st.text(st.characters(exclude_categories=()), max_size=300)  # surrogates too
+KOREANISH_TEXT = st.text(
+    st.sampled_from(list("시계열을 예측 객체인식 LSTM c++ ㅋㅠ가\x00\u200b\ud800😀漢\n.-")),
+    max_size=300,
+)
+
+
+@settings(max_examples=300, deadline=None, database=None)  # write nothing outside tmp_path
+@given(st.one_of(ANY_TEXT, KOREANISH_TEXT))
+def test_tokenize_never_raises_and_yields_clean_tokens(text):
+    tokens = tokenize(text)
+    assert all(token and not any(char.isspace() for char in token) for token in tokens)
+    # every term of a text is found in the text itself
+    assert bool(matched_terms(text, text)) == bool(tokens)
+
+
+# --- matched terms ----------------------------------------------------------------------------
+
+
+def test_matched_terms_are_the_query_surfaces_the_text_contains():
+    text = "Time series forecasting with an lstm: 시계열 데이터 예측하기"
+    assert matched_terms("LSTM으로 시계열을 분류", text) == ["LSTM", "시계열"]
+
+
+def test_matched_terms_are_reported_once_in_query_order():
+    assert matched_terms("시계열 LSTM 시계열을", "lstm 시계열") == ["시계열", "LSTM"]
+
+
+def test_matched_terms_is_empty_without_shared_terms():
+    assert matched_terms("강화학습", "Deep metric learning") == []
+    assert matched_terms("", "anything") == []
+
+
+# --- BM25 -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def index():
+    return LexicalIndex.from_texts(CORPUS)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("시계열 예측", 0),
+        ("객체 탐지", 1),
+        ("transformer 논문", 2),
+        ("강화학습 강의", 3),
+        ("metric learning", 4),
+        ("lstm", 0),
+    ],
+)
+def test_bm25_ranks_the_right_document_first(index, query, expected):
+    ids, scores = index.search(query, 3)
+    assert ids[0] == expected
+    assert ids.dtype == np.int64
+    assert scores.dtype == np.float32
+    assert ids.shape == scores.shape
+
+
+def test_only_documents_sharing_a_term_are_returned_best_first(index):
+    ids, scores = index.search("시계열 강화학습 모델", 10)
+    assert set(ids) == {0, 1, 3}
+    assert np.all(np.diff(scores) <= 0)
+    assert np.all(scores > 0)
+
+
+def test_k_limits_the_hits(index):
+    ids, _ = index.search("시계열 강화학습 모델", 2)
+    assert len(ids) == 2
+    assert len(index.search("시계열", 0)[0]) == 0
+
+
+@pytest.mark.parametrize("query", ["", "   ", "the of and", "없는단어", "ㅋㅋㅋ"])
+def test_queries_without_known_terms_give_empty_arrays(index, query):
+    ids, scores = index.search(query, 5)
+    assert ids.shape == scores.shape == (0,)
+    assert ids.dtype == np.int64
+
+
+def test_index_built_from_tokens_equals_index_built_from_texts(index):
+    from_tokens = LexicalIndex.from_tokens(tokenize_many(CORPUS))
+    for query in ["시계열 예측", "metric learning", "객체"]:
+        np.testing.assert_array_equal(from_tokens.search(query, 5)[0], index.search(query, 5)[0])
+    assert len(from_tokens) == len(index) == len(CORPUS)
+
+
+def test_save_and_load_give_identical_results(index, tmp_path):
+    index.save(tmp_path / "lexical")
+    loaded = LexicalIndex.load(tmp_path / "lexical")
+    assert len(loaded) == len(CORPUS)
+    for query in ["시계열 예측", "객체 탐지", "transformer 논문", "metric learning", "없는단어"]:
+        for got, expected in zip(loaded.search(query, 5), index.search(query, 5), strict=True):
+            np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize(
+    "corpus", [["Deep metric learning"], [], ["", "ㅋㅋㅋ"]], ids=["one", "none", "tokenless"]
+)
+def test_tiny_indexes_round_trip(tmp_path, corpus):
+    LexicalIndex.from_texts(corpus).save(tmp_path)
+    loaded = LexicalIndex.load(tmp_path)
+    assert len(loaded) == len(corpus)
+    ids, _ = loaded.search("metric", 10)
+    assert list(ids) == ([0] if corpus == ["Deep metric learning"] else [])
+
+
+@pytest.fixture
+def saved(index, tmp_path):
+    index.save(tmp_path)
+    return tmp_path
+
+
+def test_a_truncated_file_is_named_in_the_error(saved):
+    data = saved / "bm25.data.npy"
+    data.write_bytes(data.read_bytes()[:-7])
+    with pytest.raises(LexicalIndexError, match=re.escape("bm25.data.npy")):
+        LexicalIndex.load(saved)
+
+
+def test_a_corrupted_file_is_named_in_the_error(saved):
+    vocab = saved / "bm25.vocab.json"
+    corrupted = vocab.read_text(encoding="utf-8").replace("시계열", "시게열")
+    vocab.write_text(corrupted, encoding="utf-8")
+    with pytest.raises(LexicalIndexError, match=re.escape("bm25.vocab.json")):
+        LexicalIndex.load(saved)
+
+
+def test_a_missing_file_is_named_in_the_error(saved):
+    (saved / "bm25.indptr.npy").unlink()
+    with pytest.raises(LexicalIndexError, match=re.escape("bm25.indptr.npy")):
+        LexicalIndex.load(saved)
+
+
+@pytest.mark.parametrize("manifest", ["", "{not json", '{"format": 1}', '{"format": 99}'])
+def test_a_bad_manifest_is_named_in_the_error(saved, manifest):
+    (saved / "lexical.json").write_text(manifest, encoding="utf-8")
+    with pytest.raises(LexicalIndexError, match=re.escape("lexical.json")):
+        LexicalIndex.load(saved)
+
+
+def test_a_manifest_listing_other_files_is_refused(saved):
+    manifest = json.loads((saved / "lexical.json").read_text(encoding="utf-8"))
+    manifest["files"] = {"../elsewhere.npy": "0" * 64}
+    (saved / "lexical.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(LexicalIndexError, match=re.escape("lexical.json")):
+        LexicalIndex.load(saved)
+
+
+def test_loading_an_empty_directory_fails_clearly(tmp_path):
+    with pytest.raises(LexicalIndexError, match=re.escape("lexical.json")):
+        LexicalIndex.load(tmp_path)

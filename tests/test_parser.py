@@ -1,0 +1,307 @@
+"""The list parser: the sample list field by field, one fixture per input shape, bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from indexer.parser import parse_sources, parse_text
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "keras-open-chat.md"
+
+
+@pytest.fixture(scope="module")
+def sample():
+    result = parse_sources([SAMPLE])
+    return result, {r.url: r for r in result.resources}
+
+
+def by_url(result):
+    return {r.url: r for r in result.resources}
+
+
+# ------------------------------------------------------------------ the sample
+
+
+def test_sample_counts(sample):
+    result, _ = sample
+    assert len(result.resources) == 11
+    assert result.warnings == []
+    assert all(r.url_status == "ok" for r in result.resources)
+
+
+def test_sample_five_papers_share_the_post_note(sample):
+    result, _ = sample
+    papers = [r for r in result.resources if r.mentions[0].contributor == "이명규"]
+    assert [r.title for r in papers] == [
+        "Making Classification Competitive for Deep Metric Learning",
+        "Batch Feature Erasing for Person Re-identification and Beyond",
+        "Attention-based Ensemble for Deep Metric Learning",
+        "Total Recall: Automatic Query Expansion with a Generative Feature Model for "
+        "Object Retrieval",
+        "Total Recall II: Query Expansion Revisited",
+    ]
+    for paper in papers:
+        mention = paper.mentions[0]
+        assert mention.date == "2019-02-22"
+        assert mention.note.startswith("역시 SOTA논문이 괜히 SOTA가 아닌가봐요")
+        assert "디폴트가 아니다라는것" in mention.note
+        assert mention.source.endswith("keras-open-chat.md")
+    assert [p.mentions[0].line for p in papers] == [9, 10, 11, 12, 13]
+    assert papers[0].type == "paper"
+    assert papers[3].type == "pdf"
+
+
+def test_sample_book_carries_the_whole_review(sample):
+    _, urls = sample
+    book = urls["http://www.yes24.com/Product/Goods/69334316"]
+    mention = book.mentions[0]
+    assert book.title == "텐서플로와 머신러닝으로 시작하는 자연어 처리"
+    assert mention.contributor == "Ryan Shin"
+    assert mention.date == "2019-02-28"
+    assert mention.note.startswith("한국인이 쓴 첫 번째 딥러닝 자연어처리 책입니다.")
+    assert "6장은 Seq2seq와 트랜스포머로 챗봇을 구현합니다." in mention.note
+    assert mention.note.endswith("이 책이 큰 역할을 하리라 기대합니다.")
+    assert mention.note.count("\n\n") == 5  # six paragraphs
+    assert book.type == "book"
+
+
+def test_sample_gan_post_has_quote_and_nested_comment(sample):
+    _, urls = sample
+    gan = urls["https://tykimos.github.io/2017/12/12/One_Slide_GAN/"]
+    mention = gan.mentions[0]
+    assert gan.title == "GAN 모형에서 trainable 매개변수"
+    assert mention.contributor == "김태영"
+    assert mention.date == "2019-03-03"
+    assert mention.note.startswith('"여기서 하나 알 수 있는 것은 discriminator')
+    assert "가중치 갱신이 일어나지 않음" in mention.note
+    assert "trainable = False로 설정해요" in mention.note
+    assert mention.note.rstrip().endswith("by 박성욱")
+
+
+def test_sample_lstm_article_has_repo_and_talk_as_companions(sample):
+    _, urls = sample
+    article_url = (
+        "https://www.altumintelligence.com/articles/a/"
+        "Time-Series-Prediction-Using-LSTM-Deep-Neural-Networks"
+    )
+    article = urls[article_url]
+    repo = "https://github.com/jaungiers/LSTM-Neural-Network-for-Time-Series-Prediction"
+    talk = "https://www.youtube.com/watch?v=2np77NOdnwk"
+    assert article.mentions[0].contributor == "이상훈"
+    assert article.mentions[0].date == "2019-03-14"
+    assert article.companions == [repo, talk]
+    assert article_url in urls[repo].companions
+    assert urls[repo].type == "repo"
+    assert urls[talk].type == "video"
+    assert urls[talk].mentions[0].contributor == "이상훈"
+    assert "fbclid" in article.original_urls[0]
+    assert "fbclid" not in article.url
+
+
+def test_sample_contributors_have_no_honorific(sample):
+    result, _ = sample
+    names = {m.contributor for r in result.resources for m in r.mentions}
+    assert names == {"이명규", "이진원", "Ryan Shin", "김태영", "이상훈"}
+
+
+# ------------------------------------------------------------------ headings
+
+
+@pytest.mark.parametrize(
+    ("heading", "contributor", "date", "topics"),
+    [
+        ("## 이름 (2019.02.25)", "이름", "2019-02-25", []),
+        ("## 홍길동씨 (2019.02.22)", "홍길동", "2019-02-22", []),
+        ("## 홍길동님 페이스북(2019.03.22)", "홍길동", "2019-03-22", ["페이스북"]),
+        ("## Keras 팁 (홍길동님, 2019.10.05)", "홍길동", "2019-10-05", ["Keras 팁"]),
+        ("## Object Detection (2019.04.23)", None, "2019-04-23", ["Object Detection"]),
+        ("## 시계열 (2019.04.23)", None, "2019-04-23", ["시계열"]),
+        ("## Topic", None, None, ["Topic"]),
+        ("## 김철수 (2019.03.21) - 강화학습", "김철수", "2019-03-21", ["강화학습"]),
+        ("## 김철수 (2019. 10.31)", "김철수", "2019-10-31", []),
+        ("## Ryan Shin (2019.02.28)", "Ryan Shin", "2019-02-28", []),
+    ],
+)
+def test_heading_shapes(heading, contributor, date, topics):
+    result = parse_text(f"{heading}\n\n* [A title here](https://example.com/a)\n", "h.md")
+    (resource,) = result.resources
+    mention = resource.mentions[0]
+    assert (mention.contributor, mention.date) == (contributor, date)
+    assert resource.categories == topics
+
+
+# ------------------------------------------------------------------ link shapes
+
+
+def test_inline_contributor_before_link():
+    result = parse_text("## 모음 (2019.05.01)\n\n* 홍길동님: [Deep Dive](https://ex.com/d)\n", "f")
+    assert result.resources[0].mentions[0].contributor == "홍길동"
+    assert result.resources[0].title == "Deep Dive"
+
+
+def test_text_after_link_is_its_note_and_by_someone_kept():
+    text = "* [Deep Dive Into Nets](https://ex.com/d): 아주 좋은 글\n* [Repo Of Code](https://ex.com/r) by someone\n"
+    resources = by_url(parse_text(text, "f"))
+    assert resources["https://ex.com/d"].mentions[0].note == "아주 좋은 글"
+    assert resources["https://ex.com/r"].mentions[0].note == "by someone"
+
+
+def test_link_text_that_is_the_url_takes_the_surrounding_text():
+    text = "A survey of papers at NIPS2016 https://t.co/abc\n* [https://ex.com/x](https://ex.com/x)\n"
+    resources = by_url(parse_text(text, "f"))
+    assert resources["https://t.co/abc"].title == "A survey of papers at NIPS2016"
+    bare = resources["https://ex.com/x"]
+    assert bare.title == "https://ex.com/x"
+    assert bare.title_is_placeholder
+
+
+def test_autolink_and_html_anchor():
+    text = '* 자료 <https://ex.com/auto>\n* <a href="https://ex.com/html">HTML Anchor Title</a>\n'
+    resources = by_url(parse_text(text, "f"))
+    assert resources["https://ex.com/auto"].title == "자료"
+    assert resources["https://ex.com/html"].title == "HTML Anchor Title"
+
+
+def test_table_like_row_with_category_before_title():
+    text = "* 튜토리얼   Keras Basics Course   [https://ex.com/k](https://ex.com/k)\n"
+    (resource,) = parse_text(text, "f").resources
+    assert resource.title == "Keras Basics Course"
+    assert "튜토리얼" in resource.categories
+
+
+def test_markdown_table_row_with_generic_link_text():
+    text = (
+        "# 자료 모음\n\n## Detection\n\n|년도|알고리즘|링크|특징|\n|-|-|-|-|\n"
+        "|2014|R-CNN|[논문](https://arxiv.org/abs/1311.2524)|Selective Search|\n"
+        "|2016|Faster R-CNN|[논문](https://arxiv.org/abs/1506.01497),[한글](https://ex.kr/frcnn)|RPN|\n"
+    )
+    resources = by_url(parse_text(text, "f"))
+    rcnn = resources["https://arxiv.org/abs/1311.2524"]
+    assert rcnn.title == "R-CNN (논문)"
+    assert rcnn.title_is_placeholder
+    assert "알고리즘: R-CNN" in rcnn.mentions[0].note
+    assert "특징: Selective Search" in rcnn.mentions[0].note
+    assert rcnn.categories == ["Detection"]
+    faster = resources["https://arxiv.org/abs/1506.01497"]
+    assert faster.title == "Faster R-CNN (논문)"
+    assert faster.companions == ["https://ex.kr/frcnn"]
+    assert resources["https://ex.kr/frcnn"].title == "Faster R-CNN (한글)"
+
+
+def test_generic_link_texts_take_the_bullet_text():
+    text = "- PR001_Generative adversarial nets: [소개글](https://fb.com/1), [논문](https://arxiv.org/abs/1406.2661)\n"
+    resources = by_url(parse_text(text, "f"))
+    paper = resources["https://arxiv.org/abs/1406.2661"]
+    assert paper.title == "PR001_Generative adversarial nets (논문)"
+    assert paper.companions == ["https://fb.com/1"]
+
+
+def test_nested_link_is_companion_and_nested_text_is_note():
+    text = (
+        "* [Main Article Title](https://ex.com/main)\n"
+        "  * 코드: [Companion Repository](https://github.com/a/b)\n"
+        "  * 댓글: 정말 유용합니다\n"
+    )
+    resources = by_url(parse_text(text, "f"))
+    main = resources["https://ex.com/main"]
+    assert main.companions == ["https://github.com/a/b"]
+    assert "댓글: 정말 유용합니다" in main.mentions[0].note
+    assert resources["https://github.com/a/b"].companions == ["https://ex.com/main"]
+
+
+def test_label_bullet_gives_context_to_nested_links():
+    text = "- MIT 6.S094: Deep Learning for Self-Driving Cars\n  * Homepage : [MIT](http://selfdrivingcars.mit.edu/)\n"
+    (resource,) = parse_text(text, "f").resources
+    assert resource.title == "MIT 6.S094: Deep Learning for Self-Driving Cars (MIT)"
+    assert "MIT 6.S094: Deep Learning for Self-Driving Cars" in resource.categories
+
+
+def test_section_without_links_becomes_a_note():
+    text = "## 홍길동 (2019.05.01)\n\n케라스 2.3에서 fit_generator가 없어집니다.\n\n## 다음\n\n* [X Y Z W](https://ex.com/x)\n"
+    result = parse_text(text, "notes.md")
+    (note,) = result.notes
+    assert note.contributor == "홍길동"
+    assert note.date == "2019-05-01"
+    assert note.text == "케라스 2.3에서 fit_generator가 없어집니다."
+    assert note.line == 1
+    assert len(result.resources) == 1
+
+
+def test_same_url_twice_with_tracking_parameters_merges():
+    text = (
+        "## 김가나 (2019.01.01)\n* [Shared Post](https://ex.com/p?id=3&utm_source=x&fbclid=abc)\n"
+        "## 박다라 (2019.02.02)\n* [Shared Post](https://EX.com/p?id=3#top)\n"
+    )
+    (resource,) = parse_text(text, "f").resources
+    assert resource.url == "https://ex.com/p?id=3"
+    assert len(resource.original_urls) == 2
+    assert [m.contributor for m in resource.mentions] == ["김가나", "박다라"]
+    assert resource.dates == ["2019-01-01", "2019-02-02"]
+
+
+def test_bracket_tag_becomes_category():
+    (resource,) = parse_text("* [추천][Keras Lecture Series](https://ex.com/k)\n", "f").resources
+    assert resource.title == "Keras Lecture Series"
+    assert "추천" in resource.categories
+
+
+def test_multiline_bullet_continuation_gives_title_context():
+    text = "- PR003_Learning Phrase Representations\nfor Machine Translation: [논문](https://arxiv.org/abs/1406.1078)\n"
+    (resource,) = parse_text(text, "f").resources
+    assert resource.title == "PR003_Learning Phrase Representations for Machine Translation (논문)"
+
+
+# ------------------------------------------------------------------ bad input
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("javascript:alert(1)", "unsupported scheme"),
+        ("file:///etc/passwd", "unsupported scheme"),
+        ("data:text/html,hi", "unsupported scheme"),
+        ("https://github.com/…/tree/master", "truncated"),
+        ("http://ex.com/a b", "whitespace"),
+    ],
+)
+def test_broken_urls_are_kept_as_invalid_with_a_warning(url, reason):
+    result = parse_text(f"* [Broken Link Here]({url})\n", "bad.md")
+    (resource,) = result.resources
+    assert resource.url_status == "invalid"
+    assert reason in resource.invalid_reason
+    assert any(str(w).startswith("bad.md:1:") for w in result.warnings)
+
+
+def test_unbalanced_brackets_warn_and_keep_the_link():
+    result = parse_text("intro\n\n- [git - 실습]http://learnbranch.urigit.com)\n", "u.md")
+    assert [r.url for r in result.resources] == ["http://learnbranch.urigit.com/"]
+    assert any(str(w).startswith("u.md:3:") and "malformed" in str(w) for w in result.warnings)
+
+
+def test_files_that_are_not_clean_utf8(tmp_path):
+    (tmp_path / "euckr.md").write_bytes("* [한글 제목 자료](https://ex.com/k)\n".encode("euc-kr"))
+    (tmp_path / "binary.md").write_bytes(b"\x00\x01\x02PNG" * 100)
+    (tmp_path / "empty.md").write_bytes(b"")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "nested.md").write_text("* [Nested File](https://ex.com/n)\n")
+    (tmp_path / "ignored.txt").write_text("* [Not Markdown](https://ex.com/t)\n")
+    result = parse_sources([tmp_path])
+    assert sorted(r.url for r in result.resources) == ["https://ex.com/k", "https://ex.com/n"]
+    assert by_url(result)["https://ex.com/k"].title == "한글 제목 자료"
+    messages = [str(w) for w in result.warnings]
+    assert any("euckr.md:1: not UTF-8" in m and "cp949" in m for m in messages)
+    assert any("binary.md:1: binary file" in m for m in messages)
+    assert any("empty.md:1: empty file" in m for m in messages)
+
+
+def test_huge_single_line_does_not_crash():
+    line = "x" * 5_000_000 + " [Planted Link](https://ex.com/planted) " + "[(" * 1_000_000
+    result = parse_text(line, "huge.md")
+    assert [r.url for r in result.resources] == ["https://ex.com/planted"]
+
+
+def test_missing_source_raises_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        parse_sources([tmp_path / "nope.md"])
