@@ -3,36 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+from indexer import cli_index, cli_query
+from indexer.cli_common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+    add_allow_host_option,
+    parse_or_fail,
+    print_json,
+    progress_wanted,
+)
 from indexer.config import load_settings
-from indexer.parser import parse_sources
-from indexer.resources import ParseResult
-
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
-
-
-class UsageError(Exception):
-    """A problem with what the user asked for: one line on stderr, exit code 2."""
-
-
-def _print_json(data) -> None:
-    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
-    sys.stdout.write("\n")
-
-
-def _parse_or_fail(sources: Sequence[str], data_dir: Path) -> ParseResult:
-    paths = [Path(s) for s in sources] or [data_dir]
-    try:
-        return parse_sources(paths)
-    except (FileNotFoundError, NotADirectoryError, PermissionError, IsADirectoryError) as exc:
-        raise UsageError(str(exc)) from exc
-
 
 # ------------------------------------------------------------------------ parse
 
@@ -46,9 +32,9 @@ def _add_parse(sub) -> None:
 
 def cmd_parse(args) -> int:
     settings = load_settings(data_dir=args.data)
-    result = _parse_or_fail(args.sources, settings.data_dir)
+    result = parse_or_fail(args.sources, settings.data_dir)
     if args.json:
-        _print_json(result.to_dict())
+        print_json(result.to_dict())
         return EXIT_OK
     mentions = sum(len(r.mentions) for r in result.resources)
     invalid = sum(r.url_status != "ok" for r in result.resources)
@@ -85,14 +71,7 @@ def _add_fetch(sub) -> None:
     p = sub.add_parser("fetch", help="fetch the linked pages into the page cache")
     p.add_argument("sources", nargs="*", metavar="SOURCE", help="markdown file or folder")
     p.add_argument("--offline", action="store_true", help="use the cache only, never the network")
-    p.add_argument(
-        "--allow-host",
-        action="append",
-        dest="allow_hosts",
-        metavar="HOST[:PORT]",
-        help="allow connecting to this host even on a loopback or private address "
-        "(repeatable; RECALL_ALLOW_HOSTS)",
-    )
+    add_allow_host_option(p)
     p.add_argument(
         "--cache", metavar="DIR", help="page cache folder (default data/cache, RECALL_CACHE)"
     )
@@ -134,54 +113,42 @@ def _fetch_row(resource, page) -> dict:
 
 
 def cmd_fetch(args) -> int:
-    # Imported here: trafilatura, lxml and pypdf take a second to load, and only
-    # commands that read pages need them.
-    from collections import Counter
-
-    from indexer.fetch import Fetcher
-    from indexer.pagecache import PageCache
-    from indexer.resources import normalize_url
-    from indexer.warc import export_warc, import_warc
+    from indexer.build import fetch_pages
 
     allow_hosts = tuple(args.allow_hosts) if args.allow_hosts else None
     settings = load_settings(data_dir=args.data, cache_dir=args.cache, allow_hosts=allow_hosts)
     if args.import_warc and not Path(args.import_warc).is_file():
         raise UsageError(f"no such WARC file: {args.import_warc}")
-    result = _parse_or_fail(args.sources, settings.data_dir)
-    urls = [r.url for r in result.resources if r.url_status == "ok"]
+    result = parse_or_fail(args.sources, settings.data_dir)
+    outcome = fetch_pages(
+        result.resources,
+        settings,
+        offline=args.offline,
+        progress=progress_wanted(),
+        max_age_seconds=args.max_age,
+        import_warc=Path(args.import_warc) if args.import_warc else None,
+        export_warc=Path(args.export_warc) if args.export_warc else None,
+    )
+    pages = outcome.pages
     report: dict = {}
-    with PageCache(settings.cache_dir) as cache:
-        if args.import_warc:
-            summary = import_warc(cache, args.import_warc, urls, settings.fetch)
-            report["import"] = summary.to_dict()
-        fetcher = Fetcher(
-            cache,
-            settings.fetch,
-            allow_hosts=settings.allow_hosts,
-            offline=args.offline,
-            max_age_seconds=args.max_age,
-        )
-        pages = fetcher.fetch_all(urls, progress=sys.stderr.isatty())
-        if args.export_warc:
-            report["export"] = {
-                "file": args.export_warc,
-                "responses": export_warc(cache, args.export_warc),
-            }
+    if outcome.imported is not None:
+        report["import"] = outcome.imported
+    if args.export_warc:
+        report["export"] = {"file": args.export_warc, "responses": outcome.stats.pop("exported")}
     rows = [
-        _fetch_row(r, pages.get(normalize_url(r.url)) if r.url_status == "ok" else None)
-        for r in result.resources
+        _fetch_row(r, pages.get(r.url) if r.url_status == "ok" else None) for r in result.resources
     ]
     counts = dict(sorted(Counter(row["status"] for row in rows).items()))
-    stats = fetcher.stats
+    stats = outcome.stats
     if args.json:
-        _print_json({"counts": counts, "stats": stats.to_dict(), **report, "resources": rows})
+        print_json({"counts": counts, "stats": stats, **report, "resources": rows})
         return EXIT_OK
-    print(f"resources: {len(rows)}  (from cache without network: {stats.from_cache})")
+    print(f"resources: {len(rows)}  (from cache without network: {stats['from_cache']})")
     for status, count in counts.items():
         print(f"  {status:<20} {count}")
     print(
-        f"requests: {stats.requests} (conditional {stats.conditional}), "
-        f"robots.txt: {stats.robots_requests}, retries: {stats.retries}"
+        f"requests: {stats['requests']} (conditional {stats['conditional']}), "
+        f"robots.txt: {stats['robots_requests']}, retries: {stats['retries']}"
     )
     if "import" in report:
         imported = report["import"]
@@ -199,7 +166,7 @@ def cmd_fetch(args) -> int:
 # -------------------------------------------------------------------- commands
 # Each command module registers its subparser here; keep this list in the order
 # the help should show them.
-_COMMANDS = [_add_parse, _add_fetch]
+_COMMANDS = [_add_parse, _add_fetch, *cli_index.COMMANDS, *cli_query.COMMANDS]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -226,6 +193,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"recall: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # output piped into head and the like
+        sys.stderr.close()
+        return EXIT_OK
     except KeyboardInterrupt:
         print("recall: interrupted", file=sys.stderr)
         return 130

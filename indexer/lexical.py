@@ -46,6 +46,9 @@ _REPEAT = re.compile(r"(\D)\1{3,}")
 # Kiwi's cost grows with unbroken input; longer text is analysed in pieces cut at spaces.
 _CHUNK_CHARS = 2000
 
+# Recorded in index manifests: an index is only searchable with the tokenizer that built it.
+TOKENIZER_NAME = "kiwipiepy-morphemes+latin-words/1"
+
 _MANIFEST = "lexical.json"
 _FORMAT = 1
 _BM25_FILES = {

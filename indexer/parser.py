@@ -10,6 +10,7 @@ from functools import cached_property
 from pathlib import Path
 
 from indexer.headings import Heading, clean_inline, parse_heading
+from indexer.links import Link, choose_title, context_label, mask_spans, scan_links, target_problem
 from indexer.resources import (
     Mention,
     Note,
@@ -18,232 +19,7 @@ from indexer.resources import (
     Resource,
     normalize_url,
     stable_id,
-    url_problem,
 )
-
-# ------------------------------------------------------------------ link scanning
-
-# [text](target) and ![alt](target): the text may hold one level of brackets
-# ("[[Code]](url)") and the target one level of parentheses (wiki URLs,
-# javascript:alert(1)). Possessive quantifiers never backtrack, so the pattern
-# stays linear on a 10 MB line.
-_MD_LINK = re.compile(
-    r"(?P<image>!?)\[(?P<text>(?:[^\[\]]++|\[[^\[\]]*+\])*+)\]"
-    r"\(\s*(?P<target><[^<>\n]*+>|(?:[^()\n]++|\([^()\n]*+\))*+)\)"
-)
-_AUTOLINK = re.compile(r"<(?P<target>[a-zA-Z][a-zA-Z0-9+.-]*:[^<>\s]+)>")
-_HTML_ANCHOR = re.compile(
-    r"<a\s[^<>]*?href\s*=\s*[\"'](?P<target>[^\"'<>]*)[\"'][^<>]*>(?P<text>.*?)</a\s*>",
-    re.IGNORECASE | re.DOTALL,
-)
-# A URL in plain text ends at whitespace, quotes, angle brackets or a closing
-# bracket; trailing punctuation is trimmed afterwards.
-_BARE_URL = re.compile(
-    r"(?:https?|ftp)://[^\s<>\"'\]\[)(]+|www\.[a-z0-9-]+\.[^\s<>\"'\]\[)(]+", re.I
-)
-_TRAILING_PUNCT = ".,;:!?'\"*_~"
-_LINK_TITLE = re.compile(r"""\s+(?:"[^"]*"|'[^']*')\s*$""")
-_DANGEROUS_SCHEME = re.compile(r"^\s*(javascript|file|data|vbscript)\s*:", re.I)
-_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
-
-
-@dataclass
-class _Link:
-    start: int
-    end: int
-    text: str  # link text as written; the URL itself for bare URLs
-    url: str  # target as written (markdown title removed)
-    image: bool = False
-
-
-def _mask(text: str, spans: list[tuple[int, int]]) -> str:
-    """text with the given spans blanked out, offsets unchanged."""
-    if not spans:
-        return text
-    parts, position = [], 0
-    for start, end in sorted(spans):
-        parts.append(text[position:start])
-        parts.append(" " * (end - start))
-        position = end
-    parts.append(text[position:])
-    return "".join(parts)
-
-
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
-
-
-def _clean_target(target: str) -> str:
-    target = target.translate(_INVISIBLE).strip()
-    if target.startswith("<") and target.endswith(">"):
-        return target[1:-1].strip()
-    return _LINK_TITLE.sub("", target).strip()
-
-
-def scan_links(text: str) -> list[_Link]:
-    """Every link in a piece of markdown, in order, without overlaps."""
-    links: list[_Link] = []
-    for match in _MD_LINK.finditer(text):
-        target = _clean_target(match["target"])
-        if not target:
-            continue
-        if target.lower().startswith("www."):
-            target = "http://" + target
-        links.append(_Link(match.start(), match.end(), match["text"], target, bool(match["image"])))
-    masked = _mask(text, [(link.start, link.end) for link in links])
-    for pattern in (_HTML_ANCHOR, _AUTOLINK):
-        found = []
-        for match in pattern.finditer(masked):
-            if not match["target"].strip():
-                continue
-            text_part = match.groupdict().get("text") or match["target"]
-            found.append(_Link(match.start(), match.end(), text_part, match["target"].strip()))
-        masked = _mask(masked, [(link.start, link.end) for link in found])
-        links.extend(found)
-    for match in _BARE_URL.finditer(masked):
-        url = match.group().rstrip(_TRAILING_PUNCT)
-        if url.lower().startswith("www."):
-            url = "http://" + url
-        links.append(_Link(match.start(), match.start() + len(match.group()), url, url))
-    links.sort(key=lambda link: link.start)
-    return links
-
-
-def _target_problem(url: str) -> str | None:
-    if _DANGEROUS_SCHEME.match(url):
-        return url_problem(url)
-    if not _SCHEME.match(url):
-        return "relative link or missing scheme"
-    return url_problem(url)
-
-
-# ------------------------------------------------------------------- titles
-
-_GENERIC_WORDS = {
-    "논문",
-    "소개글",
-    "소개",
-    "동영상",
-    "영상",
-    "발표자료",
-    "슬라이드",
-    "코드",
-    "소스",
-    "소스코드",
-    "구현",
-    "한글",
-    "한글판",
-    "원문",
-    "번역",
-    "번역본",
-    "홈페이지",
-    "링크",
-    "여기",
-    "첨부파일",
-    "블로그",
-    "다운로드",
-    "자막",
-    "참고",
-    "데모",
-    "깃허브",
-    "깃헙",
-    "강의",
-    "강의노트",
-    "강의자료",
-    "paper",
-    "pdf",
-    "code",
-    "github",
-    "git",
-    "repo",
-    "link",
-    "here",
-    "this",
-    "slide",
-    "slides",
-    "video",
-    "youtube",
-    "youtu",
-    "blog",
-    "post",
-    "download",
-    "homepage",
-    "home",
-    "website",
-    "site",
-    "arxiv",
-    "demo",
-    "source",
-    "web",
-    "url",
-    "page",
-    "doc",
-    "docs",
-    "ppt",
-    "notebook",
-    "more",
-    "syllabus",
-    "course project",
-    "tutorial",
-    "article",
-    "presentation",
-    "talk",
-    "kr",
-    "en",
-}
-_CONNECTIVES = {"and", "or", "&", "vs", "및", "그리고", "또는"}
-_SHORT_TITLE_CHARS = 15
-_MAX_TITLE_CHARS = 200
-
-
-def _is_generic(text: str) -> bool:
-    core = re.sub(r"[\d\s\[\]()_:.,!?#*-]+", " ", text.lower()).strip()
-    return core in _GENERIC_WORDS or bool(re.fullmatch(r"\d+\s*(주차|장|강|편|부)", text.strip()))
-
-
-def _looks_like_url(text: str) -> bool:
-    return bool(re.match(r"^(?:[a-z][a-z0-9+.-]*:|www\.)\S*$", text.strip(), re.I))
-
-
-def _context_label(text: str) -> str:
-    """Surrounding text cleaned to serve as (part of) a title."""
-    text = " ".join(clean_inline(text).split())
-    text = re.sub(r"^[\s:：,;|/·\-–—>)\]]+|[\s:：,;|/·\-–—(<\[]+$", "", text)
-    return text[:_MAX_TITLE_CHARS].strip()
-
-
-def choose_title(
-    link_text: str, url: str, contexts: Iterable[str], section_topics: Iterable[str] = ()
-) -> tuple[str, bool]:
-    """The best title for a link, and whether it is only a placeholder.
-
-    Link texts that are the URL itself or a generic word ("논문", "GitHub") say
-    nothing; the title then comes from the surrounding row or bullet (or, failing
-    that, the section's topic), and the fetched page's title may replace it later
-    (placeholder True). Short texts ("Spring 2017") are qualified by the bullet.
-    """
-    text = _context_label(link_text)
-    while text.startswith("[") and text.endswith("]"):
-        text = text[1:-1].strip()
-    is_url = not text or _looks_like_url(text)
-    generic = not is_url and _is_generic(text)
-    short = len(text) <= _SHORT_TITLE_CHARS and len(text.split()) <= 2
-    if not (is_url or generic or short):
-        return text, False
-    candidates = [*contexts, *section_topics] if is_url or generic else list(contexts)
-    context = next(
-        (
-            c
-            for c in map(_context_label, candidates)
-            if c and c.lower() not in _CONNECTIVES and not _is_generic(c) and c != text
-        ),
-        "",
-    )
-    if is_url:
-        return (context, False) if context else (url, True)
-    if context:
-        return f"{context} ({text})", generic
-    return text, generic
-
 
 # ------------------------------------------------------------------- blocks
 
@@ -276,7 +52,7 @@ class _Item:
     table_row: bool = False
 
     @cached_property
-    def links(self) -> list[_Link]:
+    def links(self) -> list[Link]:
         """Scanned once the item is complete; items are never edited after parsing."""
         return scan_links(self.text)
 
@@ -396,9 +172,9 @@ class _Accumulator:
     by_url: dict[str, Resource] = field(default_factory=dict)
 
     def add(
-        self, link: _Link, title: str, placeholder: bool, mention: Mention, categories: list[str]
+        self, link: Link, title: str, placeholder: bool, mention: Mention, categories: list[str]
     ) -> Resource:
-        problem = _target_problem(link.url)
+        problem = target_problem(link.url)
         url = link.url.strip() if problem else normalize_url(link.url)
         resource = self.by_url.get(url)
         if resource is None:
@@ -494,7 +270,7 @@ class _FileParser:
             elif item.links:
                 linked.append((item, label))
             elif _has_links(item.children):
-                self._collect(item.children, _context_label(item.text) or label, prose, linked)
+                self._collect(item.children, context_label(item.text) or label, prose, linked)
             else:
                 self._check_syntax(item, [])
                 prose.append(_flatten(item))
@@ -505,7 +281,7 @@ class _FileParser:
         links = item.links
         self._check_syntax(item, links)
         nested_text = [_flatten(child) for child in item.children if not _has_links([child])]
-        lead = "" if item.table_row else _context_label(item.text[: links[0].start])
+        lead = "" if item.table_row else context_label(item.text[: links[0].start])
         contributor = section.heading.contributor
         inline = _INLINE_CONTRIBUTOR.match(item.text[: links[0].start]) if links else None
         if inline:
@@ -515,11 +291,11 @@ class _FileParser:
         tag = _TAG_PREFIX.match(item.text)
         if tag:
             categories.append(tag["tag"].strip())
-            lead = _context_label(lead.replace(f"[{tag['tag']}]", "", 1))
+            lead = context_label(lead.replace(f"[{tag['tag']}]", "", 1))
         columns = [c for c in _COLUMN_GAP.split(item.text[: links[0].start]) if c.strip()]
         if len(columns) >= 2:  # "* 카테고리   Title   [url](url)"
-            categories.append(_context_label(columns[0]))
-            lead = _context_label(" ".join(columns[1:]))
+            categories.append(context_label(columns[0]))
+            lead = context_label(" ".join(columns[1:]))
         if label:
             categories.append(label)
         resources = []
@@ -553,9 +329,9 @@ class _FileParser:
         self._children(item.children, section, section_note, label, primary)
         return resources
 
-    def _check_syntax(self, item: _Item, links: list[_Link]) -> None:
+    def _check_syntax(self, item: _Item, links: list[Link]) -> None:
         """Warn where broken link syntax may have cost a link its title or target."""
-        residual = _mask(
+        residual = mask_spans(
             item.text, [(link.start, link.end) for link in links if link.text != link.url]
         )
         if "](" in residual or re.search(r"\]\s*https?://", residual):
@@ -571,7 +347,7 @@ class _FileParser:
             if child.links:
                 self._item(child, section, section_note, label, parent)
             elif _has_links(child.children):
-                child_label = _context_label(child.text) or label
+                child_label = context_label(child.text) or label
                 self._children(child.children, section, section_note, child_label, parent)
 
 

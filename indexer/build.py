@@ -1,0 +1,393 @@
+"""The indexing pipeline: parse, fetch, chunk, embed, and publish an index, incrementally."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from indexer.chunk import Passage, page_passages, profile_passages
+from indexer.config import Settings
+from indexer.embed import Embedder, load_embedder
+from indexer.lexical import TOKENIZER_NAME, LexicalIndex
+from indexer.parser import list_files, parse_sources
+from indexer.resources import Note, ParseResult, Resource
+from indexer.store import (
+    IndexData,
+    IndexProblem,
+    IndexReader,
+    build_lock,
+    clean_stale_staging,
+    write_index,
+)
+
+log = logging.getLogger(__name__)
+
+PROFILE_WEIGHT = 2.0  # the profile counts twice in a resource's vector
+
+
+@dataclass
+class FetchOutcome:
+    pages: dict  # normalised URL -> PageRecord
+    stats: dict
+    imported: dict | None = None
+
+
+def fetch_pages(
+    resources: list[Resource],
+    settings: Settings,
+    *,
+    offline: bool,
+    progress: bool = False,
+    max_age_seconds: float | None = None,
+    import_warc: Path | None = None,
+    export_warc: Path | None = None,
+) -> FetchOutcome:
+    """Fetch (or read from the cache) the page of every resource with a valid URL."""
+    # Imported here: trafilatura, lxml and pypdf take a second to load.
+    from indexer.fetch import Fetcher
+    from indexer.pagecache import PageCache
+    from indexer.warc import export_warc as write_warc
+    from indexer.warc import import_warc as read_warc
+
+    urls = [r.url for r in resources if r.url_status == "ok"]
+    imported = None
+    with PageCache(settings.cache_dir) as cache:
+        if import_warc:
+            imported = read_warc(cache, import_warc, urls, settings.fetch).to_dict()
+        fetcher = Fetcher(
+            cache,
+            settings.fetch,
+            allow_hosts=settings.allow_hosts,
+            offline=offline,
+            max_age_seconds=max_age_seconds,
+        )
+        pages = fetcher.fetch_all(urls, progress=progress)
+        stats = fetcher.stats.to_dict()
+        if export_warc:
+            stats["exported"] = write_warc(cache, export_warc)
+    return FetchOutcome(pages, stats, imported)
+
+
+# ------------------------------------------------------------------ documents
+
+
+def _page_fields(page) -> dict:
+    if page is None:
+        return {"fetch_status": "invalid_url", "last_ok_at": None}
+    return {
+        "fetch_status": page.status,
+        "http_status": page.http_status,
+        "final_url": page.final_url,
+        "fetched_at": page.fetched_at,
+        "last_ok_at": page.last_ok_at,
+        "page_title": page.title,
+        "description": page.description,
+        "author": page.author,
+        "published": page.published,
+        "language": page.language,
+        "content_type": page.content_type,
+        "page_chars": len(page.text or ""),
+    }
+
+
+def resource_doc(resource: Resource, page) -> dict:
+    """The stored record of a resource: what the lists say plus what the page said."""
+    doc = resource.to_dict()
+    doc.update(_page_fields(page))
+    doc["kind"] = "resource"
+    doc["list_title"] = resource.title
+    if resource.title_is_placeholder and page is not None and page.title:
+        doc["title"] = page.title.strip()
+    doc["contributors"] = resource.contributors
+    doc["dates"] = resource.dates
+    doc["sections"] = list(dict.fromkeys(m.section for m in resource.mentions if m.section))
+    return doc
+
+
+def note_doc(note: Note) -> dict:
+    first_line = note.text.splitlines()[0] if note.text else ""
+    return {
+        **note.to_dict(),
+        "kind": "note",
+        "url": "",
+        "title": note.section or first_line[:80],
+        "type": "note",
+        "domain": "",
+        "contributors": [note.contributor] if note.contributor else [],
+        "dates": [note.date] if note.date else [],
+        "categories": [],
+        "companions": [],
+        "mentions": [
+            {
+                "contributor": note.contributor,
+                "date": note.date,
+                "section": note.section,
+                "note": note.text,
+                "source": note.source,
+                "line": note.line,
+            }
+        ],
+        "fetch_status": None,
+        "last_ok_at": None,
+    }
+
+
+def doc_passages(doc: dict, page_text: str) -> list[Passage]:
+    header = [doc["title"]]
+    if doc.get("list_title") and doc["list_title"] != doc["title"]:
+        header.append(doc["list_title"])
+    if doc.get("page_title") and doc["page_title"] not in header:
+        header.append(doc["page_title"])
+    if doc["categories"]:
+        header.append(" · ".join(doc["categories"]))
+    if doc["kind"] == "resource":
+        header.append(f"{doc['type']} · {doc['domain']}")
+    people = ", ".join(doc["contributors"])
+    sections = " · ".join(s for s in doc.get("sections", []) if s)
+    header.extend(line for line in (people, sections) if line)
+    notes = [m["note"] for m in doc["mentions"]]
+    passages = profile_passages(doc["id"], header, notes, doc.get("description") or "")
+    if page_text:
+        passages.extend(page_passages(doc["id"], doc["title"], page_text))
+    return passages
+
+
+# ------------------------------------------------------------------ the build
+
+
+@dataclass
+class BuildReport:
+    index: Path
+    resources: int = 0
+    notes: int = 0
+    passages: int = 0
+    embedded: int = 0
+    reused: int = 0
+    unchanged: bool = False
+    dense_index: str = ""
+    fetch_counts: dict = field(default_factory=dict)
+    seconds: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    build_id: str = ""
+
+    def to_dict(self) -> dict:
+        data = self.__dict__.copy()
+        data["index"] = str(self.index)
+        return data
+
+
+def _source_entries(sources: list[Path]) -> list[dict]:
+    entries = []
+    for path in list_files(sources):
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            digest = None
+        entries.append({"path": str(path), "sha256": digest})
+    return entries
+
+
+def _content_hash(model: str, docs: list[dict], passages: list[Passage]) -> str:
+    digest = hashlib.sha256(model.encode())
+    for doc in docs:
+        digest.update(json.dumps(doc, sort_keys=True, ensure_ascii=False).encode())
+    for passage in passages:
+        digest.update(passage.hash.encode())
+    return digest.hexdigest()
+
+
+def _doc_vectors(
+    vectors: np.ndarray, passages: list[Passage], doc_count: int, positions
+) -> np.ndarray:
+    """Each document's vector: the weighted mean of its passages, normalised."""
+    dim = vectors.shape[1]
+    sums = np.zeros((doc_count, dim), dtype=np.float32)
+    weights = np.array(
+        [PROFILE_WEIGHT if p.kind == "profile" else 1.0 for p in passages], np.float32
+    )
+    np.add.at(sums, positions, vectors * weights[:, None])
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    return sums / np.maximum(norms, 1e-12)
+
+
+class Builder:
+    """Runs the pipeline; the embedder and fetch step are injectable for tests."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None):
+        self.settings = settings
+        self._embedder = embedder
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = load_embedder(self.settings.model)
+        return self._embedder
+
+    def build(
+        self,
+        sources: list[Path],
+        *,
+        offline: bool = False,
+        full: bool = False,
+        progress: bool = False,
+        import_warc: Path | None = None,
+        fetch=fetch_pages,
+    ) -> BuildReport:
+        index_path = self.settings.index_dir
+        index_path.parent.mkdir(parents=True, exist_ok=True)
+        report = BuildReport(index=index_path)
+        clock = time.perf_counter()
+        with build_lock(index_path):
+            clean_stale_staging(index_path)
+            parsed = parse_sources(sources)
+            parsed = self._limit(parsed, report)
+            report.warnings.extend(str(w) for w in parsed.warnings)
+            report.seconds["parse"] = round(time.perf_counter() - clock, 3)
+
+            clock = time.perf_counter()
+            fetched = fetch(
+                parsed.resources,
+                self.settings,
+                offline=offline,
+                progress=progress,
+                import_warc=import_warc,
+            )
+            report.seconds["fetch"] = round(time.perf_counter() - clock, 3)
+            if fetched.imported:
+                report.warnings.append(f"WARC import: {fetched.imported}")
+
+            clock = time.perf_counter()
+            docs, pages = [], {}
+            for resource in parsed.resources:
+                page = fetched.pages.get(resource.url) if resource.url_status == "ok" else None
+                docs.append(resource_doc(resource, page))
+                if page is not None and page.text:
+                    pages[resource.id] = page.text
+            docs.extend(note_doc(note) for note in parsed.notes)
+            report.fetch_counts = dict(
+                sorted(Counter(d["fetch_status"] for d in docs if d["kind"] == "resource").items())
+            )
+            passages, positions = [], []
+            for pos, doc in enumerate(docs):
+                for passage in doc_passages(doc, pages.get(doc["id"], "")):
+                    passages.append(passage)
+                    positions.append(pos)
+            report.resources, report.notes, report.passages = (
+                len(parsed.resources),
+                len(parsed.notes),
+                len(passages),
+            )
+            report.seconds["chunk"] = round(time.perf_counter() - clock, 3)
+
+            model = self.settings.model
+            content_hash = _content_hash(model, docs, passages)
+            previous = self._previous(index_path, model, full)
+            if previous is not None and previous.manifest.get("content_hash") == content_hash:
+                report.unchanged, report.build_id = True, previous.build_id
+                report.dense_index = previous.manifest.get("dense_index", "")
+                report.reused = len(passages)
+                previous.close()
+                return report
+
+            clock = time.perf_counter()
+            vectors = self._embed(passages, previous, report, progress)
+            if previous is not None:
+                previous.close()
+            report.seconds["embed"] = round(time.perf_counter() - clock, 3)
+
+            clock = time.perf_counter()
+            lexical = LexicalIndex.from_texts([p.text for p in passages])
+            report.seconds["lexical"] = round(time.perf_counter() - clock, 3)
+
+            clock = time.perf_counter()
+            positions_array = np.asarray(positions, dtype=np.int32)
+            build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+            manifest = {
+                "build_id": build_id,
+                "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "model": model,
+                "dimension": int(vectors.shape[1]),
+                "tokenizer": TOKENIZER_NAME,
+                "counts": {
+                    "resources": report.resources,
+                    "notes": report.notes,
+                    "docs": len(docs),
+                    "passages": len(passages),
+                },
+                "fetch_counts": report.fetch_counts,
+                "sources": _source_entries(sources),
+                "content_hash": content_hash,
+                "stage_seconds": report.seconds,
+            }
+            data = IndexData(
+                manifest=manifest,
+                docs=docs,
+                passages=passages,
+                passage_docs=positions_array,
+                vectors=vectors,
+                doc_vectors=_doc_vectors(vectors, passages, len(docs), positions_array),
+                lexical=lexical,
+                pages=pages,
+                ann_threshold=self.settings.ann_threshold,
+            )
+            folder = write_index(index_path, data)
+            report.seconds["publish"] = round(time.perf_counter() - clock, 3)
+            report.build_id = build_id
+            report.dense_index = json.loads((folder / "manifest.json").read_text())["dense_index"]
+        return report
+
+    def _limit(self, parsed: ParseResult, report: BuildReport) -> ParseResult:
+        limit = self.settings.max_resources_per_build
+        if len(parsed.resources) > limit:
+            report.warnings.append(
+                f"{len(parsed.resources)} resources exceed the limit of {limit} "
+                f"(RECALL_MAX_RESOURCES); indexed the first {limit}"
+            )
+            parsed.resources = parsed.resources[:limit]
+        return parsed
+
+    def _previous(self, index_path: Path, model: str, full: bool) -> IndexReader | None:
+        """The served index when its vectors can be reused, else None."""
+        if full or not index_path.exists():
+            return None
+        try:
+            reader = IndexReader(index_path)
+        except IndexProblem as exc:
+            log.warning("not reusing the previous index: %s", exc)
+            return None
+        if reader.manifest.get("model") != model:
+            reader.close()
+            return None
+        return reader
+
+    def _embed(
+        self,
+        passages: list[Passage],
+        previous: IndexReader | None,
+        report: BuildReport,
+        progress: bool,
+    ) -> np.ndarray:
+        known = previous.passage_hashes() if previous is not None else {}
+        reuse_rows = [known.get(p.hash) for p in passages]
+        missing = [i for i, row in enumerate(reuse_rows) if row is None]
+        dim = self.embedder.dimension if previous is None else previous.dense.d
+        vectors = np.zeros((len(passages), dim), dtype=np.float32)
+        reused = [i for i, row in enumerate(reuse_rows) if row is not None]
+        if reused:
+            vectors[reused] = previous.vectors([reuse_rows[i] for i in reused])
+        if missing:
+            fresh = self.embedder.encode_passages(
+                [passages[i].embed_text for i in missing], show_progress=progress
+            )
+            vectors[missing] = fresh
+        report.embedded, report.reused = len(missing), len(reused)
+        return vectors

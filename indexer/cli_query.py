@@ -1,0 +1,204 @@
+"""`recall search`, `recall related` and `recall eval`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+from indexer.cli_common import EXIT_FAILURE, EXIT_OK, UsageError, add_index_option, print_json
+from indexer.config import load_settings
+from indexer.store import IndexProblem
+
+TYPES = ("paper", "repo", "video", "book", "article", "pdf", "note", "other")
+
+
+def _iso_date(text: str) -> str:
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError as exc:
+        raise UsageError(f"not a date: {text!r} (use YYYY-MM-DD)") from exc
+
+
+def _open_searcher(args):
+    from indexer.embed import ModelLoadError
+    from indexer.search import Searcher
+
+    settings = load_settings(index_dir=args.index)
+    try:
+        return Searcher.open(settings.index_dir, settings=settings)
+    except (IndexProblem, ModelLoadError) as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _batch_lines(path: str) -> list[str]:
+    try:
+        return Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read batch file {path}: {exc}") from exc
+
+
+def _print_hits(hits) -> None:
+    for hit in hits:
+        people = ", ".join(hit.contributors) or "-"
+        dates = ", ".join(hit.dates) or "-"
+        status = (
+            "" if hit.fetch_status in (None, "ok", "not_modified") else f"  [{hit.fetch_status}]"
+        )
+        print(f"{hit.rank:>2}. {hit.title}")
+        print(f"    {hit.url or '(note)'}{status}")
+        print(f"    {hit.type} · {hit.domain or '-'} · {people} · {dates}")
+        print(f"    why: {hit.why}")
+        if hit.snippet:
+            print(f"    {hit.snippet}")
+
+
+# ------------------------------------------------------------------------ search
+
+
+def _add_search(sub) -> None:
+    p = sub.add_parser("search", help="ask a question in Korean or English")
+    p.add_argument("query", nargs="?", default=None, metavar="QUERY")
+    add_index_option(p)
+    p.add_argument("-k", type=int, default=10, help="number of results (default 10)")
+    p.add_argument("--contributor", action="append", default=[], metavar="NAME")
+    p.add_argument("--since", type=_iso_date, metavar="YYYY-MM-DD")
+    p.add_argument("--until", type=_iso_date, metavar="YYYY-MM-DD")
+    p.add_argument("--domain", action="append", default=[], metavar="HOST")
+    p.add_argument("--type", action="append", default=[], choices=TYPES)
+    p.add_argument("--mode", choices=("hybrid", "dense", "lexical"), default="hybrid")
+    p.add_argument("--expand", action="store_true", help="query expansion (αQE) over top results")
+    p.add_argument(
+        "--batch", metavar="FILE", help="one query per line; one JSON object per line out"
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
+
+
+def cmd_search(args) -> int:
+    from indexer.search import Filters
+
+    if args.query is None and not args.batch:
+        raise UsageError("give a QUERY or --batch FILE")
+    if args.k < 1:
+        raise UsageError("-k must be at least 1")
+    queries = _batch_lines(args.batch) if args.batch else [args.query]
+    searcher = _open_searcher(args)
+    filters = Filters(
+        contributors=tuple(args.contributor),
+        since=args.since,
+        until=args.until,
+        domains=tuple(d.lower() for d in args.domain),
+        types=tuple(args.type),
+    )
+    for query in queries:
+        response = searcher.search(
+            query, k=args.k, filters=filters, mode=args.mode, expand=args.expand
+        )
+        if args.batch:
+            sys.stdout.write(json.dumps(response.to_dict(), ensure_ascii=False) + "\n")
+        elif args.json:
+            print_json(response.to_dict())
+        else:
+            if response.message:
+                print(f"({response.message})")
+            _print_hits(response.results)
+            print(f"{len(response.results)} results in {response.took_ms:.0f} ms")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------ related
+
+
+def _add_related(sub) -> None:
+    p = sub.add_parser("related", help="resources near a given one")
+    p.add_argument("ref", nargs="?", default=None, metavar="URL_OR_ID")
+    add_index_option(p)
+    p.add_argument("-k", type=int, default=5)
+    p.add_argument("--batch", metavar="FILE", help="one URL or id per line; JSON lines out")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_related)
+
+
+def cmd_related(args) -> int:
+    if args.ref is None and not args.batch:
+        raise UsageError("give a URL_OR_ID or --batch FILE")
+    refs = [line for line in _batch_lines(args.batch) if line.strip()] if args.batch else [args.ref]
+    searcher = _open_searcher(args)
+    status = EXIT_OK
+    for ref in refs:
+        try:
+            hits = searcher.related(ref, k=args.k)
+        except KeyError as exc:
+            if not args.batch:
+                raise UsageError(exc.args[0]) from exc
+            sys.stdout.write(
+                json.dumps({"of": ref, "error": exc.args[0]}, ensure_ascii=False) + "\n"
+            )
+            status = EXIT_FAILURE
+            continue
+        payload = {"of": ref, "results": [hit.to_dict() for hit in hits]}
+        if args.batch:
+            sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        elif args.json:
+            print_json(payload)
+        else:
+            _print_hits(hits)
+    return status
+
+
+# ------------------------------------------------------------------------ eval
+
+
+def _add_eval(sub) -> None:
+    p = sub.add_parser("eval", help="MRR, Recall and nDCG on a labelled query file")
+    p.add_argument("file", metavar="FILE")
+    add_index_option(p)
+    p.add_argument("-k", type=int, default=10)
+    p.add_argument("--mode", choices=("hybrid", "dense", "lexical"), default="hybrid")
+    p.add_argument("--expand", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval)
+
+
+def cmd_eval(args) -> int:
+    from indexer.evaluate import EvalSetError, evaluate, load_eval_set
+
+    try:
+        eval_set = load_eval_set(Path(args.file))
+    except EvalSetError as exc:
+        raise UsageError(str(exc)) from exc
+    searcher = _open_searcher(args)
+
+    def rank(query: str, k: int) -> list[str]:
+        response = searcher.search(query, k=k, mode=args.mode, expand=args.expand)
+        return [hit.url for hit in response.results]
+
+    def related(ref: str, k: int) -> list[str]:
+        try:
+            return [hit.url for hit in searcher.related(ref, k=k)]
+        except KeyError:
+            return []
+
+    result = evaluate(eval_set, rank, related, k=args.k)
+    if args.json:
+        print_json(result)
+        return EXIT_OK
+    k = args.k
+    for item in result["per_query"]:
+        print(f"  mrr {item['mrr']:.2f}  recall {item['recall']:.2f}  {item['q']}")
+    print(
+        f"queries: {result['queries']}   MRR@{k} {result[f'mrr@{k}']:.3f}   "
+        f"Recall@{k} {result[f'recall@{k}']:.3f}   nDCG@{k} {result[f'ndcg@{k}']:.3f}"
+    )
+    for split, values in result["splits"].items():
+        print(f"  {split:<16} n={values['n']:<3} MRR@{k} {values[f'mrr@{k}']:.3f}")
+    if "related_recall@5" in result:
+        print(
+            f"related: {result['related_items']} items   Recall@5 {result['related_recall@5']:.3f}"
+        )
+    return EXIT_OK
+
+
+COMMANDS = [_add_search, _add_related, _add_eval]

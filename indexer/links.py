@@ -1,0 +1,233 @@
+"""Links inside markdown text: finding them, and choosing a title for each."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from indexer.headings import clean_inline
+from indexer.resources import url_problem
+
+# ------------------------------------------------------------------ link scanning
+
+# [text](target) and ![alt](target): the text may hold one level of brackets
+# ("[[Code]](url)") and the target one level of parentheses (wiki URLs,
+# javascript:alert(1)). Possessive quantifiers never backtrack, so the pattern
+# stays linear on a 10 MB line.
+_MD_LINK = re.compile(
+    r"(?P<image>!?)\[(?P<text>(?:[^\[\]]++|\[[^\[\]]*+\])*+)\]"
+    r"\(\s*(?P<target><[^<>\n]*+>|(?:[^()\n]++|\([^()\n]*+\))*+)\)"
+)
+_AUTOLINK = re.compile(r"<(?P<target>[a-zA-Z][a-zA-Z0-9+.-]*:[^<>\s]+)>")
+_HTML_ANCHOR = re.compile(
+    r"<a\s[^<>]*?href\s*=\s*[\"'](?P<target>[^\"'<>]*)[\"'][^<>]*>(?P<text>.*?)</a\s*>",
+    re.IGNORECASE | re.DOTALL,
+)
+# A URL in plain text ends at whitespace, quotes, angle brackets or a closing
+# bracket; trailing punctuation is trimmed afterwards.
+_BARE_URL = re.compile(
+    r"(?:https?|ftp)://[^\s<>\"'\]\[)(]+|www\.[a-z0-9-]+\.[^\s<>\"'\]\[)(]+", re.I
+)
+_TRAILING_PUNCT = ".,;:!?'\"*_~"
+_LINK_TITLE = re.compile(r"""\s+(?:"[^"]*"|'[^']*')\s*$""")
+_DANGEROUS_SCHEME = re.compile(r"^\s*(javascript|file|data|vbscript)\s*:", re.I)
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+
+
+@dataclass
+class Link:
+    start: int
+    end: int
+    text: str  # link text as written; the URL itself for bare URLs
+    url: str  # target as written (markdown title removed)
+    image: bool = False
+
+
+def mask_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    """text with the given spans blanked out, offsets unchanged."""
+    if not spans:
+        return text
+    parts, position = [], 0
+    for start, end in sorted(spans):
+        parts.append(text[position:start])
+        parts.append(" " * (end - start))
+        position = end
+    parts.append(text[position:])
+    return "".join(parts)
+
+
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+
+
+def _clean_target(target: str) -> str:
+    target = target.translate(_INVISIBLE).strip()
+    if target.startswith("<") and target.endswith(">"):
+        return target[1:-1].strip()
+    return _LINK_TITLE.sub("", target).strip()
+
+
+def scan_links(text: str) -> list[Link]:
+    """Every link in a piece of markdown, in order, without overlaps."""
+    links: list[Link] = []
+    for match in _MD_LINK.finditer(text):
+        target = _clean_target(match["target"])
+        if not target:
+            continue
+        if target.lower().startswith("www."):
+            target = "http://" + target
+        links.append(Link(match.start(), match.end(), match["text"], target, bool(match["image"])))
+    masked = mask_spans(text, [(link.start, link.end) for link in links])
+    for pattern in (_HTML_ANCHOR, _AUTOLINK):
+        found = []
+        for match in pattern.finditer(masked):
+            if not match["target"].strip():
+                continue
+            text_part = match.groupdict().get("text") or match["target"]
+            found.append(Link(match.start(), match.end(), text_part, match["target"].strip()))
+        masked = mask_spans(masked, [(link.start, link.end) for link in found])
+        links.extend(found)
+    for match in _BARE_URL.finditer(masked):
+        url = match.group().rstrip(_TRAILING_PUNCT)
+        if url.lower().startswith("www."):
+            url = "http://" + url
+        links.append(Link(match.start(), match.start() + len(match.group()), url, url))
+    links.sort(key=lambda link: link.start)
+    return links
+
+
+def target_problem(url: str) -> str | None:
+    if _DANGEROUS_SCHEME.match(url):
+        return url_problem(url)
+    if not _SCHEME.match(url):
+        return "relative link or missing scheme"
+    return url_problem(url)
+
+
+# ------------------------------------------------------------------- titles
+
+_GENERIC_WORDS = {
+    "논문",
+    "소개글",
+    "소개",
+    "동영상",
+    "영상",
+    "발표자료",
+    "슬라이드",
+    "코드",
+    "소스",
+    "소스코드",
+    "구현",
+    "한글",
+    "한글판",
+    "원문",
+    "번역",
+    "번역본",
+    "홈페이지",
+    "링크",
+    "여기",
+    "첨부파일",
+    "블로그",
+    "다운로드",
+    "자막",
+    "참고",
+    "데모",
+    "깃허브",
+    "깃헙",
+    "강의",
+    "강의노트",
+    "강의자료",
+    "paper",
+    "pdf",
+    "code",
+    "github",
+    "git",
+    "repo",
+    "link",
+    "here",
+    "this",
+    "slide",
+    "slides",
+    "video",
+    "youtube",
+    "youtu",
+    "blog",
+    "post",
+    "download",
+    "homepage",
+    "home",
+    "website",
+    "site",
+    "arxiv",
+    "demo",
+    "source",
+    "web",
+    "url",
+    "page",
+    "doc",
+    "docs",
+    "ppt",
+    "notebook",
+    "more",
+    "syllabus",
+    "course project",
+    "tutorial",
+    "article",
+    "presentation",
+    "talk",
+    "kr",
+    "en",
+}
+_CONNECTIVES = {"and", "or", "&", "vs", "및", "그리고", "또는"}
+_SHORT_TITLE_CHARS = 15
+_MAX_TITLE_CHARS = 200
+
+
+def _is_generic(text: str) -> bool:
+    core = re.sub(r"[\d\s\[\]()_:.,!?#*-]+", " ", text.lower()).strip()
+    return core in _GENERIC_WORDS or bool(re.fullmatch(r"\d+\s*(주차|장|강|편|부)", text.strip()))
+
+
+def _looks_like_url(text: str) -> bool:
+    return bool(re.match(r"^(?:[a-z][a-z0-9+.-]*:|www\.)\S*$", text.strip(), re.I))
+
+
+def context_label(text: str) -> str:
+    """Surrounding text cleaned to serve as (part of) a title."""
+    text = " ".join(clean_inline(text).split())
+    text = re.sub(r"^[\s:：,;|/·\-–—>)\]]+|[\s:：,;|/·\-–—(<\[]+$", "", text)
+    return text[:_MAX_TITLE_CHARS].strip()
+
+
+def choose_title(
+    link_text: str, url: str, contexts: Iterable[str], section_topics: Iterable[str] = ()
+) -> tuple[str, bool]:
+    """The best title for a link, and whether it is only a placeholder.
+
+    Link texts that are the URL itself or a generic word ("논문", "GitHub") say
+    nothing; the title then comes from the surrounding row or bullet (or, failing
+    that, the section's topic), and the fetched page's title may replace it later
+    (placeholder True). Short texts ("Spring 2017") are qualified by the bullet.
+    """
+    text = context_label(link_text)
+    while text.startswith("[") and text.endswith("]"):
+        text = text[1:-1].strip()
+    is_url = not text or _looks_like_url(text)
+    generic = not is_url and _is_generic(text)
+    short = len(text) <= _SHORT_TITLE_CHARS and len(text.split()) <= 2
+    if not (is_url or generic or short):
+        return text, False
+    candidates = [*contexts, *section_topics] if is_url or generic else list(contexts)
+    context = next(
+        (
+            c
+            for c in map(context_label, candidates)
+            if c and c.lower() not in _CONNECTIVES and not _is_generic(c) and c != text
+        ),
+        "",
+    )
+    if is_url:
+        return (context, False) if context else (url, True)
+    if context:
+        return f"{context} ({text})", generic
+    return text, generic

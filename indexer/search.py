@@ -1,0 +1,447 @@
+"""Hybrid retrieval over an index: dense and BM25 rankers, fusion, per-resource ranking,
+filters, query expansion, and related resources."""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from indexer.config import Settings, load_settings
+from indexer.embed import Embedder, load_embedder
+from indexer.lexical import matched_terms
+from indexer.resources import normalize_url
+from indexer.store import IndexIncompatible, IndexReader
+
+MODES = ("hybrid", "dense", "lexical")
+FUSIONS = ("rrf", "convex")
+RRF_K = 60
+CONVEX_DENSE_WEIGHT = 0.6
+SECONDARY_WEIGHT = 0.3  # how much a resource's 2nd and 3rd best passages add to its best
+FIRST_DEPTH = 64  # passages per ranker before filters; deepened until k resources pass
+HNSW_EF_SEARCH = 128
+EXPANSION_TOP = 3
+EXPANSION_ALPHA = 3.0
+SNIPPET_CHARS = 280
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+@dataclass
+class Filters:
+    """Resource filters; empty fields filter nothing."""
+
+    contributors: tuple[str, ...] = ()
+    since: str | None = None  # ISO date, inclusive
+    until: str | None = None
+    domains: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+
+    def active(self) -> bool:
+        return bool(self.contributors or self.since or self.until or self.domains or self.types)
+
+    def allows(self, doc: dict) -> bool:
+        if self.contributors and not set(self.contributors) & set(doc["contributors"]):
+            return False
+        if self.types and doc["type"] not in self.types:
+            return False
+        if self.domains and not any(
+            doc["domain"] == d or doc["domain"].endswith("." + d) for d in self.domains
+        ):
+            return False
+        if self.since or self.until:
+            dates = [d for d in doc["dates"] if (not self.since or d >= self.since)]
+            dates = [d for d in dates if (not self.until or d <= self.until)]
+            if not dates:
+                return False
+        return True
+
+
+@dataclass
+class Hit:
+    rank: int
+    id: str
+    url: str
+    title: str
+    score: float
+    contributors: list[str]
+    dates: list[str]
+    categories: list[str]
+    type: str
+    domain: str
+    fetch_status: str | None
+    last_ok_at: str | None
+    snippet: str
+    matched: list[str]
+    why: str
+    kind: str = "resource"
+    terms: list[str] = field(default_factory=list)  # query words found, for highlighting
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class SearchResponse:
+    query: str
+    took_ms: float
+    results: list[Hit]
+    message: str | None = None
+    truncated: bool = False
+
+    def to_dict(self) -> dict:
+        return {
+            "query": self.query,
+            "took_ms": self.took_ms,
+            "results": [hit.to_dict() for hit in self.results],
+            "message": self.message,
+            "truncated": self.truncated,
+        }
+
+
+def clean_query(query: str, limit: int) -> tuple[str, bool]:
+    """Printable, normalised query text within `limit` characters (and whether it was cut)."""
+    query = unicodedata.normalize("NFKC", _CONTROL.sub(" ", query or ""))
+    query = " ".join(query.split())
+    if len(query) > limit:
+        return query[:limit], True
+    return query, False
+
+
+def duplicate_key(url: str) -> str:
+    """URLs that name the same page (http/https, www, trailing slash, youtu.be)."""
+    if not url:
+        return ""
+    url = normalize_url(url)
+    match = re.match(r"https?://(?:www\.|m\.)?youtu(?:\.be/|be\.com/watch\?v=)([\w-]+)", url)
+    if match:
+        return "youtube:" + match[1]
+    return re.sub(r"^https?://(www\.)?", "", url).rstrip("/")
+
+
+def _trim_around(text: str, terms: list[str], limit: int = SNIPPET_CHARS) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    lowered = text.lower()
+    hits = [lowered.find(term.lower()) for term in terms]
+    hits = [h for h in hits if h >= 0]
+    start = max(0, min(hits) - limit // 3) if hits else 0
+    end = min(len(text), start + limit)
+    start = max(0, end - limit)
+    snippet = text[start:end]
+    return ("…" if start else "") + snippet + ("…" if end < len(text) else "")
+
+
+class Searcher:
+    """Answers queries and related-resource lookups against one opened index."""
+
+    def __init__(self, reader: IndexReader, embedder: Embedder, settings: Settings | None = None):
+        if reader.manifest["model"] != embedder.name:
+            raise IndexIncompatible(
+                f"index {reader.path} was built with model {reader.manifest['model']!r}, "
+                f"not {embedder.name!r}: search with that model or rebuild with "
+                f"`recall build --full --model {embedder.name}`"
+            )
+        self.reader = reader
+        self.embedder = embedder
+        self.settings = settings or load_settings()
+        self.docs = reader.docs
+        self._by_url = {}
+        for pos, doc in enumerate(self.docs):
+            if doc["url"]:
+                self._by_url.setdefault(doc["url"], pos)
+        if isinstance(reader.dense, faiss.IndexHNSWFlat):
+            reader.dense.hnsw.efSearch = HNSW_EF_SEARCH
+
+    @classmethod
+    def open(cls, index_path: Path, embedder: Embedder | None = None, settings=None) -> Searcher:
+        reader = IndexReader(index_path)
+        return cls(reader, embedder or load_embedder(reader.manifest["model"]), settings)
+
+    @property
+    def build_id(self) -> str:
+        return self.reader.build_id
+
+    # -------------------------------------------------------------- rankers
+
+    def _dense(self, vector: np.ndarray, depth: int) -> dict[int, float]:
+        if self.reader.dense.ntotal == 0:
+            return {}
+        depth = min(depth, self.reader.dense.ntotal)
+        scores, rows = self.reader.dense.search(vector[None, :].astype(np.float32), depth)
+        return {int(r): float(s) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0}
+
+    def _lexical(self, query: str, depth: int) -> dict[int, float]:
+        rows, scores = self.reader.lexical.search(query, depth)
+        return {int(r): float(s) for r, s in zip(rows, scores, strict=True)}
+
+    def _expand(self, vector: np.ndarray, dense: dict[int, float]) -> np.ndarray:
+        """αQE: move the query toward its best resources, weighted by similarity^α."""
+        best_docs: dict[int, float] = {}
+        for row, score in sorted(dense.items(), key=lambda item: -item[1]):
+            pos = int(self.reader.passage_docs[row])
+            best_docs.setdefault(pos, score)
+            if len(best_docs) == EXPANSION_TOP:
+                break
+        expanded = vector.copy()
+        for pos, score in best_docs.items():
+            expanded += max(score, 0.0) ** EXPANSION_ALPHA * self.reader.doc_vectors[pos]
+        return expanded / max(float(np.linalg.norm(expanded)), 1e-12)
+
+    @staticmethod
+    def fuse(
+        dense: dict[int, float], lexical: dict[int, float], fusion: str = "rrf"
+    ) -> dict[int, float]:
+        """One score per passage from the two rankers."""
+        fused: dict[int, float] = defaultdict(float)
+        if fusion == "rrf":
+            for ranking in (dense, lexical):
+                ordered = sorted(ranking.items(), key=lambda item: -item[1])
+                for rank, (row, _) in enumerate(ordered):
+                    fused[row] += 1.0 / (RRF_K + rank + 1)
+            return dict(fused)
+        top = max(lexical.values(), default=0.0) or 1.0
+        for row, score in dense.items():
+            fused[row] += CONVEX_DENSE_WEIGHT * max(score, 0.0)
+        for row, score in lexical.items():
+            fused[row] += (1 - CONVEX_DENSE_WEIGHT) * score / top
+        return dict(fused)
+
+    def _rank_docs(self, passage_scores: dict[int, float]) -> list[tuple[int, float, list[int]]]:
+        """Resources ranked by their best passage plus a share of the next two."""
+        per_doc: dict[int, list[tuple[float, int]]] = defaultdict(list)
+        for row, score in passage_scores.items():
+            per_doc[int(self.reader.passage_docs[row])].append((score, row))
+        ranked = []
+        for pos, scored in per_doc.items():
+            scored.sort(reverse=True)
+            total = scored[0][0] + SECONDARY_WEIGHT * sum(s for s, _ in scored[1:3])
+            ranked.append((pos, total, [row for _, row in scored]))
+        ranked.sort(key=lambda item: (-item[1], item[0]))
+        return ranked
+
+    # -------------------------------------------------------------- search
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        filters: Filters | None = None,
+        mode: str = "hybrid",
+        fusion: str = "rrf",
+        expand: bool = False,
+    ) -> SearchResponse:
+        started = time.perf_counter()
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+        if fusion not in FUSIONS:
+            raise ValueError(f"unknown fusion {fusion!r}; choose one of {', '.join(FUSIONS)}")
+        text, truncated = clean_query(query, self.settings.max_query_chars)
+        filters = filters or Filters()
+        message = None
+        if truncated:
+            message = f"the query was cut to its first {self.settings.max_query_chars} characters"
+        if not text or k <= 0:
+            return SearchResponse(text, _ms(started), [], "empty query: type a question", truncated)
+        vector = self.embedder.encode_queries([text])[0] if mode != "lexical" else None
+        total = max(self.reader.dense.ntotal, len(self.reader.lexical))
+        depth = max(FIRST_DEPTH, 4 * k)
+        while True:
+            dense = self._dense(vector, depth) if vector is not None else {}
+            if expand and dense:
+                dense = self._dense(self._expand(vector, dense), depth)
+            lexical = self._lexical(text, depth) if mode != "dense" else {}
+            scores = self.fuse(dense, lexical, fusion) if mode == "hybrid" else dense or lexical
+            ranked = [r for r in self._rank_docs(scores) if filters.allows(self.docs[r[0]])]
+            if len(ranked) >= k or depth >= total:
+                break
+            depth *= 4
+        hits = [
+            self._hit(rank, pos, score, rows, text, dense, lexical)
+            for rank, (pos, score, rows) in enumerate(ranked[:k], start=1)
+        ]
+        if not hits and message is None:
+            message = "no matching resources" + (" for these filters" if filters.active() else "")
+        return SearchResponse(text, _ms(started), hits, message, truncated)
+
+    def _hit(self, rank, pos, score, rows, query, dense, lexical) -> Hit:
+        doc = self.docs[pos]
+        passages = self.reader.passage_rows(rows[:3])
+        best_kind, best_text = passages.get(rows[0], ("profile", ""))
+        if best_kind == "profile":  # show what people said rather than the profile's header
+            notes = [m["note"] for m in doc["mentions"] if m["note"]]
+            best_text = "\n".join(notes) or doc.get("description") or best_text
+        terms = matched_terms(query, best_text) if lexical else []
+        matched = []
+        if any(row in lexical for row in rows):
+            if matched_terms(query, doc["title"]):
+                matched.append("title")
+            notes = " ".join(m["note"] for m in doc["mentions"])
+            if notes and matched_terms(query, notes):
+                matched.append("note")
+        matched.extend(passages[row][0] for row in rows[:3] if row in passages)
+        matched = list(dict.fromkeys(matched))
+        where = {"profile": "the list entry", "note": "the notes", "page": "the page text"}
+        why_parts = []
+        keyword_terms = terms or (
+            matched_terms(query, best_text) if any(r in lexical for r in rows) else []
+        )
+        if keyword_terms:
+            why_parts.append("words: " + ", ".join(keyword_terms[:6]))
+        semantic = [dense[row] for row in rows if row in dense]
+        if semantic:
+            why_parts.append(f"similar meaning in {where[best_kind]} ({max(semantic):.2f})")
+        return Hit(
+            rank=rank,
+            id=doc["id"],
+            url=doc["url"],
+            title=doc["title"],
+            score=round(float(score), 6),
+            contributors=doc["contributors"],
+            dates=doc["dates"],
+            categories=doc["categories"],
+            type=doc["type"],
+            domain=doc["domain"],
+            fetch_status=doc.get("fetch_status"),
+            last_ok_at=doc.get("last_ok_at"),
+            snippet=_trim_around(best_text, keyword_terms),
+            matched=matched,
+            why="; ".join(why_parts) or "best available match",
+            kind=doc["kind"],
+            terms=keyword_terms,
+        )
+
+    # -------------------------------------------------------------- browsing
+
+    def record(self, ref: str) -> dict | None:
+        """Everything about one resource or note, with its extracted page text."""
+        pos = self.resolve(ref)
+        if pos is None:
+            return None
+        doc = dict(self.docs[pos])
+        doc["page_text"] = self.reader.page_text(doc["id"])
+        return doc
+
+    def newest(self, n: int = 10) -> list[dict]:
+        """Most recently posted resources and notes (by their latest mention date)."""
+        dated = [doc for doc in self.docs if doc["dates"]]
+        dated.sort(key=lambda doc: (doc["dates"][-1], doc["title"]), reverse=True)
+        return dated[:n]
+
+    def facets(self) -> dict:
+        """Values the filters can take, with counts, and the span of dates."""
+        contributors: dict[str, int] = defaultdict(int)
+        types: dict[str, int] = defaultdict(int)
+        domains: dict[str, int] = defaultdict(int)
+        dates = []
+        for doc in self.docs:
+            for person in doc["contributors"]:
+                contributors[person] += 1
+            types[doc["type"]] += 1
+            if doc["domain"]:
+                domains[doc["domain"]] += 1
+            dates.extend(doc["dates"])
+
+        def by_count(counts):
+            return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+        return {
+            "contributors": by_count(contributors),
+            "types": by_count(types),
+            "domains": by_count(domains),
+            "first_date": min(dates, default=None),
+            "last_date": max(dates, default=None),
+        }
+
+    # -------------------------------------------------------------- related
+
+    def resolve(self, ref: str) -> int | None:
+        """Position of a resource given by id or URL (any form of it)."""
+        ref = ref.strip()
+        if ref in self.reader.position:
+            return self.reader.position[ref]
+        if ref in self._by_url:
+            return self._by_url[ref]
+        normalized = normalize_url(ref)
+        if normalized in self._by_url:
+            return self._by_url[normalized]
+        key = duplicate_key(ref)
+        return next(
+            (pos for pos, doc in enumerate(self.docs) if duplicate_key(doc["url"]) == key and key),
+            None,
+        )
+
+    def related(self, ref: str, k: int = 5) -> list[Hit]:
+        pos = self.resolve(ref)
+        if pos is None:
+            raise KeyError(f"no resource with id or URL {ref!r} in the index")
+        source = self.docs[pos]
+        sims = self.reader.doc_vectors @ self.reader.doc_vectors[pos]
+        companions = set(source.get("companions", []))
+        posts = {(m["source"], m["section"]) for m in source["mentions"]}
+        people = set(source["contributors"])
+        own_key = duplicate_key(source["url"])
+        scored = []
+        for other in np.argsort(-sims)[: max(200, 20 * k)]:
+            other = int(other)
+            doc = self.docs[other]
+            if other == pos or (own_key and duplicate_key(doc["url"]) == own_key):
+                continue
+            score, reasons = float(sims[other]), []
+            if doc["url"] in companions or source["url"] in doc.get("companions", []):
+                score += 0.25
+                reasons.append("posted together" + _by(doc, people))
+            elif posts & {(m["source"], m["section"]) for m in doc["mentions"]}:
+                score += 0.1
+                reasons.append("same post" + _by(doc, people))
+            topic = matched_terms(_topic_text(source), _topic_text(doc))
+            if topic:
+                reasons.append("similar topic: " + ", ".join(topic[:4]))
+            elif not reasons:
+                reasons.append(f"similar content ({sims[other]:.2f})")
+            scored.append((score, other, "; ".join(reasons)))
+        scored.sort(key=lambda item: -item[0])
+        hits = []
+        for rank, (score, other, why) in enumerate(scored[:k], start=1):
+            doc = self.docs[other]
+            first_note = next((m["note"] for m in doc["mentions"] if m["note"]), "")
+            hits.append(
+                Hit(
+                    rank,
+                    doc["id"],
+                    doc["url"],
+                    doc["title"],
+                    round(score, 6),
+                    doc["contributors"],
+                    doc["dates"],
+                    doc["categories"],
+                    doc["type"],
+                    doc["domain"],
+                    doc.get("fetch_status"),
+                    doc.get("last_ok_at"),
+                    _trim_around(first_note, []),
+                    ["related"],
+                    why,
+                    doc["kind"],
+                )
+            )
+        return hits
+
+
+def _by(doc: dict, people: set[str]) -> str:
+    shared = [p for p in doc["contributors"] if p in people]
+    return f" by {', '.join(shared)}" if shared else ""
+
+
+def _topic_text(doc: dict) -> str:
+    return " ".join([doc["title"], *doc["categories"]])
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)

@@ -1,0 +1,365 @@
+"""Every read and write of an index directory, and its atomic publication.
+
+Layout: the index path (data/index by default) is a symlink to one finished
+build under `<index>.builds/<build_id>/`. A build is written into a temporary
+folder there, checked, renamed, and published by atomically replacing the
+symlink, so a reader sees either the old index or the new one, never a mix, and
+a build killed at any point leaves the served index untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import sqlite3
+import time
+import uuid
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from indexer.chunk import Passage
+from indexer.lexical import LexicalIndex, LexicalIndexError
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+META = "meta.sqlite"
+DENSE = "dense.faiss"
+DOC_VECTORS = "doc_vectors.npy"
+PASSAGE_DOCS = "passage_docs.npy"
+LEXICAL_DIR = "lexical"
+HNSW_NEIGHBOURS = 32
+HNSW_EF_CONSTRUCTION = 80
+KEEP_BUILDS = 3  # the served build and two before it, for readers still loading them
+REBUILD_HINT = "rebuild it with `recall build --full`"
+
+
+class IndexProblem(RuntimeError):
+    """An index cannot be used; the message names the file and the fix."""
+
+
+class IndexMissing(IndexProblem):
+    pass
+
+
+class IndexIncompatible(IndexProblem):
+    pass
+
+
+class IndexCorrupt(IndexProblem):
+    pass
+
+
+class BuildLocked(IndexProblem):
+    pass
+
+
+KIND_CODES = {"profile": 0, "note": 1, "page": 2}
+KIND_NAMES = {code: name for name, code in KIND_CODES.items()}
+
+
+@dataclass
+class IndexData:
+    """Everything one build writes; produced by build.py, consumed by write_index."""
+
+    manifest: dict
+    docs: list[dict]  # resource or note records, in doc order
+    passages: list[Passage]
+    passage_docs: np.ndarray  # int32 doc position of each passage
+    vectors: np.ndarray  # float32 (n_passages, dim), L2-normalised
+    doc_vectors: np.ndarray  # float32 (n_docs, dim), L2-normalised
+    lexical: LexicalIndex
+    pages: dict[str, str]  # doc id -> extracted page text
+    ann_threshold: int
+
+
+# ------------------------------------------------------------------ writing
+
+
+def builds_dir(index_path: Path) -> Path:
+    return index_path.parent / f"{index_path.name}.builds"
+
+
+def _crc32(path: Path) -> str:
+    crc = 0
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 22), b""):
+            crc = zlib.crc32(block, crc)
+    return f"{crc:08x}"
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in [*folder.rglob("*"), folder]:
+        if path.is_file():
+            with path.open("rb") as file:
+                os.fsync(file.fileno())
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def dense_index(vectors: np.ndarray, ann_threshold: int) -> tuple[faiss.Index, str]:
+    """Exact inner product for small indexes, HNSW above the threshold."""
+    dim = vectors.shape[1]
+    if len(vectors) <= ann_threshold:
+        index, kind = faiss.IndexFlatIP(dim), "flat"
+    else:
+        index, kind = faiss.IndexHNSWFlat(dim, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT), "hnsw"
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index, kind
+
+
+_SCHEMA = """
+CREATE TABLE docs (pos INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, data TEXT NOT NULL);
+CREATE TABLE passages (row INTEGER PRIMARY KEY, doc INTEGER NOT NULL, kind TEXT NOT NULL,
+                       text TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE TABLE pages (id TEXT PRIMARY KEY, text TEXT NOT NULL);
+"""
+
+
+def _write_meta(path: Path, data: IndexData) -> None:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.executescript(_SCHEMA)
+        db.executemany(
+            "INSERT INTO docs VALUES (?, ?, ?)",
+            (
+                (pos, doc["id"], json.dumps(doc, ensure_ascii=False))
+                for pos, doc in enumerate(data.docs)
+            ),
+        )
+        db.executemany(
+            "INSERT INTO passages VALUES (?, ?, ?, ?, ?)",
+            (
+                (row, int(data.passage_docs[row]), p.kind, p.text, p.hash)
+                for row, p in enumerate(data.passages)
+            ),
+        )
+        db.executemany("INSERT INTO pages VALUES (?, ?)", data.pages.items())
+        db.commit()
+
+
+@contextlib.contextmanager
+def build_lock(index_path: Path) -> Iterator[None]:
+    """One build at a time per index; a second one fails at once instead of racing."""
+    folder = builds_dir(index_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / ".lock").open("a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise BuildLocked(f"another build of {index_path} is running") from exc
+        yield
+
+
+def write_index(index_path: Path, data: IndexData) -> Path:
+    """Write a build beside the served one and publish it atomically; returns its folder."""
+    folder = builds_dir(index_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    build_id = data.manifest["build_id"]
+    staging = folder / f"tmp-{os.getpid()}-{build_id}"
+    staging.mkdir()
+    try:
+        index, kind = dense_index(data.vectors, data.ann_threshold)
+        faiss.write_index(index, str(staging / DENSE))
+        np.save(staging / DOC_VECTORS, data.doc_vectors.astype(np.float32))
+        np.save(staging / PASSAGE_DOCS, data.passage_docs.astype(np.int32))
+        _write_meta(staging / META, data)
+        data.lexical.save(staging / LEXICAL_DIR)
+        manifest = dict(data.manifest)
+        manifest["format_version"] = FORMAT_VERSION
+        manifest["dense_index"] = kind
+        manifest["files"] = {
+            name: _crc32(staging / name) for name in (DENSE, DOC_VECTORS, PASSAGE_DOCS, META)
+        }
+        (staging / MANIFEST).write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
+        )
+        _fsync_tree(staging)
+        final = folder / build_id
+        staging.rename(final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _publish(index_path, final)
+    _collect_garbage(folder, keep=final)
+    return final
+
+
+def _publish(index_path: Path, build: Path) -> None:
+    if index_path.exists() and not index_path.is_symlink():
+        # A folder from before builds were published by symlink: keep it aside.
+        index_path.rename(builds_dir(index_path) / f"legacy-{int(time.time())}")
+    link = index_path.parent / f".{index_path.name}.link-{uuid.uuid4().hex[:8]}"
+    link.symlink_to(os.path.relpath(build, index_path.parent))
+    os.replace(link, index_path)
+    fd = os.open(index_path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _collect_garbage(folder: Path, keep: Path) -> None:
+    """Drop staging folders of dead builds and all but the newest finished builds."""
+    finished = []
+    for path in folder.iterdir():
+        if not path.is_dir():
+            continue
+        if path.name.startswith("tmp-"):
+            pid = path.name.split("-")[1]
+            if pid.isdigit() and not _pid_alive(int(pid)):
+                shutil.rmtree(path, ignore_errors=True)
+        else:
+            finished.append(path)
+    finished.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    for path in finished[KEEP_BUILDS:]:
+        if path != keep:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def clean_stale_staging(index_path: Path) -> None:
+    folder = builds_dir(index_path)
+    if folder.is_dir():
+        for path in folder.glob("tmp-*"):
+            pid = path.name.split("-")[1]
+            if pid.isdigit() and not _pid_alive(int(pid)):
+                shutil.rmtree(path, ignore_errors=True)
+
+
+# ------------------------------------------------------------------ reading
+
+
+def read_manifest(index_path: Path) -> dict:
+    """The manifest of the served build, or a clear IndexProblem."""
+    path = index_path / MANIFEST
+    if not index_path.exists():
+        raise IndexMissing(f"no index at {index_path}: build one with `recall build`")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise IndexMissing(
+            f"no index at {index_path} ({MANIFEST} missing): {REBUILD_HINT}"
+        ) from exc
+    except (OSError, ValueError) as exc:
+        raise IndexCorrupt(f"index manifest {path} is unreadable ({exc}): {REBUILD_HINT}") from exc
+    if not isinstance(manifest, dict) or "format_version" not in manifest:
+        raise IndexCorrupt(f"index manifest {path} is not a Recall manifest: {REBUILD_HINT}")
+    if manifest["format_version"] != FORMAT_VERSION:
+        raise IndexIncompatible(
+            f"index {index_path} has format {manifest['format_version']}, this Recall reads "
+            f"format {FORMAT_VERSION}: {REBUILD_HINT}"
+        )
+    return manifest
+
+
+class IndexReader:
+    """One published build, opened read-only and pinned: a later publish does not affect it."""
+
+    def __init__(self, index_path: Path):
+        self.requested = index_path
+        self.path = index_path.resolve()
+        self.manifest = read_manifest(self.path)
+        self._verify_files()
+        try:
+            self.dense = faiss.read_index(str(self.path / DENSE))
+            self.doc_vectors = np.load(self.path / DOC_VECTORS)
+            self.passage_docs = np.load(self.path / PASSAGE_DOCS)
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise IndexCorrupt(
+                f"index file in {self.path} is corrupt ({exc}): {REBUILD_HINT}"
+            ) from exc
+        try:
+            self.lexical = LexicalIndex.load(self.path / LEXICAL_DIR)
+        except LexicalIndexError as exc:
+            raise IndexCorrupt(f"{exc}: {REBUILD_HINT}") from exc
+        self._db = sqlite3.connect(
+            f"file:{self.path / META}?mode=ro&immutable=1", uri=True, check_same_thread=False
+        )
+        try:
+            self.docs = [
+                json.loads(data)
+                for (data,) in self._db.execute("SELECT data FROM docs ORDER BY pos")
+            ]
+        except sqlite3.DatabaseError as exc:
+            raise IndexCorrupt(
+                f"index metadata {self.path / META} is corrupt ({exc}): {REBUILD_HINT}"
+            ) from exc
+        self._check_counts()
+        self.position = {doc["id"]: pos for pos, doc in enumerate(self.docs)}
+
+    def _verify_files(self) -> None:
+        for name, expected in self.manifest.get("files", {}).items():
+            path = self.path / name
+            try:
+                actual = _crc32(path)
+            except OSError as exc:
+                raise IndexCorrupt(
+                    f"index file {path} is missing ({exc.strerror}): {REBUILD_HINT}"
+                ) from exc
+            if actual != expected:
+                raise IndexCorrupt(f"index file {path} is truncated or corrupt: {REBUILD_HINT}")
+
+    def _check_counts(self) -> None:
+        passages = self.manifest["counts"]["passages"]
+        if self.dense.ntotal != passages or len(self.passage_docs) != passages:
+            raise IndexCorrupt(f"index {self.path} has inconsistent passage counts: {REBUILD_HINT}")
+        if len(self.docs) != len(self.doc_vectors):
+            raise IndexCorrupt(
+                f"index {self.path} has inconsistent document counts: {REBUILD_HINT}"
+            )
+
+    @property
+    def build_id(self) -> str:
+        return self.manifest["build_id"]
+
+    def passage_rows(self, rows: Iterable[int]) -> dict[int, tuple[str, str]]:
+        """(kind, text) of the given passage rows."""
+        rows = [int(row) for row in rows]
+        if not rows:
+            return {}
+        marks = ",".join("?" * len(rows))
+        query = f"SELECT row, kind, text FROM passages WHERE row IN ({marks})"
+        return {row: (kind, text) for row, kind, text in self._db.execute(query, rows)}
+
+    def doc_passages(self, pos: int) -> list[tuple[int, str, str]]:
+        query = "SELECT row, kind, text FROM passages WHERE doc = ? ORDER BY row"
+        return list(self._db.execute(query, (pos,)))
+
+    def passage_hashes(self) -> dict[str, int]:
+        """Content hash -> row, for reusing vectors in an incremental build."""
+        return {hash_: row for row, hash_ in self._db.execute("SELECT row, hash FROM passages")}
+
+    def vectors(self, rows: list[int]) -> np.ndarray:
+        if not rows:
+            return np.zeros((0, self.dense.d), dtype=np.float32)
+        return np.vstack([self.dense.reconstruct(int(row)) for row in rows]).astype(np.float32)
+
+    def page_text(self, doc_id: str) -> str:
+        row = self._db.execute("SELECT text FROM pages WHERE id = ?", (doc_id,)).fetchone()
+        return row[0] if row else ""
+
+    def size_on_disk(self) -> int:
+        return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
+
+    def close(self) -> None:
+        self._db.close()
