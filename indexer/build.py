@@ -26,6 +26,7 @@ from indexer.store import (
     IndexReader,
     build_lock,
     clean_stale_staging,
+    dense_kind,
     write_index,
 )
 
@@ -291,7 +292,13 @@ class Builder:
             model = self.settings.model
             content_hash = _content_hash(model, docs, passages)
             previous = self._previous(index_path, model, full)
-            if previous is not None and previous.manifest.get("content_hash") == content_hash:
+            # A changed RECALL_ANN_THRESHOLD changes the dense index even when no text did.
+            wanted_dense = dense_kind(len(passages), self.settings.ann_threshold)
+            if (
+                previous is not None
+                and previous.manifest.get("content_hash") == content_hash
+                and previous.manifest.get("dense_index") == wanted_dense
+            ):
                 report.unchanged, report.build_id = True, previous.build_id
                 report.dense_index = previous.manifest.get("dense_index", "")
                 report.reused = len(passages)

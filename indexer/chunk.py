@@ -13,7 +13,8 @@ OVERLAP_WORDS = 30
 # "note" passages so that no model truncates them away.
 PROFILE_NOTE_WORDS = 180
 
-_SENTENCE_END = re.compile(r"(?<=[.!?。…])\s+|(?<=[다요죠음함임])\.\s*|\n")
+# Korean sentences end at 다. 요. etc. even without a following space; the period stays.
+_SENTENCE_END = re.compile(r"(?<=[.!?。…])\s+|(?<=[다요죠음함임]\.)\s*|\n")
 
 
 @dataclass(frozen=True)
@@ -59,17 +60,25 @@ def split_passages(text: str) -> list[str]:
     and sentence boundaries, each starting with the last OVERLAP_WORDS of the one before."""
     passages: list[str] = []
     current: list[str] = []
+    fresh = 0  # words of `current` that no passage holds yet (the rest is overlap)
     for unit in _units(text):
         unit_words = _words(unit)
-        if current and len(current) + len(unit_words) > MAX_WORDS:
+        if fresh and len(current) + len(unit_words) > MAX_WORDS:
             passages.append(" ".join(current))
             current = current[-OVERLAP_WORDS:] if len(current) > OVERLAP_WORDS else []
+            fresh = 0
+        # The overlap gives way to a unit it would push over MAX_WORDS; a passage of
+        # overlap alone would only repeat the one before.
+        room = MAX_WORDS - len(unit_words)
+        if len(current) > room:
+            current = current[len(current) - room :] if room > 0 else []
         current.extend(unit_words)
+        fresh += len(unit_words)
         if len(current) >= TARGET_WORDS:
             passages.append(" ".join(current))
             current = current[-OVERLAP_WORDS:]
-    tail_is_new = current and (not passages or not passages[-1].endswith(" ".join(current)))
-    if tail_is_new:
+            fresh = 0
+    if fresh:
         passages.append(" ".join(current))
     return passages
 

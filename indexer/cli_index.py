@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -142,7 +143,8 @@ def cmd_stats(args) -> int:
     print(f"model:     {stats['model']} ({stats['dimension']}-d), tokenizer {stats['tokenizer']}")
     print(f"dense:     {stats['dense_index']}")
     print(
-        f"counts:    {counts['resources']} resources, {counts['notes']} notes, {counts['passages']} passages"
+        f"counts:    {counts['resources']} resources, {counts['notes']} notes, "
+        f"{counts['passages']} passages"
     )
     print("fetch:     " + ", ".join(f"{k} {v}" for k, v in stats["fetch_counts"].items()))
     print(f"size:      {stats['size_bytes'] / 1e6:.1f} MB")
@@ -200,8 +202,13 @@ def rows_to_csv(rows: list[dict]) -> str:
 
 
 def _markdown_text(text: str) -> str:
-    """Text safe inside a markdown link label: brackets and newlines cannot break out."""
-    return " ".join(str(text).split()).replace("[", "(").replace("]", ")")
+    """Text safe inside a markdown link label: brackets and newlines cannot break out.
+
+    Backslashes, backticks and `<` are escaped too: a trailing backslash would escape the
+    closing bracket, and code spans, autolinks and HTML bind tighter than a link label.
+    """
+    text = " ".join(str(text).split()).replace("[", "(").replace("]", ")")
+    return re.sub(r"([\\`<])", r"\\\1", text)
 
 
 def rows_to_markdown(rows: list[dict]) -> str:

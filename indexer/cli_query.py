@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from datetime import date
@@ -15,10 +16,12 @@ TYPES = ("paper", "repo", "video", "book", "article", "pdf", "note", "other")
 
 
 def _iso_date(text: str) -> str:
+    """argparse type for --since/--until; argparse turns the error into a usage message
+    (a UsageError raised here would escape parse_args as a traceback)."""
     try:
         return date.fromisoformat(text).isoformat()
     except ValueError as exc:
-        raise UsageError(f"not a date: {text!r} (use YYYY-MM-DD)") from exc
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD)") from exc
 
 
 def _open_searcher(args):

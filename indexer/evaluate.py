@@ -49,7 +49,12 @@ def query_metrics(ranked_urls: list[str], relevant: list[str], k: int) -> dict[s
     top = [normalize_url(url) for url in ranked_urls[:k]]
     first = next((rank for rank, url in enumerate(top, start=1) if url in wanted), None)
     found = len(wanted & set(top))
-    dcg = sum(1 / math.log2(rank + 1) for rank, url in enumerate(top, start=1) if url in wanted)
+    # A relevant URL counts once, at its best rank: a ranking that repeats it gains nothing.
+    dcg = sum(
+        1 / math.log2(rank + 1)
+        for rank, url in enumerate(top, start=1)
+        if url in wanted and url not in top[: rank - 1]
+    )
     ideal = sum(1 / math.log2(rank + 1) for rank in range(1, min(len(wanted), k) + 1))
     return {
         "mrr": 1 / first if first else 0.0,

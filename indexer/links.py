@@ -71,6 +71,14 @@ def scan_links(text: str) -> list[Link]:
     """Every link in a piece of markdown, in order, without overlaps."""
     links: list[Link] = []
     for match in _MD_LINK.finditer(text):
+        if "](" in match["text"]:
+            # Links cannot hold links: the inner one wins, the outer brackets are text.
+            inner_start = match.start("text")
+            for inner in scan_links(match["text"]):
+                inner.start += inner_start
+                inner.end += inner_start
+                links.append(inner)
+            continue
         target = _clean_target(match["target"])
         if not target:
             continue

@@ -14,21 +14,29 @@ import faiss
 import numpy as np
 
 from indexer.config import Settings, load_settings
-from indexer.embed import Embedder, load_embedder
+from indexer.embed import Embedder, ModelLoadError, load_embedder
 from indexer.lexical import matched_terms
 from indexer.resources import normalize_url
 from indexer.store import IndexIncompatible, IndexReader
 
 MODES = ("hybrid", "dense", "lexical")
-FUSIONS = ("rrf", "convex")
+FUSIONS = ("convex", "rrf")
 RRF_K = 60
-CONVEX_DENSE_WEIGHT = 0.6
+# Chosen on tests/fixtures/eval_seed.json and bench/data/adioshun_eval.json (see BENCHMARKS.md).
+DENSE_WEIGHT = 0.8
+BM25_HALF = 20.0  # the BM25 score that counts as half a keyword match
 SECONDARY_WEIGHT = 0.3  # how much a resource's 2nd and 3rd best passages add to its best
 FIRST_DEPTH = 64  # passages per ranker before filters; deepened until k resources pass
 HNSW_EF_SEARCH = 128
 EXPANSION_TOP = 3
 EXPANSION_ALPHA = 3.0
 SNIPPET_CHARS = 280
+# youtu.be/ID, youtube.com/watch?v=ID with v= anywhere in the query (the mobile share
+# button writes watch?feature=youtu.be&v=ID), /shorts/ID and /embed/ID.
+_YOUTUBE_VIDEO = re.compile(
+    r"https?://(?:www\.|m\.)?(?:youtu\.be/|youtube\.com/(?:watch\?(?:[^#]*?&)?v=|shorts/|embed/))"
+    r"([\w-]+)"
+)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -118,7 +126,7 @@ def duplicate_key(url: str) -> str:
     if not url:
         return ""
     url = normalize_url(url)
-    match = re.match(r"https?://(?:www\.|m\.)?youtu(?:\.be/|be\.com/watch\?v=)([\w-]+)", url)
+    match = _YOUTUBE_VIDEO.match(url)
     if match:
         return "youtube:" + match[1]
     return re.sub(r"^https?://(www\.)?", "", url).rstrip("/")
@@ -162,7 +170,18 @@ class Searcher:
     @classmethod
     def open(cls, index_path: Path, embedder: Embedder | None = None, settings=None) -> Searcher:
         reader = IndexReader(index_path)
-        return cls(reader, embedder or load_embedder(reader.manifest["model"]), settings)
+        if embedder is None:
+            model = reader.manifest["model"]
+            try:
+                embedder = load_embedder(model)
+            except ModelLoadError as exc:
+                reader.close()
+                raise IndexIncompatible(
+                    f"index {reader.path} was built with model {model!r}, which cannot be "
+                    f"loaded here ({exc}): rebuild it with `recall build --full` "
+                    "(choose the model with --model or RECALL_MODEL)"
+                ) from exc
+        return cls(reader, embedder, settings)
 
     @property
     def build_id(self) -> str:
@@ -196,9 +215,16 @@ class Searcher:
 
     @staticmethod
     def fuse(
-        dense: dict[int, float], lexical: dict[int, float], fusion: str = "rrf"
+        dense: dict[int, float], lexical: dict[int, float], fusion: str = "convex"
     ) -> dict[int, float]:
-        """One score per passage from the two rankers."""
+        """One score per passage from the two rankers.
+
+        convex (default): DENSE_WEIGHT x cosine + the rest x BM25 / (BM25 + BM25_HALF).
+        The saturating BM25 keeps a weak keyword match weak, where dividing by the
+        best score of the query would make every query's best keyword hit a full match.
+        rrf: reciprocal-rank fusion, kept for comparison (it scored lower on both
+        evaluation sets, see BENCHMARKS.md).
+        """
         fused: dict[int, float] = defaultdict(float)
         if fusion == "rrf":
             for ranking in (dense, lexical):
@@ -206,11 +232,10 @@ class Searcher:
                 for rank, (row, _) in enumerate(ordered):
                     fused[row] += 1.0 / (RRF_K + rank + 1)
             return dict(fused)
-        top = max(lexical.values(), default=0.0) or 1.0
         for row, score in dense.items():
-            fused[row] += CONVEX_DENSE_WEIGHT * max(score, 0.0)
+            fused[row] += DENSE_WEIGHT * max(score, 0.0)
         for row, score in lexical.items():
-            fused[row] += (1 - CONVEX_DENSE_WEIGHT) * score / top
+            fused[row] += (1 - DENSE_WEIGHT) * score / (score + BM25_HALF)
         return dict(fused)
 
     def _rank_docs(self, passage_scores: dict[int, float]) -> list[tuple[int, float, list[int]]]:
@@ -234,7 +259,7 @@ class Searcher:
         k: int = 10,
         filters: Filters | None = None,
         mode: str = "hybrid",
-        fusion: str = "rrf",
+        fusion: str = "convex",
         expand: bool = False,
     ) -> SearchResponse:
         started = time.perf_counter()

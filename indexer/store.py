@@ -107,10 +107,15 @@ def _fsync_tree(folder: Path) -> None:
         os.close(fd)
 
 
+def dense_kind(count: int, ann_threshold: int) -> str:
+    """The dense index for `count` passages: exact "flat" up to the threshold, "hnsw" above."""
+    return "flat" if count <= ann_threshold else "hnsw"
+
+
 def dense_index(vectors: np.ndarray, ann_threshold: int) -> tuple[faiss.Index, str]:
     """Exact inner product for small indexes, HNSW above the threshold."""
     dim = vectors.shape[1]
-    if len(vectors) <= ann_threshold:
+    if dense_kind(len(vectors), ann_threshold) == "flat":
         index, kind = faiss.IndexFlatIP(dim), "flat"
     else:
         index, kind = faiss.IndexHNSWFlat(dim, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT), "hnsw"
@@ -249,6 +254,22 @@ def clean_stale_staging(index_path: Path) -> None:
 # ------------------------------------------------------------------ reading
 
 
+# What readers, searchers and `recall stats` take from a manifest; without "files" the
+# checksums of the other files would silently go unchecked.
+_MANIFEST_KEYS = (
+    "build_id",
+    "built_at",
+    "model",
+    "dimension",
+    "tokenizer",
+    "dense_index",
+    "counts",
+    "fetch_counts",
+    "sources",
+    "files",
+)
+
+
 def read_manifest(index_path: Path) -> dict:
     """The manifest of the served build, or a clear IndexProblem."""
     path = index_path / MANIFEST
@@ -269,6 +290,13 @@ def read_manifest(index_path: Path) -> dict:
             f"index {index_path} has format {manifest['format_version']}, this Recall reads "
             f"format {FORMAT_VERSION}: {REBUILD_HINT}"
         )
+    missing = [key for key in _MANIFEST_KEYS if key not in manifest]
+    counts = manifest.get("counts")
+    passages_counted = isinstance(counts, dict) and isinstance(counts.get("passages"), int)
+    if "counts" not in missing and not passages_counted:
+        missing.append("counts.passages")
+    if missing:
+        raise IndexCorrupt(f"index manifest {path} lacks {', '.join(missing)}: {REBUILD_HINT}")
     return manifest
 
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from indexer.parser import parse_text
 from indexer.resources import normalize_url
-
-FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 markdown_noise = st.text(
     alphabet=st.sampled_from(list("abc 가나다\n\t#*-+1.|[]()<>:!`_~\"'\\/") + ["\u200b", "…"]),
@@ -23,7 +21,6 @@ url_path = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_/.~%", max_si
 hosts = st.sampled_from(["example.com", "arxiv.org", "www.github.com", "ko.wikipedia.org"])
 
 
-@FAST
 @given(st.text(max_size=2000))
 def test_arbitrary_text_never_crashes(text):
     result = parse_text(text, "random.md")
@@ -32,7 +29,6 @@ def test_arbitrary_text_never_crashes(text):
         assert resource.mentions
 
 
-@FAST
 @given(
     before=markdown_noise,
     after=markdown_noise,
@@ -50,14 +46,12 @@ def test_planted_link_comes_out_as_resource(before, after, text, scheme, host, p
     assert normalize_url(url) in {r.url for r in result.resources}
 
 
-@FAST
 @given(st.text(max_size=300))
 def test_normalize_url_is_idempotent_on_any_text(text):
     once = normalize_url(text)
     assert normalize_url(once) == once
 
 
-@FAST
 @given(scheme=st.sampled_from(["http", "HTTP", "https"]), host=hosts, path=url_path,
        query=st.lists(st.tuples(st.sampled_from(["a", "id", "utm_source", "fbclid", "q"]),
                                 st.text(alphabet="xyz12", max_size=4)), max_size=4))

@@ -1,0 +1,683 @@
+"""Query latency, memory and disk from 1k to 1M passages: Recall's search API end to end
+against the floor (one query encode + one FAISS search on the same index) and txtai's search
+on the same data, and recall@10 of the approximate dense index against exact search.
+
+Each size is an index written with Recall's own store (`write_index`). Its first passages are
+the real ones of the adioshun lists (embedded with the bundled model); synthetic resources
+fill the rest, each with 4 passages (a profile and three page passages):
+
+- text: words drawn from the real passages' words with their real frequencies (Korean and
+  English as they occur), lengths drawn from the real passages' word counts. BM25 tokens
+  are Recall's own tokenizer applied once per distinct word (not per passage, which Kiwi
+  would need hours for at 1M), then concatenated.
+- vector: a random convex mix (Dirichlet(1,1,1)) of three real passage vectors plus a
+  little Gaussian noise, normalised: synthetic vectors stay in the region the real ones
+  occupy (nearest-neighbour similarities resemble the real ones) rather than spreading
+  uniformly over the sphere, where no approximate index does well.
+
+Queries are the evaluation sets' real queries. Every measurement runs in a fresh child
+process per (size, system), so peak RSS is that of loading the index and searching it.
+
+    .venv/bin/python bench/latency.py [--quick] [--sizes 1000,10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import itertools
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import common
+import faiss
+import numpy as np
+
+from indexer.build import _doc_vectors, doc_passages
+from indexer.chunk import Passage
+from indexer.config import DEFAULT_MODEL, load_settings
+from indexer.embed import load_embedder
+from indexer.lexical import TOKENIZER_NAME, LexicalIndex, tokenize_many
+from indexer.search import HNSW_EF_SEARCH, Searcher
+from indexer.store import HNSW_EF_CONSTRUCTION, HNSW_NEIGHBOURS, IndexData, IndexReader, write_index
+
+SIZES = (1_000, 10_000, 100_000, 1_000_000)
+QUICK_SIZES = (1_000, 10_000)
+TXTAI_MAX = 100_000  # txtai's default IVF index on 1M vectors trains for too long here
+PASSAGES_PER_DOC = 4
+QUERIES, QUICK_QUERIES = 100, 20
+ROUNDS, QUICK_ROUNDS = 3, 1  # rounds over all queries within one child process
+CHILD_RUNS, QUICK_CHILD_RUNS = 2, 1  # fresh processes per (size, system)
+WARMUP = 10  # queries run and discarded before timing
+NOISE = 0.1
+SEED = 1234
+SYSTEMS = ("recall", "txtai-dense", "txtai-hybrid")
+
+
+# ------------------------------------------------------------------ data
+
+
+@dataclass
+class Base:
+    """The real corpus the synthetic sizes grow from."""
+
+    docs: list[dict]
+    passages: list[Passage]
+    passage_docs: np.ndarray
+    vectors: np.ndarray
+    tokens: list[list[str]]
+    words: np.ndarray  # every whitespace word of every real passage (a frequency sample)
+    word_tokens: dict[str, list[str]]
+    lengths: np.ndarray  # word counts of the real passages
+    queries: list[str]
+
+
+def load_base(log=print) -> Base:
+    usable = [c for c in common.corpora() if all(s.exists() for s in c.sources)]
+    corpus = max(usable, key=lambda c: c.name == "adioshun")
+    embedder = load_embedder(DEFAULT_MODEL)
+    index_dir = common.OUT / "latency" / "base" / "index"
+    shutil.rmtree(index_dir.parent, ignore_errors=True)
+    report, seconds = common.build_index(corpus, index_dir, DEFAULT_MODEL, embedder)
+    log(f"  base: {corpus.name}, {report.passages} real passages embedded in {seconds:.1f} s")
+    reader = IndexReader(index_dir)
+    passages, positions = [], []
+    for pos, doc in enumerate(reader.docs):
+        for passage in doc_passages(doc, reader.page_text(doc["id"])):
+            passages.append(passage)
+            positions.append(pos)
+    vectors = reader.vectors(list(range(reader.dense.ntotal)))
+    docs = reader.docs
+    reader.close()
+    words = [word for p in passages for word in p.text.split()]
+    vocabulary = sorted(set(words))
+    queries = []
+    for c in common.corpora():
+        if c.missing() is None:
+            queries += [item["q"] for item in c.eval_set().queries]
+    queries = list(dict.fromkeys(queries)) or [d["title"] for d in docs[:QUERIES]]
+    return Base(
+        docs=docs,
+        passages=passages,
+        passage_docs=np.asarray(positions, dtype=np.int32),
+        vectors=vectors,
+        tokens=tokenize_many(p.text for p in passages),
+        words=np.asarray(words, dtype=object),
+        word_tokens=dict(zip(vocabulary, tokenize_many(vocabulary), strict=True)),
+        lengths=np.asarray([max(1, len(p.text.split())) for p in passages]),
+        queries=queries,
+    )
+
+
+def _synthetic_doc(number: int, text: str, contributor: str, date: str) -> dict:
+    title = " ".join(text.split()[:8])
+    return {
+        "id": f"synthetic-{number}",
+        "kind": "resource",
+        "url": f"https://synthetic.example/{number}",
+        "title": title,
+        "list_title": title,
+        "type": "web",
+        "domain": "synthetic.example",
+        "contributors": [contributor],
+        "dates": [date],
+        "categories": [],
+        "companions": [],
+        "sections": [],
+        "mentions": [
+            {
+                "contributor": contributor,
+                "date": date,
+                "section": "",
+                "note": text,
+                "source": "synthetic",
+                "line": 0,
+            }
+        ],
+        "fetch_status": "ok",
+        "last_ok_at": None,
+        "description": "",
+    }
+
+
+def _synthetic_vectors(base: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    out = np.empty((count, base.shape[1]), dtype=np.float32)
+    for start in range(0, count, 100_000):
+        n = min(100_000, count - start)
+        picks = rng.integers(0, len(base), (n, 3))
+        weights = rng.dirichlet((1.0, 1.0, 1.0), n).astype(np.float32)
+        mixed = np.einsum("nk,nkd->nd", weights, base[picks])
+        mixed += NOISE / np.sqrt(base.shape[1]) * rng.standard_normal(mixed.shape, np.float32)
+        out[start : start + n] = mixed / np.linalg.norm(mixed, axis=1, keepdims=True)
+    return out
+
+
+def make_index_data(base: Base, size: int, seed: int = SEED) -> tuple[IndexData, list[str]]:
+    """`size` passages: a prefix of the real resources, then synthetic ones."""
+    rng = np.random.default_rng(seed + size)
+    real_docs = int(np.searchsorted(np.bincount(base.passage_docs).cumsum(), size, "right"))
+    real_rows = int(np.sum(base.passage_docs < real_docs))
+    docs = list(base.docs[:real_docs])
+    passages = list(base.passages[:real_rows])
+    positions = base.passage_docs[:real_rows].tolist()
+    tokens = list(base.tokens[:real_rows])
+    count = size - real_rows
+    lengths = rng.choice(base.lengths, count)
+    draws = base.words[rng.integers(0, len(base.words), int(lengths.sum()))]
+    contributors = [c for d in base.docs for c in d["contributors"]] or ["someone"]
+    dates = [x for d in base.docs for x in d["dates"]] or ["2019-01-01"]
+    offset = 0
+    for i, length in enumerate(lengths.tolist()):
+        words = draws[offset : offset + length]
+        offset += length
+        text = " ".join(words)
+        if i % PASSAGES_PER_DOC == 0:
+            number = len(docs)
+            docs.append(
+                _synthetic_doc(
+                    number,
+                    text,
+                    contributors[rng.integers(len(contributors))],
+                    dates[rng.integers(len(dates))],
+                )
+            )
+        kind = "profile" if i % PASSAGES_PER_DOC == 0 else "page"
+        passages.append(Passage(docs[-1]["id"], kind, text, text))
+        positions.append(len(docs) - 1)
+        tokens.append(list(itertools.chain.from_iterable(base.word_tokens[w] for w in words)))
+    vectors = np.concatenate(
+        [base.vectors[:real_rows], _synthetic_vectors(base.vectors, count, rng)]
+    )
+    positions_array = np.asarray(positions, dtype=np.int32)
+    manifest = {
+        "build_id": f"bench-{size}",
+        "built_at": "",
+        "model": DEFAULT_MODEL,
+        "dimension": int(vectors.shape[1]),
+        "tokenizer": TOKENIZER_NAME,
+        "counts": {
+            "resources": len(docs),
+            "notes": 0,
+            "docs": len(docs),
+            "passages": size,
+            "real_passages": real_rows,
+        },
+        "fetch_counts": {},
+        "sources": [],
+        "content_hash": "",
+        "stage_seconds": {},
+    }
+    data = IndexData(
+        manifest=manifest,
+        docs=docs,
+        passages=passages,
+        passage_docs=positions_array,
+        vectors=vectors,
+        doc_vectors=_doc_vectors(vectors, passages, len(docs), positions_array),
+        lexical=LexicalIndex.from_tokens(tokens),
+        pages={},
+        ann_threshold=load_settings().ann_threshold,
+    )
+    return data, [p.embed_text for p in passages]
+
+
+def prepare(base: Base, size: int, folder: Path, queries: list[str], log=print) -> dict:
+    """Write the Recall index, the txtai indexes and the exact top-10 of every query."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    started = time.perf_counter()
+    data, texts = make_index_data(base, size)
+    facts = {"size": size, "real_passages": data.manifest["counts"]["real_passages"]}
+    facts["resources"] = len(data.docs)
+    facts["generate_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    final = write_index(folder / "index", data)
+    facts["write_s"] = time.perf_counter() - started
+    facts["dense_index"] = common.read_json(final / "manifest.json")["dense_index"]
+    facts["disk_bytes"] = common.dir_bytes(final)
+    embedder = load_embedder(DEFAULT_MODEL)
+    vectors = data.vectors
+    del data
+    gc.collect()
+    query_vectors = embedder.encode_queries(queries)
+    _, exact = faiss.knn(query_vectors, vectors, common.K, metric=faiss.METRIC_INNER_PRODUCT)
+    common.write_json(folder / "exact.json", exact.tolist())
+    common.write_json(folder / "queries.json", queries)
+    if size <= TXTAI_MAX:
+        for kind in ("dense", "hybrid"):
+            transform = common.lookup_transform(texts, vectors, embedder.encode_queries)
+            started = time.perf_counter()
+            embeddings = common.txtai_index(texts, transform, hybrid=kind == "hybrid")
+            facts[f"txtai_{kind}_build_s"] = time.perf_counter() - started
+            facts[f"txtai_{kind}_index"] = embeddings.config["build"]["settings"]["components"]
+            embeddings.save(str(folder / f"txtai-{kind}"))
+            embeddings.close()
+            facts[f"txtai_{kind}_disk_bytes"] = common.dir_bytes(folder / f"txtai-{kind}")
+    log(
+        f"  {size:,} passages: generated {facts['generate_s']:.0f} s, Recall index "
+        f"({facts['dense_index']}) written {facts['write_s']:.0f} s"
+        + (
+            f", txtai dense {facts['txtai_dense_build_s']:.0f} s / hybrid "
+            f"{facts['txtai_hybrid_build_s']:.0f} s"
+            if size <= TXTAI_MAX
+            else ""
+        )
+    )
+    return facts
+
+
+# ------------------------------------------------------------------ child processes
+
+
+def _timed(call) -> float:
+    started = time.perf_counter()
+    call()
+    return (time.perf_counter() - started) * 1000
+
+
+def _overlap(found: list[list[int]], exact: list[list[int]]) -> float:
+    return float(
+        np.mean([len(set(f[: common.K]) & set(e)) / common.K for f, e in zip(found, exact, strict=True)])
+    )
+
+
+def child_recall(folder: Path, rounds: int) -> dict:
+    embedder = load_embedder(DEFAULT_MODEL)
+    started = time.perf_counter()
+    searcher = Searcher.open(folder / "index", embedder)
+    open_s = time.perf_counter() - started
+    dense = searcher.reader.dense
+    queries = common.read_json(folder / "queries.json")
+
+    def floor(query: str) -> None:
+        dense.search(embedder.encode_queries([query]), common.K)
+
+    paths = {
+        "recall": lambda q: searcher.search(q, k=common.K),
+        "floor": floor,
+        "dense_mode": lambda q: searcher.search(q, k=common.K, mode="dense"),
+        "lexical_mode": lambda q: searcher.search(q, k=common.K, mode="lexical"),
+    }
+    for query in queries[:WARMUP]:
+        for path in paths.values():
+            path(query)
+    measured = []
+    for _ in range(rounds):
+        samples = {name: [] for name in paths}
+        for query in queries:
+            for name, path in paths.items():
+                samples[name].append(_timed(lambda path=path, query=query: path(query)))
+        measured.append({name: common.percentiles(s) for name, s in samples.items()})
+    peak = common.peak_rss_bytes()
+    load = os.getloadavg()[0]
+    _, found = dense.search(embedder.encode_queries(queries), common.K)
+    return {
+        "open_s": open_s,
+        "rounds": measured,
+        "peak_rss": peak,
+        "load_1m": load,
+        "ann_recall": _overlap(found.tolist(), common.read_json(folder / "exact.json")),
+        "dense_index": type(dense).__name__,
+    }
+
+
+def child_txtai(folder: Path, kind: str, rounds: int) -> dict:
+    embedder = load_embedder(DEFAULT_MODEL)
+    started = time.perf_counter()
+    embeddings = common.txtai_load(
+        folder / f"txtai-{kind}", common.query_transform(embedder.encode_queries)
+    )
+    open_s = time.perf_counter() - started
+    queries = common.read_json(folder / "queries.json")
+    for query in queries[:WARMUP]:
+        embeddings.search(query, common.K)
+    measured = []
+    for _ in range(rounds):
+        samples = [
+            _timed(lambda query=query: embeddings.search(query, common.K)) for query in queries
+        ]
+        measured.append({f"txtai_{kind}": common.percentiles(samples)})
+    peak = common.peak_rss_bytes()
+    load = os.getloadavg()[0]
+    result = {"open_s": open_s, "rounds": measured, "peak_rss": peak, "load_1m": load}
+    if kind == "dense":
+        found = [[row for row, _ in embeddings.search(q, common.K)] for q in queries]
+        result["ann_recall"] = _overlap(found, common.read_json(folder / "exact.json"))
+    return result
+
+
+def _spawn(system: str, folder: Path, rounds: int) -> dict:
+    out = folder / f"child-{system}.json"
+    command = [sys.executable, __file__, "--child", system, "--dir", str(folder)]
+    command += ["--rounds", str(rounds), "--out", str(out)]
+    finished = subprocess.run(command, capture_output=True, text=True, check=False)
+    if finished.returncode != 0:
+        return {"error": finished.stderr.strip().splitlines()[-1:] or ["exit code"]}
+    return common.read_json(out)
+
+
+# ------------------------------------------------------------------ orchestration
+
+
+def _summarise(facts: dict, runs: dict[str, list[dict]]) -> dict:
+    """Median over every round of every child run; ratios within each round of a run."""
+    entry = dict(facts)
+    for system, results in runs.items():
+        ok = [r for r in results if "error" not in r]
+        if not ok:
+            if results:
+                entry[f"{system}_error"] = results[0]["error"]
+            continue
+        rounds = [rnd for r in ok for rnd in r["rounds"]]
+        for name in rounds[0]:
+            entry[name] = common.median_of_rounds([rnd[name] for rnd in rounds])
+        entry[f"{system}_peak_rss"] = common.median(r["peak_rss"] for r in ok)
+        entry[f"{system}_open_s"] = common.median(r["open_s"] for r in ok)
+        entry[f"{system}_load_1m"] = max(r["load_1m"] for r in ok)
+        if "ann_recall" in ok[0]:
+            entry[f"{system}_ann_recall"] = common.median(r["ann_recall"] for r in ok)
+        if system == "recall":
+            entry["recall_vs_floor_p95"] = common.median(
+                rnd["recall"]["p95"] / rnd["floor"]["p95"] for rnd in rounds
+            )
+    for kind in ("dense", "hybrid"):
+        if f"txtai_{kind}" in entry and "recall" in entry:
+            entry[f"txtai_{kind}_vs_recall_p95"] = (
+                entry[f"txtai_{kind}"]["p95"] / entry["recall"]["p95"]
+            )
+    return entry
+
+
+def run(quick: bool = False, sizes: tuple[int, ...] | None = None, keep: bool = False, log=print):
+    sizes = sizes or (QUICK_SIZES if quick else SIZES)
+    rounds = QUICK_ROUNDS if quick else ROUNDS
+    child_runs = QUICK_CHILD_RUNS if quick else CHILD_RUNS
+    base = load_base(log)
+    queries = base.queries[: QUICK_QUERIES if quick else QUERIES]
+    result = {
+        "sizes": [],
+        "queries": len(queries),
+        "rounds": rounds * child_runs,
+        "child_runs": child_runs,
+        "real_passages": len(base.passages),
+        "ef_search": HNSW_EF_SEARCH,
+        "hnsw_m": HNSW_NEIGHBOURS,
+        "hnsw_ef_construction": HNSW_EF_CONSTRUCTION,
+        "ann_threshold": load_settings().ann_threshold,
+        "txtai_max": TXTAI_MAX,
+    }
+    for size in sizes:
+        folder = common.OUT / "latency" / f"n{size}"
+        facts = prepare(base, size, folder, queries, log)
+        gc.collect()
+        systems = SYSTEMS if size <= TXTAI_MAX else SYSTEMS[:1]
+        runs: dict[str, list[dict]] = {system: [] for system in systems}
+        for _ in range(child_runs):
+            for system in systems:
+                runs[system].append(_spawn(system, folder, rounds))
+        entry = _summarise(facts, runs)
+        result["sizes"].append(entry)
+        log(
+            f"  {size:,} passages: Recall p95 {entry.get('recall', {}).get('p95', float('nan')):.1f}"
+            f" ms, floor p95 {entry.get('floor', {}).get('p95', float('nan')):.1f} ms, "
+            f"peak RSS {entry.get('recall_peak_rss', 0) / 2**20:.0f} MiB"
+        )
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    return result
+
+
+# ------------------------------------------------------------------ reporting
+
+
+def _size_entry(result: dict, size: int) -> dict | None:
+    return next((e for e in result["sizes"] if e["size"] == size), None)
+
+
+def targets(result: dict) -> list[dict]:
+    rows = []
+    at_100k, at_1m = _size_entry(result, 100_000), _size_entry(result, 1_000_000)
+    if at_100k and "recall" in at_100k:
+        p95, floor = at_100k["recall"]["p95"], at_100k["floor"]["p95"]
+        rows.append(
+            {
+                "target": "p95 ≤ 2× the floor at 100k passages",
+                "measured": f"{p95:.1f} ms vs floor {floor:.1f} ms: "
+                f"{at_100k['recall_vs_floor_p95']:.1f}x",
+                "met": at_100k["recall_vs_floor_p95"] <= 2,
+            }
+        )
+        rows.append(
+            {
+                "target": "p95 ≤ 50 ms at 100k passages",
+                "measured": f"{p95:.1f} ms",
+                "met": p95 <= 50,
+            }
+        )
+    if at_1m and "recall" in at_1m:
+        p95 = at_1m["recall"]["p95"]
+        rows.append(
+            {"target": "p95 ≤ 100 ms at 1M passages", "measured": f"{p95:.1f} ms", "met": p95 <= 100}
+        )
+        recall = at_1m["recall_ann_recall"]
+        rows.append(
+            {
+                "target": "approximate index recall@10 ≥ 0.95 at 1M",
+                "measured": f"{recall:.3f} ({at_1m['dense_index']}, efSearch "
+                f"{result['ef_search']})",
+                "met": recall >= 0.95,
+            }
+        )
+    return rows
+
+
+def _ms(entry: dict, name: str, stat: str = "p95") -> str:
+    value = entry.get(name, {}).get(stat)
+    return "–" if value is None else f"{value:.1f}"
+
+
+def _mib(value) -> str:
+    return "–" if not value else f"{value / 2**20:,.0f}"
+
+
+def render(result: dict) -> str:
+    parts = [
+        "## 2. Query latency",
+        "",
+        f"{result['queries']} real evaluation queries, k=10, warm (the first {WARMUP} are "
+        f"run and discarded), {result['rounds']} rounds over all queries ({result['child_runs']} "
+        "fresh child processes per size and system); each percentile is the median over "
+        "rounds, and each Recall/floor ratio is taken within a round. **Recall** is "
+        "`Searcher.search` end to end (query embedding, dense and BM25 rankers, RRF fusion, "
+        "per-resource ranking, metadata, snippets and match explanations); the **floor** is "
+        "one `encode_queries` plus one search of the same FAISS index, interleaved with it. "
+        "Recall's dense-only and lexical-only modes are shown to locate the cost. **txtai** "
+        "loads an index built with its defaults from the same texts and vectors (vectors handed "
+        "over through its `external` method, queries embedded by the same model) and returns "
+        "passage ids only (no content store, no aggregation per resource). The first "
+        f"{result['real_passages']:,} passages are real; the rest are synthetic (see "
+        "`bench/latency.py` for how they are made). Recall's dense index is exact (flat) up to "
+        f"{result['ann_threshold']:,} passages and HNSW above (M={result['hnsw_m']}, "
+        f"efConstruction={result['hnsw_ef_construction']}, efSearch={result['ef_search']}, "
+        "Recall's shipped settings, untuned here); txtai's faiss default is exact up to 5,000 "
+        "vectors and IVF above. ANN recall@10 is the overlap of the index's top 10 with "
+        "exact search on the same vectors for the same queries.",
+        "",
+    ]
+    rows = []
+    for e in result["sizes"]:
+        rows.append(
+            [
+                f"{e['size']:,}",
+                e["dense_index"],
+                " / ".join(_ms(e, "recall", s) for s in ("p50", "p95", "p99")),
+                " / ".join(_ms(e, "floor", s) for s in ("p50", "p95", "p99")),
+                f"{e['recall_vs_floor_p95']:.1f}x" if "recall_vs_floor_p95" in e else "–",
+                _ms(e, "dense_mode"),
+                _ms(e, "lexical_mode"),
+                " / ".join(_ms(e, "txtai_dense", s) for s in ("p50", "p95", "p99")),
+                _ms(e, "txtai_hybrid"),
+                f"{e['recall_ann_recall']:.3f}" if "recall_ann_recall" in e else "–",
+                f"{e['txtai-dense_ann_recall']:.3f}" if "txtai-dense_ann_recall" in e else "–",
+                f"{e.get('recall_load_1m', float('nan')):.1f}",
+            ]
+        )
+    headers = [
+        "passages",
+        "Recall index",
+        "Recall p50/p95/p99 ms",
+        "floor p50/p95/p99 ms",
+        "Recall/floor p95",
+        "dense mode p95",
+        "lexical mode p95",
+        "txtai dense p50/p95/p99 ms",
+        "txtai hybrid p95",
+        "Recall ANN recall@10",
+        "txtai ANN recall@10",
+        "load avg",
+    ]
+    parts.append(common.md_table(headers, rows))
+    ratios = [
+        f"{e['size']:,}: txtai dense {e['txtai_dense_vs_recall_p95']:.2f}x, txtai hybrid "
+        f"{e['txtai_hybrid_vs_recall_p95']:.2f}x"
+        for e in result["sizes"]
+        if "txtai_hybrid_vs_recall_p95" in e
+    ]
+    if ratios:
+        parts += ["", "txtai p95 as a multiple of Recall's p95 — " + "; ".join(ratios) + "."]
+    skipped = [f"{e['size']:,}" for e in result["sizes"] if e["size"] > result["txtai_max"]]
+    if skipped:
+        parts += [
+            "",
+            f"txtai was not run at {', '.join(skipped)} passages: its default index there is "
+            "IVF with k-means training over all vectors, which with the hybrid terms index "
+            "does not fit the benchmark's time budget on this machine.",
+        ]
+    errors = [(e["size"], k, v) for e in result["sizes"] for k, v in e.items() if "error" in k]
+    for size, key, value in errors:
+        parts.append(f"\n*{size:,} passages, {key}:* {value}")
+    parts += ["", "## 4. Memory and disk", ""]
+    rows = [
+        [
+            f"{e['size']:,}",
+            _mib(e.get("recall_peak_rss")),
+            _mib(e.get("txtai-dense_peak_rss")),
+            _mib(e.get("txtai-hybrid_peak_rss")),
+            f"{e['disk_bytes'] / e['size']:,.0f}",
+            f"{e['txtai_dense_disk_bytes'] / e['size']:,.0f}" if "txtai_dense_disk_bytes" in e else "–",
+            f"{e['txtai_hybrid_disk_bytes'] / e['size']:,.0f}" if "txtai_hybrid_disk_bytes" in e else "–",
+            f"{e.get('recall_open_s', float('nan')):.1f}",
+            f"{e['write_s']:.0f}",
+        ]
+        for e in result["sizes"]
+    ]
+    parts.append(
+        "Peak RSS (ru_maxrss) of a child process that loads the model and the index and runs "
+        "every query; median over child runs. Disk: the published index folder.\n"
+    )
+    parts.append(
+        common.md_table(
+            [
+                "passages",
+                "Recall peak RSS MiB",
+                "txtai dense MiB",
+                "txtai hybrid MiB",
+                "Recall bytes/passage",
+                "txtai dense bytes/passage",
+                "txtai hybrid bytes/passage",
+                "Recall open s",
+                "Recall index write s",
+            ],
+            rows,
+        )
+    )
+    return "\n".join(parts)
+
+
+def charts(result: dict, latency_path: Path, memory_path: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = result["sizes"]
+    if not sizes:
+        return []
+    lines = [
+        ("recall", "Recall search (hybrid, default)", "-", "o"),
+        ("floor", "floor: encode + FAISS search", "--", "s"),
+        ("dense_mode", "Recall dense mode", ":", "."),
+        ("lexical_mode", "Recall lexical mode", ":", "x"),
+        ("txtai_dense", "txtai dense", "-", "^"),
+        ("txtai_hybrid", "txtai hybrid", "-", "v"),
+    ]
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for key, label, style, marker in lines:
+        points = [(e["size"], e[key]["p95"]) for e in sizes if key in e]
+        if points:
+            ax.plot(*zip(*points, strict=True), style, marker=marker, label=label)
+    targets = [(100_000, 50), (1_000_000, 100)]
+    ax.scatter(*zip(*targets, strict=True), marker="_", s=400, color="red", label="target p95")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("passages in the index")
+    ax.set_ylabel("p95 latency per query, ms")
+    ax.set_title("p95 query latency against index size (2 cores)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(latency_path, dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for key, label in (
+        ("recall_peak_rss", "Recall search"),
+        ("txtai-dense_peak_rss", "txtai dense"),
+        ("txtai-hybrid_peak_rss", "txtai hybrid"),
+    ):
+        points = [(e["size"], e[key] / 2**20) for e in sizes if e.get(key)]
+        if points:
+            ax.plot(*zip(*points, strict=True), marker="o", label=label)
+    ax.set_xscale("log")
+    ax.set_xlabel("passages in the index")
+    ax.set_ylabel("peak RSS, MiB")
+    ax.set_title("Peak memory of a search process")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(memory_path, dpi=110)
+    plt.close(fig)
+    return [latency_path, memory_path]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1k and 10k passages, 20 queries")
+    parser.add_argument("--sizes", help="comma-separated passage counts")
+    parser.add_argument("--keep", action="store_true", help="keep the generated indexes")
+    parser.add_argument("--child", choices=SYSTEMS, help=argparse.SUPPRESS)
+    parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    common.quiet()
+    if args.child:
+        if args.child == "recall":
+            result = child_recall(args.dir, args.rounds)
+        else:
+            result = child_txtai(args.dir, args.child.split("-")[1], args.rounds)
+        common.write_json(args.out, result)
+        return
+    sizes = tuple(int(s) for s in args.sizes.split(",")) if args.sizes else None
+    result = run(quick=args.quick, sizes=sizes, keep=args.keep)
+    common.write_json(common.OUT / "latency.json", result)
+    print(render(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""The sidebar: interface language, filters and the advanced retrieval-mode switch."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from indexer.search import MODES
+from search_ui.i18n import LANGUAGE_NAMES, LANGUAGES, t, type_label
+
+FILTER_KEYS = {"contributor": [], "since": None, "until": None, "type": [], "domain": []}
+
+
+def language_switch(lang: str) -> None:
+    st.sidebar.segmented_control(
+        t(lang, "language"),
+        LANGUAGES,
+        format_func=LANGUAGE_NAMES.get,
+        key="lang",
+        required=True,
+    )
+
+
+def _clear_filters() -> None:
+    st.session_state.update({key: value for key, value in FILTER_KEYS.items()})
+
+
+def _counted(counts: dict[str, int], label=lambda value: value):
+    return lambda value: f"{label(value)} ({counts.get(value, 0)})"
+
+
+def _day(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def filters(lang: str, facets: dict) -> None:
+    """Filter widgets; their values live in session state under the URL parameter names."""
+    bar = st.sidebar
+    bar.subheader(t(lang, "filters"))
+    people = facets["contributors"]
+    bar.multiselect(
+        t(lang, "contributor"),
+        list(people),
+        key="contributor",
+        format_func=_counted(people),
+        placeholder=t(lang, "choose"),
+    )
+    first, last = _day(facets["first_date"]), _day(facets["last_date"])
+    since, until = bar.columns(2)
+    since.date_input(
+        t(lang, "since"), key="since", min_value=first, max_value=last, format="YYYY-MM-DD"
+    )
+    until.date_input(
+        t(lang, "until"), key="until", min_value=first, max_value=last, format="YYYY-MM-DD"
+    )
+    types = facets["types"]
+    bar.multiselect(
+        t(lang, "type"),
+        list(types),
+        key="type",
+        format_func=_counted(types, lambda kind: type_label(lang, kind)),
+        placeholder=t(lang, "choose"),
+    )
+    domains = facets["domains"]
+    bar.multiselect(
+        t(lang, "domain"),
+        list(domains),
+        key="domain",
+        format_func=_counted(domains),
+        placeholder=t(lang, "choose"),
+    )
+    if any(st.session_state.get(key) for key in FILTER_KEYS):
+        bar.button(t(lang, "clear_filters"), on_click=_clear_filters, icon=":material/close:")
+    bar.divider()
+    if bar.toggle(t(lang, "advanced"), key="advanced"):
+        bar.radio(
+            t(lang, "mode"),
+            MODES,
+            key="mode",
+            format_func=lambda mode: t(lang, f"mode_{mode}"),
+        )

@@ -1,0 +1,457 @@
+"""The pipeline: what a build writes, incremental rebuilds that embed only what changed,
+and builds killed mid-way (SIGKILL) that leave the previous index serving."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import SAMPLE_LIST, VIDEO_LIST
+from fakes import FakeEmbedder
+
+from indexer.build import PROFILE_WEIGHT, Builder, FetchOutcome
+from indexer.lexical import TOKENIZER_NAME
+from indexer.pagecache import PageRecord
+from indexer.parser import parse_sources
+from indexer.search import Searcher
+from indexer.store import BuildLocked, IndexReader, builds_dir
+
+TESTS_DIR = Path(__file__).resolve().parent
+GAN_URL = "https://tykimos.github.io/2017/12/12/One_Slide_GAN/"
+TPU_URL = "https://drive.google.com/file/d/1yEA4l-IIdTykPy3Flp7F6ZySUEU39Amv/view"
+GAN_NOTE = "여기서 하나 알 수 있는 것은"
+
+
+def edited(tmp_path: Path, old: str, new: str, name: str = "list.md") -> Path:
+    text = SAMPLE_LIST.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / name
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return path
+
+
+def page_fetch(pages: dict[str, tuple[str, str]]):
+    """A fetch step that answers the given URLs with (title, text) pages, others offline."""
+
+    def fetch(resources, settings, **options):
+        records = {}
+        for resource in resources:
+            if resource.url_status != "ok":
+                continue
+            if resource.url in pages:
+                title, text = pages[resource.url]
+                records[resource.url] = PageRecord(
+                    url=resource.url,
+                    status="ok",
+                    http_status=200,
+                    fetched_at="2020-01-01T00:00:00+00:00",
+                    last_ok_at="2020-01-01T00:00:00+00:00",
+                    title=title,
+                    text=text,
+                    description=f"About {title}",
+                    content_type="text/html",
+                )
+            else:
+                records[resource.url] = PageRecord(url=resource.url, status="offline")
+        return FetchOutcome(records, {"requests": 0})
+
+    return fetch
+
+
+def paragraph(topic: str, count: int) -> str:
+    return " ".join(f"{topic}{i}" for i in range(count)) + "."
+
+
+def doc_position(reader: IndexReader, url: str) -> int:
+    return next(pos for pos, doc in enumerate(reader.docs) if doc["url"] == url)
+
+
+# --- what a build writes ------------------------------------------------------------------
+
+
+def test_a_first_build_embeds_every_passage_and_describes_itself(fake_build):
+    embedder = FakeEmbedder()
+    built = fake_build(embedder=embedder)
+    report = built.report
+    assert (report.resources, report.notes, report.passages) == (11, 0, 11)
+    assert (report.embedded, report.reused, report.unchanged) == (11, 0, False)
+    assert sum(len(batch) for batch in embedder.passage_batches) == 11
+    assert report.dense_index == "flat"
+    assert set(report.seconds) >= {"parse", "fetch", "chunk", "embed", "lexical", "publish"}
+    reader = IndexReader(built.path)
+    manifest = reader.manifest
+    assert manifest["build_id"] == report.build_id
+    assert manifest["model"] == "fake" and manifest["dimension"] == FakeEmbedder.dimension
+    assert manifest["tokenizer"] == TOKENIZER_NAME
+    (source,) = manifest["sources"]
+    assert source["path"] == str(SAMPLE_LIST)
+    assert len(source["sha256"]) == 64
+    assert json.loads(json.dumps(report.to_dict()))["index"] == str(built.path)
+    reader.close()
+
+
+def test_notes_and_pages_become_passages(tmp_path, fake_build):
+    (tmp_path / "videos.md").write_text(VIDEO_LIST, encoding="utf-8")
+    (tmp_path / "paper.md").write_text(
+        "## 홍길동 (2019.05.01)\n\n* 꼭 읽어 볼 것: [논문](https://ex.com/paper)\n",
+        encoding="utf-8",
+    )
+    text = f"{paragraph('attention', 250)}\n\n{paragraph('heads', 250)}"
+    fetch = page_fetch({"https://ex.com/paper": ("Attention Is All You Need", text)})
+    built = fake_build([tmp_path / "videos.md", tmp_path / "paper.md"], fetch=fetch)
+    assert (built.report.resources, built.report.notes) == (4, 1)
+    reader = IndexReader(built.path)
+    note = next(doc for doc in reader.docs if doc["kind"] == "note")
+    assert note["type"] == "note" and note["dates"] == ["2019-04-05"]
+    paper = doc_position(reader, "https://ex.com/paper")
+    doc = reader.docs[paper]
+    # The list only said "논문": the page's title names the resource.
+    assert doc["title"] == "Attention Is All You Need"
+    assert doc["fetch_status"] == "ok" and doc["page_chars"] == len(text)
+    assert reader.page_text(doc["id"]) == text
+    kinds = [kind for _, kind, _ in reader.doc_passages(paper)]
+    assert kinds[0] == "profile" and kinds.count("page") >= 2
+    profile = reader.doc_passages(paper)[0][2]
+    assert "About Attention Is All You Need" in profile and "꼭 읽어 볼 것" in profile
+    reader.close()
+
+
+def test_a_resource_vector_is_the_weighted_mean_of_its_passages(tmp_path, fake_build):
+    text = f"{paragraph('tensor', 250)}\n\n{paragraph('core', 250)}"
+    built = fake_build(fetch=page_fetch({TPU_URL: ("TPU", text)}))
+    reader = IndexReader(built.path)
+    pos = doc_position(reader, TPU_URL)
+    rows = reader.doc_passages(pos)
+    weights = np.array([PROFILE_WEIGHT if kind == "profile" else 1.0 for _, kind, _ in rows])
+    mean = (reader.vectors([row for row, _, _ in rows]) * weights[:, None]).sum(axis=0)
+    np.testing.assert_allclose(reader.doc_vectors[pos], mean / np.linalg.norm(mean), atol=1e-5)
+    reader.close()
+
+
+def test_the_resource_limit_keeps_the_first_ones_and_says_so(fake_build, fake_settings):
+    built = fake_build(settings=fake_settings(max_resources_per_build=3))
+    assert built.report.resources == 3
+    assert any("RECALL_MAX_RESOURCES" in warning for warning in built.report.warnings)
+
+
+@pytest.mark.slow
+def test_the_real_index_was_built_offline_from_both_lists(real_index):
+    report = real_index.report
+    assert (report.resources, report.notes, report.passages) == (14, 1, 15)
+    assert (report.embedded, report.reused) == (15, 0)
+    assert report.fetch_counts == {"offline": 14}
+    reader = IndexReader(real_index.path)
+    assert reader.manifest["model"] == "use-multilingual" and reader.manifest["dimension"] == 512
+    reader.close()
+
+
+# --- incremental rebuilds -----------------------------------------------------------------
+
+
+def test_a_rebuild_of_the_same_lists_embeds_nothing(fake_build, fake_settings):
+    settings = fake_settings()
+    first = fake_build(settings=settings)
+    embedder = FakeEmbedder()
+    again = fake_build(settings=settings, embedder=embedder)
+    assert again.report.unchanged
+    assert (again.report.embedded, again.report.reused) == (0, 11)
+    assert again.report.build_id == first.report.build_id
+    assert embedder.passage_batches == []
+    assert IndexReader(settings.index_dir).build_id == first.report.build_id
+
+
+def test_a_rebuild_with_nothing_changed_never_loads_the_model(
+    monkeypatch, fake_build, fake_settings, no_pages
+):
+    settings = fake_settings()
+    fake_build(settings=settings)
+
+    def no_model(name):
+        raise AssertionError("an unchanged rebuild loaded the model")
+
+    monkeypatch.setattr("indexer.build.load_embedder", no_model)
+    report = Builder(settings).build([SAMPLE_LIST], fetch=no_pages)
+    assert report.unchanged and report.embedded == 0
+
+
+@pytest.mark.slow
+def test_rebuilding_the_real_index_embeds_nothing(real_index):
+    report = Builder(real_index.settings).build(real_index.sources, offline=True)
+    assert report.unchanged
+    assert (report.embedded, report.reused) == (0, 15)
+    assert report.build_id == real_index.report.build_id
+
+
+def test_one_changed_note_re_embeds_only_that_resource(tmp_path, fake_build, fake_settings):
+    settings = fake_settings()
+    first = fake_build(settings=settings)
+    changed = edited(tmp_path, GAN_NOTE, "판별자 가중치 동결에 대해 꼭 알아야 할 점은")
+    embedder = FakeEmbedder()
+    again = fake_build([changed], settings=settings, embedder=embedder)
+    assert not again.report.unchanged
+    assert (again.report.embedded, again.report.reused) == (1, 10)
+    (batch,) = embedder.passage_batches
+    (text,) = batch
+    assert text.startswith("GAN 모형에서 trainable 매개변수") and "가중치 동결" in text
+    reader = IndexReader(settings.index_dir)
+    assert reader.build_id == again.report.build_id != first.report.build_id
+    # The other resources kept their vectors exactly.
+    old = IndexReader(builds_dir(settings.index_dir) / first.report.build_id)
+    gan = doc_position(reader, GAN_URL)
+    for pos in range(11):
+        same = np.allclose(reader.doc_vectors[pos], old.doc_vectors[pos], atol=1e-6)
+        assert same == (pos != gan)
+    # And the new words are searchable.
+    rows, _ = reader.lexical.search("동결", 5)
+    assert {int(reader.passage_docs[row]) for row in rows} == {gan}
+    reader.close()
+    old.close()
+
+
+def test_a_changed_page_re_embeds_only_its_changed_passages(fake_build, fake_settings):
+    settings = fake_settings()
+    first_part, second_part = paragraph("tensor", 250), paragraph("core", 250)
+    fake_build(
+        settings=settings, fetch=page_fetch({TPU_URL: ("TPU", f"{first_part}\n\n{second_part}")})
+    )
+    reader = IndexReader(settings.index_dir)
+    kinds = [kind for _, kind, _ in reader.doc_passages(doc_position(reader, TPU_URL))]
+    assert kinds == ["profile", "page", "page"]
+    reader.close()
+    embedder = FakeEmbedder()
+    new_text = f"{first_part}\n\n{paragraph('pod', 250)}"
+    again = fake_build(
+        settings=settings, embedder=embedder, fetch=page_fetch({TPU_URL: ("TPU", new_text)})
+    )
+    # The profile and the first page passage are as before; the second one changed.
+    (embedded,) = [text for batch in embedder.passage_batches for text in batch]
+    assert embedded.startswith("Somethings about TPU\n") and "pod0" in embedded
+    assert (again.report.embedded, again.report.reused) == (1, again.report.passages - 1)
+
+
+def test_a_list_edit_that_changes_no_passage_embeds_nothing(tmp_path, fake_build, fake_settings):
+    settings = fake_settings()
+    fake_build(settings=settings)
+    # Blank lines move every mention's line number (a new build) but no passage text.
+    moved = edited(
+        tmp_path, "# 케라스 오픈 챗에서 유용한 자료\n", "# 케라스 오픈 챗에서 유용한 자료\n\n\n"
+    )
+    embedder = FakeEmbedder()
+    again = fake_build([moved], settings=settings, embedder=embedder)
+    assert not again.report.unchanged
+    assert (again.report.embedded, again.report.reused) == (0, 11)
+    assert embedder.passage_batches == []
+
+
+def test_added_and_removed_resources(tmp_path, fake_build, fake_settings):
+    settings = fake_settings()
+    fake_build(settings=settings)
+    added = tmp_path / "added.md"
+    added.write_text("## 새 사람 (2019.06.01)\n\n* [A New Paper](https://ex.com/new)\n")
+    grown = fake_build([SAMPLE_LIST, added], settings=settings)
+    assert (grown.report.resources, grown.report.embedded, grown.report.reused) == (12, 1, 11)
+    shrunk = fake_build([added], settings=settings)
+    assert (shrunk.report.resources, shrunk.report.embedded, shrunk.report.reused) == (1, 0, 1)
+    reader = IndexReader(settings.index_dir)
+    assert [doc["url"] for doc in reader.docs] == ["https://ex.com/new"]
+    reader.close()
+
+
+def test_full_rebuild_and_model_change_re_embed_everything(fake_build, fake_settings):
+    settings = fake_settings()
+    fake_build(settings=settings)
+    full = fake_build(settings=settings, full=True)
+    assert (full.report.embedded, full.report.reused) == (11, 0)
+
+    class OtherModel(FakeEmbedder):
+        name = "fake-other"
+
+    other = fake_build(settings=fake_settings(model="fake-other"), embedder=OtherModel())
+    assert (other.report.embedded, other.report.reused) == (11, 0)
+    assert IndexReader(settings.index_dir).manifest["model"] == "fake-other"
+
+
+def test_an_hnsw_index_reuses_its_vectors(tmp_path, fake_build, fake_settings):
+    settings = fake_settings(ann_threshold=5)
+    first = fake_build(settings=settings)
+    assert first.report.dense_index == "hnsw"
+    old = IndexReader(settings.index_dir)
+    changed = edited(tmp_path, GAN_NOTE, "완전히 새로운 메모")
+    again = fake_build([changed], settings=settings)
+    assert (again.report.embedded, again.report.dense_index) == (1, "hnsw")
+    new = IndexReader(settings.index_dir)
+    gan_old, gan_new = doc_position(old, GAN_URL), doc_position(new, GAN_URL)
+    keep_old = [r for r in range(11) if int(old.passage_docs[r]) != gan_old]
+    keep_new = [r for r in range(11) if int(new.passage_docs[r]) != gan_new]
+    np.testing.assert_allclose(old.vectors(keep_old), new.vectors(keep_new), atol=1e-6)
+    old.close()
+    new.close()
+
+
+def test_a_new_ann_threshold_rebuilds_the_dense_index_without_embedding(fake_build, fake_settings):
+    first = fake_build(settings=fake_settings())
+    assert first.report.dense_index == "flat"
+    embedder = FakeEmbedder()
+    hnsw = fake_build(settings=fake_settings(ann_threshold=5), embedder=embedder)
+    assert (hnsw.report.unchanged, hnsw.report.dense_index) == (False, "hnsw")
+    assert (hnsw.report.embedded, hnsw.report.reused, embedder.passage_batches) == (0, 11, [])
+    again = fake_build(settings=fake_settings(ann_threshold=5))
+    assert again.report.unchanged and again.report.build_id == hnsw.report.build_id
+    flat = fake_build(settings=fake_settings())
+    assert (flat.report.unchanged, flat.report.dense_index) == (False, "flat")
+
+
+# --- builds killed mid-way ----------------------------------------------------------------
+
+LIST_A = """## Alice (2020.01.02)
+
+Papers on retrieval worth reading.
+
+* [Dense Passage Retrieval for Open-Domain Question Answering](https://arxiv.org/abs/2004.04906)
+* [ColBERT: Efficient and Effective Passage Search](https://arxiv.org/abs/2004.12832)
+
+## Bob (2020.02.03)
+
+* [The Annotated Transformer](https://nlp.seas.harvard.edu/2018/04/03/attention.html): line by line
+"""
+LIST_B = LIST_A.replace("line by line", "a walk through the paper") + (
+    "\n## Carol (2020.03.04)\n\n* [Okapi BM25 ranking explained](https://ex.com/bm25)\n"
+)
+QUERY = "passage retrieval"
+
+# Runs a build of LIST_B that stops for good at one stage, announcing it in a marker file.
+# The lists are English so that the process never loads Kiwi, and indexer.embed is stubbed
+# because the build embeds with FakeEmbedder: importing torch would take most of the test.
+KILL_SCRIPT = r"""
+import os, sys, time, types
+from pathlib import Path
+
+stage, index, cache, source, marker, tests_dir = sys.argv[1:7]
+sys.path.insert(0, tests_dir)
+stub = types.ModuleType("indexer.embed")
+stub.Embedder = object
+def load_embedder(name):
+    raise RuntimeError("this build never loads a model")
+stub.load_embedder = load_embedder
+sys.modules["indexer.embed"] = stub
+
+import indexer.store as store
+from fakes import FakeEmbedder
+from indexer.build import Builder, FetchOutcome
+from indexer.config import load_settings
+
+def block():
+    Path(marker).write_text(str(os.getpid()))
+    time.sleep(600)
+
+def fetch(resources, settings, **options):
+    if stage == "fetch":
+        block()
+    return FetchOutcome({}, {})
+
+class Embedder(FakeEmbedder):
+    def encode_passages(self, texts, batch_size=64, show_progress=False):
+        if stage == "embed":
+            block()
+        return super().encode_passages(texts, batch_size, show_progress)
+
+if stage == "write":  # every file written into the staging folder, not yet renamed
+    fsync_tree = store._fsync_tree
+    def fsync_then_block(folder):
+        fsync_tree(folder)
+        block()
+    store._fsync_tree = fsync_then_block
+if stage == "publish":  # the build renamed into place, the index link not yet switched
+    def publish_blocked(index_path, build):
+        block()
+    store._publish = publish_blocked
+
+settings = load_settings(env={}, index_dir=index, cache_dir=cache, model="fake")
+Builder(settings, Embedder()).build([Path(source)], fetch=fetch)
+raise SystemExit("the build finished instead of blocking")
+"""
+
+
+def answers(index: Path, settings) -> list[tuple[str, float]]:
+    searcher = Searcher(IndexReader(index), FakeEmbedder(), settings)
+    try:
+        return [(hit.id, hit.score) for hit in searcher.search(QUERY, k=5).results]
+    finally:
+        searcher.reader.close()
+
+
+def wait_for(marker: Path, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 120
+    while not marker.exists():
+        if process.poll() is not None:
+            out, err = process.communicate()
+            pytest.fail(f"the build ended before reaching its stage:\n{out}\n{err}")
+        if time.monotonic() > deadline:
+            pytest.fail("the build never reached its stage")
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("stage", ["fetch", "embed", "write", "publish"])
+def test_a_build_killed_mid_way_leaves_the_previous_index_serving(
+    tmp_path, fake_build, fake_settings, stage
+):
+    (tmp_path / "a.md").write_text(LIST_A, encoding="utf-8")
+    (tmp_path / "b.md").write_text(LIST_B, encoding="utf-8")
+    settings = fake_settings()
+    index = settings.index_dir
+    before = fake_build([tmp_path / "a.md"], settings=settings)
+    expected = answers(index, settings)
+    assert len(expected) >= 2
+
+    marker = tmp_path / "blocked"
+    command = [sys.executable, "-c", KILL_SCRIPT, stage, str(index), str(tmp_path / "cache")]
+    command += [str(tmp_path / "b.md"), str(marker), str(TESTS_DIR)]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(TESTS_DIR.parent)}
+    process = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        wait_for(marker, process)
+        # While it hangs: the old index answers, and a second build is refused.
+        assert answers(index, settings) == expected
+        with pytest.raises(BuildLocked):
+            fake_build([tmp_path / "b.md"], settings=settings)
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.communicate()  # reaps it: a zombie would still count as a live build
+    assert process.returncode == -signal.SIGKILL
+
+    reader = IndexReader(index)
+    assert reader.build_id == before.report.build_id
+    assert "https://ex.com/bm25" not in {doc["url"] for doc in reader.docs}
+    reader.close()
+    assert answers(index, settings) == expected
+    staging = list(builds_dir(index).glob("tmp-*"))
+    finished = [p for p in builds_dir(index).iterdir() if p.is_dir() and p not in staging]
+    if stage == "write":
+        assert [p.name.split("-")[1] for p in staging] == [str(process.pid)]
+    else:
+        assert staging == []
+    assert len(finished) == (2 if stage == "publish" else 1)
+
+    after = fake_build([tmp_path / "b.md"], settings=settings)
+    assert not after.report.unchanged
+    assert after.report.build_id != before.report.build_id
+    reader = IndexReader(index)
+    assert reader.build_id == after.report.build_id
+    assert "https://ex.com/bm25" in {doc["url"] for doc in reader.docs}
+    reader.close()
+    assert not list(builds_dir(index).glob("tmp-*"))
+
+
+def test_the_sample_parses_as_the_build_expects():
+    # The ids and URLs the tests above rely on.
+    urls = {r.url for r in parse_sources([SAMPLE_LIST]).resources}
+    assert {GAN_URL, TPU_URL} <= urls

@@ -1,0 +1,518 @@
+"""`recall build / search / related / stats / eval / export` in-process, on the index built
+with the real model (copied before anything changes it) and on FakeEmbedder indexes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from markdown_it import MarkdownIt
+
+from indexer.cli import main
+from indexer.cli_index import EXPORT_FIELDS, rows_to_markdown
+from indexer.store import DENSE, MANIFEST, META
+
+GAN = "https://tykimos.github.io/2017/12/12/One_Slide_GAN/"
+BOOK = "http://www.yes24.com/Product/Goods/69334316"
+TPU = "https://drive.google.com/file/d/1yEA4l-IIdTykPy3Flp7F6ZySUEU39Amv/view"
+TOTAL_RECALL = "https://www.microsoft.com/en-us/research/wp-content/uploads/2016/02/iccv2007.pdf"
+TOTAL_RECALL_2 = "http://cmp.felk.cvut.cz/~chum/papers/chum_cvpr11.pdf"
+LSTM_ARTICLE = (
+    "https://www.altumintelligence.com/articles/a/"
+    "Time-Series-Prediction-Using-LSTM-Deep-Neural-Networks"
+)
+LSTM_REPO = "https://github.com/jaungiers/LSTM-Neural-Network-for-Time-Series-Prediction"
+LSTM_VIDEO = "https://www.youtube.com/watch?v=2np77NOdnwk"
+LECTURE = "https://youtu.be/njKP3FqW3Sk"
+LECTURES = {
+    LECTURE,
+    "https://www.youtube.com/watch?v=njKP3FqW3Sk&t=30s",
+    "https://m.youtube.com/watch?feature=youtu.be&v=njKP3FqW3Sk",
+}
+HIT_KEYS = {
+    "rank",
+    "id",
+    "url",
+    "title",
+    "score",
+    "contributors",
+    "dates",
+    "categories",
+    "type",
+    "domain",
+    "fetch_status",
+    "snippet",
+    "matched",
+    "why",
+}
+FIX = "recall build --full"
+COMMONMARK = MarkdownIt("commonmark")
+
+slow = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def paths_under_tmp(tmp_path, monkeypatch):
+    """A command given no --index or --cache would use these, never data/."""
+    monkeypatch.setenv("RECALL_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("RECALL_INDEX", str(tmp_path / "no-index"))
+    monkeypatch.setenv("RECALL_CACHE", str(tmp_path / "no-cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    code = main([str(arg) for arg in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def search_json(capsys, index, *argv) -> dict:
+    code, out, err = run(capsys, "search", *argv, "--index", index, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+# --- search -------------------------------------------------------------------------------
+
+
+@slow
+def test_search_json_shape(capsys, real_index):
+    data = search_json(capsys, real_index.path, "GAN 판별자 가중치 고정", "-k", "3")
+    assert set(data) >= {"query", "took_ms", "results"}
+    assert data["query"] == "GAN 판별자 가중치 고정"
+    assert isinstance(data["took_ms"], float | int) and data["took_ms"] >= 0
+    assert len(data["results"]) == 3
+    for rank, hit in enumerate(data["results"], start=1):
+        assert set(hit) >= HIT_KEYS
+        assert hit["rank"] == rank
+        assert isinstance(hit["score"], float)
+        assert all(isinstance(hit[key], list) for key in ("contributors", "dates", "matched"))
+        assert all(isinstance(hit[key], str) for key in ("id", "url", "title", "why", "snippet"))
+    first = data["results"][0]
+    assert first["url"] == GAN and first["contributors"] == ["김태영"]
+    assert first["fetch_status"] == "offline" and first["domain"] == "tykimos.github.io"
+    assert first["dates"] == ["2019-03-03"] and first["type"] == "article"
+
+
+@slow
+def test_search_prints_readable_results(capsys, real_index):
+    code, out, _ = run(capsys, "search", "자연어 처리 책", "--index", real_index.path, "-k", "2")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == " 1. 텐서플로와 머신러닝으로 시작하는 자연어 처리"
+    assert lines[1].strip() == f"{BOOK}  [offline]"
+    assert lines[2].strip() == "book · yes24.com · Ryan Shin · 2019-02-28"
+    assert lines[3].strip().startswith("why: words: ")
+    assert lines[-1].startswith("2 results in ")
+
+
+@slow
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--contributor", "이상훈"], {LSTM_ARTICLE, LSTM_REPO, LSTM_VIDEO}),
+        (["--type", "video", "--contributor", "이상훈"], {LSTM_VIDEO}),
+        (["--since", "2019-04-02", "--type", "video"], LECTURES - {LECTURE}),
+        (["--until", "2019-02-22", "--domain", "ARXIV.ORG"], None),
+        (["--contributor", "아무도"], set()),
+    ],
+)
+def test_search_filters(capsys, real_index, options, expected):
+    data = search_json(capsys, real_index.path, "딥러닝", "-k", "10", *options)
+    urls = {hit["url"] for hit in data["results"]}
+    if expected is None:
+        assert len(urls) == 3 and all("arxiv.org/abs/" in url for url in urls)
+    else:
+        assert urls == expected
+    if not expected and expected is not None:
+        assert data["message"] == "no matching resources for these filters"
+
+
+@slow
+@pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
+def test_search_modes(capsys, real_index, mode):
+    data = search_json(
+        capsys, real_index.path, "query expansion for object retrieval", "--mode", mode
+    )
+    assert data["results"][0]["url"] == TOTAL_RECALL
+    if mode == "lexical":  # BM25 sees only the two papers that share words
+        assert {hit["url"] for hit in data["results"]} == {TOTAL_RECALL, TOTAL_RECALL_2}
+    else:
+        assert len(data["results"]) == 10
+
+
+@slow
+@pytest.mark.parametrize("query", ["", "   ", "\t"])
+def test_search_empty_query(capsys, real_index, query):
+    data = search_json(capsys, real_index.path, query)
+    assert data["results"] == [] and data["message"] == "empty query: type a question"
+
+
+@slow
+def test_search_over_long_query(capsys, real_index):
+    data = search_json(capsys, real_index.path, "구글 TPU 자료 " * 400, "-k", "1")
+    assert data["truncated"] is True and len(data["query"]) == 2000
+    assert "cut to its first 2000 characters" in data["message"]
+    assert data["results"][0]["url"] == TPU
+    code, out, _ = run(capsys, "search", "TPU " * 700, "--index", real_index.path, "-k", "1")
+    assert code == 0 and out.startswith("(the query was cut to its first 2000 characters)")
+
+
+@slow
+def test_search_batch_is_one_json_line_per_query_in_order(tmp_path, capsys, real_index):
+    queries = ["자연어 처리 책", "", "query expansion for object retrieval", "   ", "TPU"]
+    batch = tmp_path / "queries.txt"
+    batch.write_text("\n".join(queries) + "\n", encoding="utf-8")
+    code, out, err = run(capsys, "search", "--batch", batch, "--index", real_index.path, "-k", "2")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert len(lines) == len(queries)
+    answers = [json.loads(line) for line in lines]
+    assert [a["query"] for a in answers] == [" ".join(q.split()) for q in queries]
+    assert [a["results"][0]["url"] if a["results"] else None for a in answers] == [
+        BOOK,
+        None,
+        TOTAL_RECALL,
+        None,
+        TPU,
+    ]
+    assert all(set(a) >= {"query", "took_ms", "results"} for a in answers)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["search"], "give a QUERY or --batch FILE"),
+        (["search", "x", "-k", "0"], "-k must be at least 1"),
+        (["search", "--batch", "missing.txt"], "cannot read batch file"),
+        (["related"], "give a URL_OR_ID or --batch FILE"),
+        (["eval", "missing.json"], "no such evaluation file"),
+    ],
+)
+def test_usage_errors_are_one_line_with_exit_code_2(capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert message in err and err.count("\n") == 1 and out == ""
+
+
+@pytest.mark.parametrize("flag", ["--since", "--until"])
+def test_a_bad_date_is_a_usage_error_not_a_traceback(capsys, flag):
+    code, out, err = run(capsys, "search", "x", flag, "2019-13-01")
+    assert code == 2 and out == ""
+    assert err.splitlines()[-1] == (
+        f"recall search: error: argument {flag}: not a date: '2019-13-01' (use YYYY-MM-DD)"
+    )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["search", "TPU"],
+        ["related", GAN],
+        ["stats"],
+        ["export"],
+        ["search", "TPU", "--json"],
+    ],
+)
+def test_a_missing_index_says_how_to_build_one(tmp_path, capsys, argv):
+    index = tmp_path / "nothing-here"
+    code, out, err = run(capsys, *argv, "--index", index)
+    assert code == 2 and out == ""
+    assert err == f"recall: no index at {index}: build one with `recall build`\n"
+
+
+def test_eval_on_a_missing_index(tmp_path, capsys):
+    (tmp_path / "eval.json").write_text('{"queries": []}', encoding="utf-8")
+    code, _, err = run(capsys, "eval", tmp_path / "eval.json", "--index", tmp_path / "none")
+    assert code == 2 and "build one with `recall build`" in err
+
+
+@slow
+def test_the_index_comes_from_recall_index(monkeypatch, capsys, real_index):
+    monkeypatch.setenv("RECALL_INDEX", str(real_index.path))
+    code, out, _ = run(capsys, "stats", "--json")
+    assert code == 0 and json.loads(out)["build_id"] == real_index.report.build_id
+
+
+# --- related ------------------------------------------------------------------------------
+
+
+@slow
+def test_related_json(capsys, real_index):
+    code, out, _ = run(capsys, "related", LSTM_ARTICLE, "--index", real_index.path, "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["of"] == LSTM_ARTICLE
+    assert len(data["results"]) == 5
+    assert {hit["url"] for hit in data["results"][:2]} == {LSTM_REPO, LSTM_VIDEO}
+    assert all(set(hit) >= HIT_KEYS for hit in data["results"])
+
+
+@slow
+@pytest.mark.parametrize("ref", sorted(LECTURES))
+def test_related_never_returns_the_video_under_another_url(capsys, real_index, ref):
+    code, out, _ = run(capsys, "related", ref, "--index", real_index.path, "-k", "50", "--json")
+    assert code == 0
+    urls = [hit["url"] for hit in json.loads(out)["results"]]
+    assert urls and not LECTURES & set(urls)
+    assert len(urls) == len(set(urls))
+
+
+@slow
+def test_related_batch_reports_unknown_refs_in_place(tmp_path, capsys, real_index):
+    refs = tmp_path / "refs.txt"
+    refs.write_text(f"{LECTURE}\n\nhttps://ex.com/unknown\n{LSTM_ARTICLE}\n", encoding="utf-8")
+    code, out, _ = run(capsys, "related", "--batch", refs, "--index", real_index.path, "-k", "2")
+    assert code == 1
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [line["of"] for line in lines] == [LECTURE, "https://ex.com/unknown", LSTM_ARTICLE]
+    assert "no resource" in lines[1]["error"] and "results" not in lines[1]
+    assert len(lines[0]["results"]) == len(lines[2]["results"]) == 2
+
+
+@slow
+def test_related_of_an_unknown_resource_is_a_usage_error(capsys, real_index):
+    code, _, err = run(capsys, "related", "https://ex.com/unknown", "--index", real_index.path)
+    assert code == 2 and "no resource with id or URL 'https://ex.com/unknown'" in err
+
+
+# --- stats, eval, export ------------------------------------------------------------------
+
+
+@slow
+def test_stats_json(capsys, real_index):
+    code, out, _ = run(capsys, "stats", "--index", real_index.path, "--json")
+    assert code == 0
+    stats = json.loads(out)
+    assert stats["build_id"] == real_index.report.build_id
+    assert stats["model"] == "use-multilingual" and stats["dimension"] == 512
+    assert stats["dense_index"] == "flat"
+    assert stats["counts"] == {"resources": 14, "notes": 1, "docs": 15, "passages": 15}
+    assert stats["fetch_counts"] == {"offline": 14}
+    assert stats["size_bytes"] > 0
+    assert {source["path"].rsplit("/", 1)[-1] for source in stats["sources"]} == {
+        "keras-open-chat.md",
+        "videos.md",
+    }
+    # Built offline: no page was ever fetched, so every link is listed as unavailable.
+    assert len(stats["unavailable"]) == 14
+    assert {item["status"] for item in stats["unavailable"]} == {"offline"}
+    code, out, _ = run(capsys, "stats", "--index", real_index.path)
+    assert code == 0 and "14 resources, 1 notes, 15 passages" in out
+
+
+def gain(rank: int) -> float:
+    return 1 / math.log2(rank + 1)
+
+
+@slow
+def test_eval_json_by_hand(tmp_path, capsys, real_index):
+    # Lexical mode: BM25 rankings on this index are known exactly (see test_search_modes).
+    eval_set = {
+        "queries": [
+            # ranks TOTAL_RECALL then TOTAL_RECALL_2: relevant at 2
+            {"q": "query expansion for object retrieval", "rel": [TOTAL_RECALL_2], "lang": "en"},
+            # the only hit; the relevant URL is given with a tracking parameter
+            {"q": "TPU", "rel": [TPU + "?utm_source=chat"], "lang": "en"},
+            # one of two relevant found, at rank 1
+            {"q": "자연어 처리 책", "rel": [BOOK, TPU], "lang": "ko"},
+            # nothing relevant found
+            {"q": "강화학습 스터디", "rel": [GAN], "lang": "ko"},
+        ],
+        "related": [
+            {"of": LSTM_ARTICLE, "rel": [LSTM_REPO, LSTM_VIDEO]},
+            {"of": "https://ex.com/unknown", "rel": [GAN]},
+        ],
+    }
+    path = tmp_path / "eval.json"
+    path.write_text(json.dumps(eval_set, ensure_ascii=False), encoding="utf-8")
+    code, out, err = run(
+        capsys, "eval", path, "--index", real_index.path, "--mode", "lexical", "--json"
+    )
+    assert code == 0, err
+    result = json.loads(out)
+    mrr = [1 / 2, 1, 1, 0]
+    recall = [1, 1, 1 / 2, 0]
+    ndcg = [gain(2), 1, 1 / (1 + gain(2)), 0]
+    assert result["queries"] == 4 and result["k"] == 10
+    assert result["mrr@10"] == pytest.approx(sum(mrr) / 4, abs=1e-4)  # 0.625
+    assert result["recall@10"] == pytest.approx(sum(recall) / 4, abs=1e-4)  # 0.625
+    assert result["ndcg@10"] == pytest.approx(sum(ndcg) / 4, abs=1e-4)  # 0.5610
+    assert result["splits"]["lang=en"]["mrr@10"] == pytest.approx(0.75)
+    assert result["splits"]["lang=ko"]["recall@10"] == pytest.approx(0.25)
+    assert result["per_query"][0]["top"] == [TOTAL_RECALL, TOTAL_RECALL_2]
+    # Related: both companions of the article in its top 5; an unknown resource finds none.
+    assert result["related_recall@5"] == pytest.approx(0.5)
+    assert result["related_items"] == 2
+    code, out, _ = run(capsys, "eval", path, "--index", real_index.path, "--mode", "lexical")
+    assert code == 0 and "MRR@10 0.625" in out and "Recall@10 0.625" in out
+
+
+@slow
+def test_export_json_and_csv(capsys, real_index):
+    code, out, _ = run(capsys, "export", "--index", real_index.path, "--format", "json")
+    assert code == 0
+    rows = json.loads(out)
+    assert len(rows) == 14  # resources only: the note is not a link
+    gan = next(row for row in rows if row["url"] == GAN)
+    assert gan["title"] == "GAN 모형에서 trainable 매개변수" and gan["contributors"] == ["김태영"]
+    assert gan["notes"] and gan["mentions"][0]["date"] == "2019-03-03"
+    code, out, _ = run(capsys, "export", "--index", real_index.path, "--format", "csv")
+    assert code == 0
+    table = list(csv.DictReader(io.StringIO(out)))
+    assert list(table[0]) == EXPORT_FIELDS
+    assert [row["url"] for row in table] == [row["url"] for row in rows]
+    book = next(row for row in table if row["url"] == BOOK)
+    assert book["contributors"] == "Ryan Shin" and book["fetch_status"] == "offline"
+    assert book["notes"].startswith("한국인이 쓴 첫 번째 딥러닝 자연어처리 책입니다.")
+
+
+def link_line(line: str) -> tuple[str, str, str]:
+    """(href, label text, text after the link) of one exported markdown line, checking
+    that the line is one list item holding exactly one link and nothing inside it."""
+    tokens = COMMONMARK.parse(line)
+    inline = [token for token in tokens if token.type == "inline"]
+    assert [t.type for t in tokens][:2] == ["bullet_list_open", "list_item_open"]
+    assert len(inline) == 1
+    children = inline[0].children
+    assert children[0].type == "link_open", line
+    close = next(i for i, token in enumerate(children) if token.type == "link_close")
+    inside, after = children[1:close], children[close + 1 :]
+    assert not any(t.type in {"link_open", "image", "html_inline"} for t in children[1:]), line
+    label = "".join(t.content for t in inside if t.type in {"text", "code_inline"})
+    return children[0].attrs["href"], label, "".join(t.content for t in after)
+
+
+@slow
+def test_export_markdown_links_every_resource(capsys, real_index):
+    code, out, _ = run(capsys, "export", "--index", real_index.path, "--format", "md")
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) == 14
+    href, label, after = link_line(lines[0])
+    assert href == "https://arxiv.org/abs/1811.12649"
+    assert label == "Making Classification Competitive for Deep Metric Learning"
+    assert after == " — 이명규 (2019-02-22) — offline"
+
+
+def test_export_markdown_keeps_odd_titles_inside_their_links(tmp_path, capsys, fake_build):
+    listing = tmp_path / "odd.md"
+    listing.write_text(
+        "## 홍길동 (2019.05.01)\n\n"
+        "* [Windows path C:\\](https://ex.com/a)\n"
+        "* [Use `]` and <https://evil.example> here](https://ex.com/c)\n"
+        "* [back\\\\slash \\\\](https://ex.com/e)\n",
+        encoding="utf-8",
+    )
+    built = fake_build([listing])
+    code, out, _ = run(capsys, "export", "--index", built.path, "--format", "md")
+    assert code == 0
+    code, exported, _ = run(capsys, "export", "--index", built.path, "--format", "json")
+    titles = {row["url"]: row["title"] for row in json.loads(exported)}
+    assert titles["https://ex.com/a"].endswith("\\")  # the title that used to break out
+    for line in out.splitlines():
+        href, label, after = link_line(line)
+        expected = " ".join(titles[href].split()).replace("[", "(").replace("]", ")")
+        assert label == expected
+        assert after == " — 홍길동 (2019-05-01) — invalid_url"
+
+
+@given(
+    title=st.text(alphabet=st.sampled_from(list("ab 가\\`<>[]()!:/#|~=\"'\n\t")), max_size=30),
+    people=st.lists(st.sampled_from(["홍길동", "Kim"]), max_size=2),
+)
+def test_no_title_escapes_its_markdown_link(title, people):
+    row = {
+        "title": title,
+        "url": "https://ex.com/a?b=1&c=(2)",
+        "contributors": people,
+        "dates": ["2019-05-01"],
+        "fetch_status": "ok",
+    }
+    (line,) = rows_to_markdown([row]).splitlines()
+    href, label, after = link_line(line)
+    assert href == COMMONMARK.normalizeLink(row["url"])
+    assert label == " ".join(title.split()).replace("[", "(").replace("]", ")")
+    assert after == f" — {', '.join(people) or '?'} (2019-05-01)"
+
+
+# --- build, corruption and recovery -------------------------------------------------------
+
+
+@slow
+def test_build_json_and_an_unchanged_rebuild(tmp_path, capsys, real_index, clone_index):
+    index = clone_index(real_index.path)
+    argv = ["build", *real_index.sources, "--index", index, "--cache", tmp_path / "cache"]
+    code, out, err = run(capsys, *argv, "--offline", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["unchanged"] is True and report["embedded"] == 0 and report["reused"] == 15
+    assert report["build_id"] == real_index.report.build_id
+    code, out, _ = run(capsys, *argv, "--offline")
+    assert code == 0 and "unchanged (nothing to do)" in out
+    assert "embedded:   0 new, 15 reused" in out
+
+
+@slow
+def test_recall_ann_threshold_makes_the_index_hnsw(
+    monkeypatch, tmp_path, capsys, real_index, clone_index
+):
+    index = clone_index(real_index.path)
+    monkeypatch.setenv("RECALL_ANN_THRESHOLD", "5")
+    argv = ["build", *real_index.sources, "--index", index, "--cache", tmp_path / "cache"]
+    code, out, err = run(capsys, *argv, "--offline", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert (report["dense_index"], report["embedded"], report["reused"]) == ("hnsw", 0, 15)
+    code, out, _ = run(capsys, "stats", "--index", index, "--json")
+    assert json.loads(out)["dense_index"] == "hnsw"
+    data = search_json(capsys, index, "자동 질의 확장 객체 검색", "--mode", "dense", "-k", "1")
+    assert data["results"][0]["url"] == TOTAL_RECALL
+
+
+def test_build_of_a_missing_source_is_a_usage_error(tmp_path, capsys):
+    code, _, err = run(capsys, "build", tmp_path / "missing.md", "--index", tmp_path / "i")
+    assert code == 2 and "no such file or folder" in err
+
+
+def corrupt(path):
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 8] = b"\xde\xad\xbe\xef\xde\xad\xbe\xef"
+    path.write_bytes(bytes(data))
+
+
+@slow
+@pytest.mark.parametrize(
+    "name", [META, "lexical/bm25.data.npy", "lexical/bm25.vocab.json", MANIFEST, DENSE]
+)
+def test_a_corrupt_index_names_the_file_and_build_full_recovers(
+    tmp_path, capsys, real_index, clone_index, name
+):
+    index = clone_index(real_index.path)
+    corrupt(index.resolve() / name)
+    for argv in (["search", "TPU"], ["stats"], ["related", GAN], ["export"]):
+        code, out, err = run(capsys, *argv, "--index", index)
+        assert code == 2 and out == ""
+        assert name.rsplit("/", 1)[-1] in err and FIX in err
+        assert err.startswith("recall: ") and err.count("\n") == 1
+    argv = ["build", *real_index.sources, "--index", index, "--cache", tmp_path / "cache"]
+    code, out, err = run(capsys, *argv, "--offline", "--full", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["embedded"] == 15 and report["build_id"] != real_index.report.build_id
+    data = search_json(capsys, index, "구글 TPU 자료", "-k", "1")
+    assert data["results"][0]["url"] == TPU
+
+
+def test_an_index_built_with_another_model_says_to_rebuild(capsys, fake_build):
+    built = fake_build()
+    code, out, err = run(capsys, "search", "TPU", "--index", built.path)
+    assert code == 2 and out == ""
+    assert "built with model 'fake'" in err and FIX in err
+    # stats and export need no model
+    assert run(capsys, "stats", "--index", built.path)[0] == 0

@@ -1,0 +1,417 @@
+"""Retrieval on the sample lists with the real default model: Korean, English and
+cross-language queries under each ranker, fusion, filters, odd queries, related resources,
+and the pure pieces (fusion arithmetic, query cleaning, duplicate URLs)."""
+
+from __future__ import annotations
+
+import faiss
+import pytest
+from fakes import FakeEmbedder
+
+from indexer.build import Builder
+from indexer.embed import load_embedder
+from indexer.search import (
+    BM25_HALF,
+    DENSE_WEIGHT,
+    RRF_K,
+    Filters,
+    Searcher,
+    SearchResponse,
+    clean_query,
+    duplicate_key,
+)
+from indexer.store import IndexIncompatible, IndexReader
+
+BOOK = "http://www.yes24.com/Product/Goods/69334316"
+GAN = "https://tykimos.github.io/2017/12/12/One_Slide_GAN/"
+TOTAL_RECALL = "https://www.microsoft.com/en-us/research/wp-content/uploads/2016/02/iccv2007.pdf"
+TOTAL_RECALL_2 = "http://cmp.felk.cvut.cz/~chum/papers/chum_cvpr11.pdf"
+TPU = "https://drive.google.com/file/d/1yEA4l-IIdTykPy3Flp7F6ZySUEU39Amv/view"
+METRIC = "https://arxiv.org/abs/1811.12649"
+LSTM_ARTICLE = (
+    "https://www.altumintelligence.com/articles/a/"
+    "Time-Series-Prediction-Using-LSTM-Deep-Neural-Networks"
+)
+LSTM_REPO = "https://github.com/jaungiers/LSTM-Neural-Network-for-Time-Series-Prediction"
+LSTM_VIDEO = "https://www.youtube.com/watch?v=2np77NOdnwk"
+LECTURE = "https://youtu.be/njKP3FqW3Sk"
+LECTURE_AGAIN = "https://www.youtube.com/watch?v=njKP3FqW3Sk&t=30s"
+LECTURE_MOBILE = "https://m.youtube.com/watch?feature=youtu.be&v=njKP3FqW3Sk"
+LECTURES = {LECTURE, LECTURE_AGAIN, LECTURE_MOBILE}
+
+RANKERS = [("hybrid", "rrf"), ("hybrid", "convex"), ("dense", "rrf"), ("lexical", "rrf")]
+ALL_RANKERS = [f"{mode}-{fusion}" for mode, fusion in RANKERS]
+MEANING_RANKERS = ["hybrid-rrf", "hybrid-convex", "dense-rrf"]
+
+# (query, the resource it must rank first, the rankers that must do it)
+RANKING_CASES = [
+    # Korean query, Korean notes and title
+    ("GAN 판별자 가중치 고정", GAN, ALL_RANKERS),
+    ("자연어 처리 책", BOOK, ALL_RANKERS),
+    ("강화학습 스터디", "note", ALL_RANKERS),  # a section without a link
+    # English query, English title
+    ("query expansion for object retrieval", TOTAL_RECALL, ALL_RANKERS),
+    ("metric learning with classification loss", METRIC, ALL_RANKERS),
+    ("time series forecasting with recurrent networks", LSTM_ARTICLE, ALL_RANKERS),
+    # English query, Korean resource
+    ("natural language processing book in Korean", BOOK, ALL_RANKERS),
+    ("discriminator weights frozen when training a GAN", GAN, ALL_RANKERS),
+    # Korean query, English resource: no shared word, only meaning
+    ("자동 질의 확장 객체 검색", TOTAL_RECALL, MEANING_RANKERS),
+    ("시계열 예측", LSTM_ARTICLE, ["dense-rrf"]),
+]
+
+
+def top_url(response: SearchResponse) -> str:
+    assert response.results, response.message
+    first = response.results[0]
+    return "note" if first.kind == "note" else first.url
+
+
+@pytest.mark.parametrize(
+    ("query", "expected", "mode", "fusion"),
+    [
+        pytest.param(query, expected, mode, fusion, id=f"{query}-{mode}-{fusion}")
+        for query, expected, rankers in RANKING_CASES
+        for mode, fusion in RANKERS
+        if f"{mode}-{fusion}" in rankers
+    ],
+)
+@pytest.mark.slow
+def test_the_right_resource_ranks_first(real_searcher, query, expected, mode, fusion):
+    response = real_searcher.search(query, k=5, mode=mode, fusion=fusion)
+    assert top_url(response) == expected
+    assert [hit.rank for hit in response.results] == list(range(1, len(response.results) + 1))
+    scores = [hit.score for hit in response.results]
+    assert scores == sorted(scores, reverse=True)
+
+
+@pytest.mark.slow
+def test_keywords_alone_cannot_cross_languages(real_searcher):
+    # The Korean paraphrase shares no word with the English title: BM25 finds nothing,
+    # and the dense ranker alone carries the hybrid result.
+    query = "자동 질의 확장 객체 검색"
+    lexical = real_searcher.search(query, mode="lexical")
+    assert lexical.results == []
+    assert lexical.message == "no matching resources"
+    dense = real_searcher.search(query, k=5, mode="dense")
+    hybrid = real_searcher.search(query, k=5, fusion="rrf")
+    assert [h.id for h in hybrid.results] == [h.id for h in dense.results]
+
+
+@pytest.mark.slow
+def test_each_ranker_ranks_every_resource_at_most_once(real_searcher):
+    for mode, fusion in RANKERS:
+        response = real_searcher.search("딥러닝 강의", k=20, mode=mode, fusion=fusion)
+        ids = [hit.id for hit in response.results]
+        assert len(ids) == len(set(ids))
+    dense = real_searcher.search("딥러닝 강의", k=20, mode="dense")
+    assert len(dense.results) == len(real_searcher.docs) == 15
+
+
+@pytest.mark.slow
+def test_query_expansion_keeps_the_right_answer(real_searcher):
+    response = real_searcher.search("자연어 처리 책", k=5, expand=True)
+    assert top_url(response) == BOOK
+
+
+@pytest.mark.slow
+def test_a_hit_says_why_it_matched(real_searcher):
+    hit = real_searcher.search("GAN 판별자 가중치", k=3).results[0]
+    assert hit.url == GAN
+    assert hit.title == "GAN 모형에서 trainable 매개변수"
+    assert hit.contributors == ["김태영"] and hit.dates == ["2019-03-03"]
+    assert hit.type == "article" and hit.domain == "tykimos.github.io"
+    assert hit.fetch_status == "offline"
+    assert "title" in hit.matched and "note" in hit.matched and "profile" in hit.matched
+    assert hit.why.startswith("words: ")
+    assert "판별자" in hit.why and "similar meaning in the list entry" in hit.why
+    # The snippet is what people said about it, not the profile's header lines.
+    assert hit.snippet.startswith('"여기서 하나 알 수 있는 것은')
+    assert "초기 GAN에서 판별자의 가중치가" in hit.snippet  # and the nested note
+    assert {"GAN", "판별자", "가중치"} <= set(hit.terms)
+    dense_hit = real_searcher.search("discriminator weights", k=1, mode="dense").results[0]
+    assert dense_hit.why.startswith("similar meaning") and dense_hit.terms == []
+
+
+# --- queries that must not crash --------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("query", ["", "   ", "\n\t ", "\x00\u200b\u202e", None])
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
+def test_empty_queries_answer_with_a_message(real_searcher, query, mode):
+    response = real_searcher.search(query, mode=mode)
+    assert response.results == []
+    assert response.query == ""
+    assert response.message == "empty query: type a question"
+    assert not response.truncated
+
+
+@pytest.mark.slow
+def test_an_over_long_query_is_cut_and_says_so(real_searcher):
+    query = "TPU " * 1500  # 6,000 characters
+    response = real_searcher.search(query, k=3)
+    assert response.truncated
+    assert len(response.query) == 2000
+    assert "cut to its first 2000 characters" in response.message
+    assert top_url(response) == TPU
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
+def test_long_odd_and_mixed_queries_never_crash(real_searcher, mode):
+    for query in [
+        "가" * 5000,
+        "ㅋ" * 3000 + " GAN",
+        "🤖" * 2500,
+        "SELECT * FROM docs; -- ' \" \\ [](<>)",
+        "a" * 2001,
+        "LSTM으로 시계열 예측\u0000하기\u200b",
+    ]:
+        response = real_searcher.search(query, k=5, mode=mode)
+        assert len(response.query) <= 2000
+        assert response.truncated == (len(" ".join(query.split())) > 2000)
+        assert len(response.results) <= 5
+
+
+@pytest.mark.slow
+def test_the_query_limit_comes_from_the_settings(real_index):
+    from dataclasses import replace
+
+    settings = replace(real_index.settings, max_query_chars=10)
+    searcher = Searcher(IndexReader(real_index.path), load_embedder("use-multilingual"), settings)
+    response = searcher.search("query expansion for object retrieval")
+    assert response.truncated and response.query == "query expa"
+    assert "first 10 characters" in response.message
+    searcher.reader.close()
+
+
+@pytest.mark.slow
+def test_bad_mode_or_fusion_is_a_value_error(real_searcher):
+    with pytest.raises(ValueError, match="unknown mode"):
+        real_searcher.search("x", mode="semantic")
+    with pytest.raises(ValueError, match="unknown fusion"):
+        real_searcher.search("x", fusion="max")
+
+
+@pytest.mark.slow
+def test_k_zero_returns_nothing(real_searcher):
+    assert real_searcher.search("GAN", k=0).results == []
+
+
+# --- filters ------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_contributor_filter_reaches_resources_ranked_low(real_searcher):
+    # LSTM resources are far from a GAN query; the filter still fills k from them.
+    response = real_searcher.search("GAN 판별자", k=3, filters=Filters(contributors=("이상훈",)))
+    assert {hit.url for hit in response.results} == {LSTM_ARTICLE, LSTM_REPO, LSTM_VIDEO}
+    assert all(hit.contributors == ["이상훈"] for hit in response.results)
+
+
+@pytest.mark.slow
+def test_type_and_domain_filters(real_searcher):
+    videos = real_searcher.search("딥러닝", k=10, filters=Filters(types=("video",)))
+    assert {hit.url for hit in videos.results} == LECTURES | {LSTM_VIDEO}
+    arxiv = Filters(domains=("arxiv.org",))
+    papers = real_searcher.search("metric learning with classification loss", k=10, filters=arxiv)
+    assert len(papers.results) == 3 and all(h.domain == "arxiv.org" for h in papers.results)
+    assert top_url(papers) == METRIC
+    # A parent domain matches its subdomains, never a lookalike.
+    github = real_searcher.search("GAN", k=10, filters=Filters(domains=("github.io",)))
+    assert [hit.url for hit in github.results] == [GAN]
+    notes = real_searcher.search("스터디", k=10, filters=Filters(types=("note",)))
+    assert [hit.kind for hit in notes.results] == ["note"]
+
+
+@pytest.mark.slow
+def test_date_filters_are_inclusive(real_searcher):
+    day = real_searcher.search(
+        "논문", k=20, filters=Filters(since="2019-02-22", until="2019-02-22")
+    )
+    assert len(day.results) == 5 and all(h.dates == ["2019-02-22"] for h in day.results)
+    april = real_searcher.search("강의", k=20, filters=Filters(since="2019-04-01"))
+    assert {hit.title for hit in april.results} == {
+        "MIT 6.S191 Introduction to Deep Learning",
+        "MIT 딥러닝 강의 다시 보기",
+        "같은 강의 모바일 링크",
+        "스터디 공지 (2019.04.05)",
+    }
+    early = real_searcher.search("강의", k=20, filters=Filters(until="2019-02-25"))
+    assert all(hit.dates[0] <= "2019-02-25" for hit in early.results) and early.results
+
+
+@pytest.mark.slow
+def test_filters_combine_and_an_impossible_one_says_so(real_searcher):
+    both = Filters(contributors=("김태영",), types=("video",))
+    response = real_searcher.search("강의", k=10, filters=both)
+    assert {hit.url for hit in response.results} == {LECTURE_AGAIN, LECTURE_MOBILE}
+    none = real_searcher.search("강의", filters=Filters(contributors=("아무도",)))
+    assert none.results == []
+    assert none.message == "no matching resources for these filters"
+    assert Filters().active() is False and both.active() is True
+
+
+# --- related ------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_related_puts_resources_posted_together_first(real_searcher):
+    hits = real_searcher.related(LSTM_ARTICLE, k=3)
+    assert {hit.url for hit in hits[:2]} == {LSTM_REPO, LSTM_VIDEO}
+    assert all(hit.why.startswith("posted together by 이상훈") for hit in hits[:2])
+    assert all(hit.matched == ["related"] for hit in hits)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ref", [LECTURE, LECTURE_AGAIN, LECTURE_MOBILE])
+def test_related_never_returns_the_resource_or_another_url_of_it(real_searcher, ref):
+    everything = real_searcher.related(ref, k=100)
+    urls = [hit.url for hit in everything]
+    assert not LECTURES & set(urls)
+    assert len(urls) == len(set(urls)) == 15 - len(LECTURES)
+
+
+@pytest.mark.slow
+def test_related_resolves_any_form_of_a_url_and_ids(real_searcher):
+    pos = real_searcher.resolve(LSTM_ARTICLE)
+    doc = real_searcher.docs[pos]
+    assert real_searcher.resolve(doc["id"]) == pos
+    assert real_searcher.resolve(LSTM_ARTICLE + "?fbclid=IwAR3B1wxAJNMMewrVqMI8zkg31D2h") == pos
+    assert real_searcher.resolve(LSTM_ARTICLE.replace("https://www.", "  HTTPS://WWW.")) == pos
+    assert real_searcher.resolve("https://youtube.com/watch?v=njKP3FqW3Sk") is not None
+    assert real_searcher.resolve("https://ex.com/unknown") is None
+    assert real_searcher.resolve("") is None
+    related_by_id = [hit.id for hit in real_searcher.related(doc["id"], k=5)]
+    assert related_by_id == [hit.id for hit in real_searcher.related(LSTM_ARTICLE, k=5)]
+    with pytest.raises(KeyError, match="no resource"):
+        real_searcher.related("https://ex.com/unknown")
+
+
+@pytest.mark.slow
+def test_related_of_a_note(real_searcher):
+    note = next(doc for doc in real_searcher.docs if doc["kind"] == "note")
+    hits = real_searcher.related(note["id"], k=3)
+    assert len(hits) == 3 and note["id"] not in {hit.id for hit in hits}
+
+
+# --- browsing -----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_record_newest_and_facets(real_searcher):
+    record = real_searcher.record(GAN)
+    assert record["title"] == "GAN 모형에서 trainable 매개변수" and record["page_text"] == ""
+    assert real_searcher.record("https://ex.com/unknown") is None
+    newest = real_searcher.newest(3)
+    assert [doc["dates"][-1] for doc in newest] == ["2019-04-05", "2019-04-03", "2019-04-03"]
+    facets = real_searcher.facets()
+    assert facets["contributors"]["이명규"] == 5
+    assert next(iter(facets["contributors"])) == "이명규"
+    assert facets["types"]["video"] == 4 and facets["types"]["note"] == 1
+    assert (facets["first_date"], facets["last_date"]) == ("2019-02-22", "2019-04-05")
+
+
+# --- the ANN path -------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_an_hnsw_index_still_finds_the_right_resources(real_index, clone_index):
+    from dataclasses import replace
+
+    # The same lists rebuilt with a tiny threshold: every vector is reused, the index is
+    # rebuilt as HNSW.
+    settings = replace(real_index.settings, index_dir=clone_index(real_index.path), ann_threshold=5)
+    report = Builder(settings).build(real_index.sources, offline=True)
+    assert (report.dense_index, report.unchanged) == ("hnsw", False)
+    assert (report.embedded, report.reused) == (0, 15)
+    searcher = Searcher.open(settings.index_dir, settings=settings)
+    assert isinstance(searcher.reader.dense, faiss.IndexHNSWFlat)
+    for query, expected, rankers in RANKING_CASES:
+        for mode, fusion in RANKERS:
+            if f"{mode}-{fusion}" in rankers:
+                response = searcher.search(query, k=5, mode=mode, fusion=fusion)
+                assert top_url(response) == expected, (query, mode, fusion)
+    assert (
+        top_url(searcher.search("강의", k=3, filters=Filters(contributors=("박해선",)))) == LECTURE
+    )
+    assert LECTURES.isdisjoint(hit.url for hit in searcher.related(LECTURE, k=20))
+    searcher.reader.close()
+
+
+# --- models -------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_an_index_of_another_model_says_to_rebuild(monkeypatch, fake_build, real_index):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    fake = fake_build()
+    with pytest.raises(IndexIncompatible, match=r"built with model 'fake'.*recall build --full"):
+        Searcher(IndexReader(fake.path), load_embedder("use-multilingual"))
+    with pytest.raises(IndexIncompatible, match=r"'use-multilingual', not 'fake'.*rebuild"):
+        Searcher(IndexReader(real_index.path), FakeEmbedder())
+    # Opened by path, the model is loaded by its name, and one that cannot be says so.
+    with pytest.raises(IndexIncompatible, match=r"model 'fake', which cannot be loaded.*--full"):
+        Searcher.open(fake.path)
+
+
+# --- pure pieces --------------------------------------------------------------------------
+
+
+def test_rrf_fusion_by_hand():
+    fused = Searcher.fuse({1: 0.9, 2: 0.5}, {2: 3.0, 3: 1.0}, "rrf")
+    assert fused[1] == pytest.approx(1 / (RRF_K + 1))
+    assert fused[2] == pytest.approx(1 / (RRF_K + 2) + 1 / (RRF_K + 1))
+    assert fused[3] == pytest.approx(1 / (RRF_K + 2))
+
+
+def test_convex_fusion_by_hand():
+    fused = Searcher.fuse({1: 0.9, 2: 0.5, 4: -0.2}, {2: BM25_HALF, 3: 3 * BM25_HALF}, "convex")
+    keyword = 1 - DENSE_WEIGHT
+    assert fused[1] == pytest.approx(DENSE_WEIGHT * 0.9)
+    # A BM25 score of BM25_HALF counts as half a keyword match, three times that as 3/4.
+    assert fused[2] == pytest.approx(DENSE_WEIGHT * 0.5 + keyword * 0.5)
+    assert fused[3] == pytest.approx(keyword * 0.75)
+    assert fused[4] == 0.0  # a negative similarity adds nothing
+    assert Searcher.fuse({}, {}, "convex") == {}
+    assert Searcher.fuse({1: 0.5}, {}) == {1: pytest.approx(DENSE_WEIGHT * 0.5)}
+
+
+def test_clean_query():
+    assert clean_query("  hello \n\t world ", 100) == ("hello world", False)
+    assert clean_query("ｆｕｌｌ　ｗｉｄｔｈ", 100) == ("full width", False)
+    assert clean_query("a\x00b\u200bc\u202ed", 100) == ("a b c d", False)
+    assert clean_query("abcdef", 3) == ("abc", True)
+    assert clean_query(None, 10) == ("", False)
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("https://youtu.be/abc_-1", "https://www.youtube.com/watch?v=abc_-1"),
+        ("https://youtu.be/abc", "https://m.youtube.com/watch?v=abc&t=30s"),
+        ("https://youtu.be/abc", "https://www.youtube.com/watch?feature=youtu.be&v=abc"),
+        ("https://youtu.be/abc?t=1", "https://youtube.com/shorts/abc"),
+        ("http://ex.com/a/", "https://www.ex.com/a"),
+        ("https://ex.com/a?utm_source=x", "https://ex.com/a"),
+    ],
+)
+def test_duplicate_keys_match_forms_of_one_page(one, other):
+    assert duplicate_key(one) == duplicate_key(other) != ""
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("https://youtu.be/abc", "https://youtu.be/abd"),
+        ("https://www.youtube.com/watch?v=abc", "https://www.youtube.com/watch?list=abc"),
+        ("https://www.youtube.com/watch?vv=abc", "https://youtu.be/abc"),
+        ("https://ex.com/a", "https://ex.com/b"),
+        ("https://ex.com/a?id=1", "https://ex.com/a?id=2"),
+    ],
+)
+def test_duplicate_keys_keep_different_pages_apart(one, other):
+    assert duplicate_key(one) != duplicate_key(other)
+    assert duplicate_key("") == ""
