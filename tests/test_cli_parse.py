@@ -16,7 +16,16 @@ def test_parse_json_shape(capsys):
     assert set(data) == {"resources", "notes", "warnings"}
     assert len(data["resources"]) == 11
     resource = data["resources"][0]
-    for key in ("id", "url", "original_urls", "title", "mentions", "categories", "companions", "url_status"):
+    for key in (
+        "id",
+        "url",
+        "original_urls",
+        "title",
+        "mentions",
+        "categories",
+        "companions",
+        "url_status",
+    ):
         assert key in resource
     mention = resource["mentions"][0]
     assert set(mention) >= {"contributor", "date", "section", "note", "source", "line"}
@@ -24,7 +33,9 @@ def test_parse_json_shape(capsys):
 
 
 def test_parse_summary_with_warnings(tmp_path, capsys):
-    (tmp_path / "list.md").write_text("* [Bad One](javascript:alert(1))\n* [Good One](https://ex.com/g)\n")
+    (tmp_path / "list.md").write_text(
+        "* [Bad One](javascript:alert(1))\n* [Good One](https://ex.com/g)\n"
+    )
     assert main(["parse", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "resources: 2" in out
@@ -36,7 +47,9 @@ def test_parse_default_source_is_data_dir(tmp_path, capsys, monkeypatch):
     (tmp_path / "a.md").write_text("* [Only Link Here](https://ex.com/only)\n")
     monkeypatch.setenv("RECALL_DATA", str(tmp_path))
     assert main(["parse", "--json"]) == 0
-    assert [r["url"] for r in json.loads(capsys.readouterr().out)["resources"]] == ["https://ex.com/only"]
+    assert [r["url"] for r in json.loads(capsys.readouterr().out)["resources"]] == [
+        "https://ex.com/only"
+    ]
 
 
 def test_missing_source_is_a_usage_error(tmp_path, capsys):

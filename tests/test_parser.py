@@ -142,14 +142,19 @@ def test_inline_contributor_before_link():
 
 
 def test_text_after_link_is_its_note_and_by_someone_kept():
-    text = "* [Deep Dive Into Nets](https://ex.com/d): 아주 좋은 글\n* [Repo Of Code](https://ex.com/r) by someone\n"
+    text = (
+        "* [Deep Dive Into Nets](https://ex.com/d): 아주 좋은 글\n"
+        "* [Repo Of Code](https://ex.com/r) by someone\n"
+    )
     resources = by_url(parse_text(text, "f"))
     assert resources["https://ex.com/d"].mentions[0].note == "아주 좋은 글"
     assert resources["https://ex.com/r"].mentions[0].note == "by someone"
 
 
 def test_link_text_that_is_the_url_takes_the_surrounding_text():
-    text = "A survey of papers at NIPS2016 https://t.co/abc\n* [https://ex.com/x](https://ex.com/x)\n"
+    text = (
+        "A survey of papers at NIPS2016 https://t.co/abc\n* [https://ex.com/x](https://ex.com/x)\n"
+    )
     resources = by_url(parse_text(text, "f"))
     assert resources["https://t.co/abc"].title == "A survey of papers at NIPS2016"
     bare = resources["https://ex.com/x"]
@@ -219,7 +224,10 @@ def test_label_bullet_gives_context_to_nested_links():
 
 
 def test_section_without_links_becomes_a_note():
-    text = "## 홍길동 (2019.05.01)\n\n케라스 2.3에서 fit_generator가 없어집니다.\n\n## 다음\n\n* [X Y Z W](https://ex.com/x)\n"
+    text = (
+        "## 홍길동 (2019.05.01)\n\n케라스 2.3에서 fit_generator가 없어집니다.\n\n"
+        "## 다음\n\n* [X Y Z W](https://ex.com/x)\n"
+    )
     result = parse_text(text, "notes.md")
     (note,) = result.notes
     assert note.contributor == "홍길동"

@@ -9,7 +9,7 @@ from indexer.parser import parse_text
 from indexer.resources import normalize_url
 
 markdown_noise = st.text(
-    alphabet=st.sampled_from(list("abc 가나다\n\t#*-+1.|[]()<>:!`_~\"'\\/") + ["\u200b", "…"]),
+    alphabet=st.sampled_from([*list("abc 가나다\n\t#*-+1.|[]()<>:!`_~\"'\\/"), "\u200b", "…"]),
     max_size=200,
 )
 link_text = st.text(
@@ -52,9 +52,18 @@ def test_normalize_url_is_idempotent_on_any_text(text):
     assert normalize_url(once) == once
 
 
-@given(scheme=st.sampled_from(["http", "HTTP", "https"]), host=hosts, path=url_path,
-       query=st.lists(st.tuples(st.sampled_from(["a", "id", "utm_source", "fbclid", "q"]),
-                                st.text(alphabet="xyz12", max_size=4)), max_size=4))
+@given(
+    scheme=st.sampled_from(["http", "HTTP", "https"]),
+    host=hosts,
+    path=url_path,
+    query=st.lists(
+        st.tuples(
+            st.sampled_from(["a", "id", "utm_source", "fbclid", "q"]),
+            st.text(alphabet="xyz12", max_size=4),
+        ),
+        max_size=4,
+    ),
+)
 def test_normalize_url_drops_only_tracking_parameters(scheme, host, path, query):
     raw = f"{scheme}://{host.upper()}/{path}?" + "&".join(f"{k}={v}" for k, v in query)
     normalized = normalize_url(raw + "#fragment")

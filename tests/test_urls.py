@@ -11,14 +11,23 @@ from indexer.resources import normalize_url, resource_type, url_problem
     ("raw", "normalized"),
     [
         ("HTTPS://Example.COM/Path?b=2&a=1#frag", "https://example.com/Path?b=2&a=1"),
-        ("https://ex.com/p?utm_source=x&id=3&utm_medium=y&fbclid=abc&gclid=z", "https://ex.com/p?id=3"),
+        (
+            "https://ex.com/p?utm_source=x&id=3&utm_medium=y&fbclid=abc&gclid=z",
+            "https://ex.com/p?id=3",
+        ),
         ("http://ex.com:80/a", "http://ex.com/a"),
         ("https://ex.com:8443/a", "https://ex.com:8443/a"),
         ("https://ex.com", "https://ex.com/"),
         ("https://ex.com/a?flag", "https://ex.com/a?flag"),
-        ("https://ko.wikipedia.org/wiki/인공지능", "https://ko.wikipedia.org/wiki/%EC%9D%B8%EA%B3%B5%EC%A7%80%EB%8A%A5"),
+        (
+            "https://ko.wikipedia.org/wiki/인공지능",
+            "https://ko.wikipedia.org/wiki/%EC%9D%B8%EA%B3%B5%EC%A7%80%EB%8A%A5",
+        ),
         ("https://youtu.be/abc", "https://youtu.be/abc"),
-        ("https://www.youtube.com/watch?v=abc&feature=youtu.be", "https://www.youtube.com/watch?v=abc&feature=youtu.be"),
+        (
+            "https://www.youtube.com/watch?v=abc&feature=youtu.be",
+            "https://www.youtube.com/watch?v=abc&feature=youtu.be",
+        ),
     ],
 )
 def test_normalize_url(raw, normalized):
@@ -27,7 +36,9 @@ def test_normalize_url(raw, normalized):
 
 
 def test_youtube_forms_stay_distinct_on_purpose():
-    assert normalize_url("https://youtu.be/abc") != normalize_url("https://www.youtube.com/watch?v=abc")
+    assert normalize_url("https://youtu.be/abc") != normalize_url(
+        "https://www.youtube.com/watch?v=abc"
+    )
 
 
 @pytest.mark.parametrize(
@@ -47,7 +58,8 @@ def test_resource_type(url, kind):
 
 
 @pytest.mark.parametrize(
-    "url", ["javascript:alert(1)", "file:///etc/passwd", "https://ex.com/a…", "http://a b.com", "http://"]
+    "url",
+    ["javascript:alert(1)", "file:///etc/passwd", "https://ex.com/a…", "http://a b.com", "http://"],
 )
 def test_url_problem(url):
     assert url_problem(url)
