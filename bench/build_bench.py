@@ -22,8 +22,7 @@ STAGES = ("parse", "fetch", "chunk", "embed", "lexical", "publish")
 
 
 def run(quick: bool = False, log=print) -> dict:
-    usable = [c for c in common.corpora() if all(s.exists() for s in c.sources)]
-    corpus = max(usable, key=lambda c: c.name == "adioshun")  # the larger list when present
+    corpus = common.largest_corpus()
     embedder = load_embedder(DEFAULT_MODEL)  # loaded once, outside every timing
     work = common.OUT / "build"
     reps = []
@@ -115,7 +114,11 @@ def render(result: dict) -> str:
                 ["measure", "median", "first repetition"],
                 [
                     ["full build, s", f"{m['full_s']:.2f}", f"{first['full_s']:.2f}"],
-                    ["full build, passages/s", f"{m['build_pps']:.0f}", f"{first['build_pps']:.0f}"],
+                    [
+                        "full build, passages/s",
+                        f"{m['build_pps']:.0f}",
+                        f"{first['build_pps']:.0f}",
+                    ],
                     ["raw encoder, passages/s", f"{m['raw_pps']:.0f}", f"{first['raw_pps']:.0f}"],
                     [
                         "build / raw encoder throughput",

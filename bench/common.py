@@ -114,6 +114,12 @@ def corpora() -> list[Corpus]:
     ]
 
 
+def largest_corpus() -> Corpus:
+    """The adioshun lists when present (ten times the sample), else the sample list."""
+    usable = [c for c in corpora() if all(source.exists() for source in c.sources)]
+    return max(usable, key=lambda c: c.name == "adioshun")
+
+
 def build_index(
     corpus: Corpus, index_dir: Path, model: str, embedder=None, *, full: bool = True
 ) -> tuple[BuildReport, float]:
@@ -282,7 +288,17 @@ def median_of_rounds(rounds: Sequence[dict[str, float]]) -> dict[str, float]:
 
 
 def peak_rss_bytes() -> int:
-    """This process's peak resident set so far (ru_maxrss is in KiB on Linux)."""
+    """This process's peak resident set so far.
+
+    VmHWM belongs to the process image: ru_maxrss would also count the parent's resident
+    set, which Linux carries into a child across fork and exec.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 

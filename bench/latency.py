@@ -2,21 +2,10 @@
 against the floor (one query encode + one FAISS search on the same index) and txtai's search
 on the same data, and recall@10 of the approximate dense index against exact search.
 
-Each size is an index written with Recall's own store (`write_index`). Its first passages are
-the real ones of the adioshun lists (embedded with the bundled model); synthetic resources
-fill the rest, each with 4 passages (a profile and three page passages):
-
-- text: words drawn from the real passages' words with their real frequencies (Korean and
-  English as they occur), lengths drawn from the real passages' word counts. BM25 tokens
-  are Recall's own tokenizer applied once per distinct word (not per passage, which Kiwi
-  would need hours for at 1M), then concatenated.
-- vector: a random convex mix (Dirichlet(1,1,1)) of three real passage vectors plus a
-  little Gaussian noise, normalised: synthetic vectors stay in the region the real ones
-  occupy (nearest-neighbour similarities resemble the real ones) rather than spreading
-  uniformly over the sphere, where no approximate index does well.
-
-Queries are the evaluation sets' real queries. Every measurement runs in a fresh child
-process per (size, system), so peak RSS is that of loading the index and searching it.
+Each size is an index written with Recall's own store; `bench/synthetic.py` tells how its
+real and synthetic passages are made. Queries are the evaluation sets' real queries. Every
+measurement runs in a fresh child process per (size, system), so peak RSS is that of loading
+the index and searching it.
 
     .venv/bin/python bench/latency.py [--quick] [--sizes 1000,10000]
 """
@@ -25,213 +14,39 @@ from __future__ import annotations
 
 import argparse
 import gc
-import itertools
 import os
 import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import common
 import faiss
 import numpy as np
+import synthetic
 
-from indexer.build import _doc_vectors, doc_passages
-from indexer.chunk import Passage
 from indexer.config import DEFAULT_MODEL, load_settings
 from indexer.embed import load_embedder
-from indexer.lexical import TOKENIZER_NAME, LexicalIndex, tokenize_many
 from indexer.search import HNSW_EF_SEARCH, Searcher
-from indexer.store import HNSW_EF_CONSTRUCTION, HNSW_NEIGHBOURS, IndexData, IndexReader, write_index
+from indexer.store import HNSW_EF_CONSTRUCTION, HNSW_NEIGHBOURS, write_index
 
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
 QUICK_SIZES = (1_000, 10_000)
 TXTAI_MAX = 100_000  # txtai's default IVF index on 1M vectors trains for too long here
-PASSAGES_PER_DOC = 4
 QUERIES, QUICK_QUERIES = 100, 20
 ROUNDS, QUICK_ROUNDS = 3, 1  # rounds over all queries within one child process
 CHILD_RUNS, QUICK_CHILD_RUNS = 2, 1  # fresh processes per (size, system)
 WARMUP = 10  # queries run and discarded before timing
-NOISE = 0.1
-SEED = 1234
 SYSTEMS = ("recall", "txtai-dense", "txtai-hybrid")
 
 
-# ------------------------------------------------------------------ data
-
-
-@dataclass
-class Base:
-    """The real corpus the synthetic sizes grow from."""
-
-    docs: list[dict]
-    passages: list[Passage]
-    passage_docs: np.ndarray
-    vectors: np.ndarray
-    tokens: list[list[str]]
-    words: np.ndarray  # every whitespace word of every real passage (a frequency sample)
-    word_tokens: dict[str, list[str]]
-    lengths: np.ndarray  # word counts of the real passages
-    queries: list[str]
-
-
-def load_base(log=print) -> Base:
-    usable = [c for c in common.corpora() if all(s.exists() for s in c.sources)]
-    corpus = max(usable, key=lambda c: c.name == "adioshun")
-    embedder = load_embedder(DEFAULT_MODEL)
-    index_dir = common.OUT / "latency" / "base" / "index"
-    shutil.rmtree(index_dir.parent, ignore_errors=True)
-    report, seconds = common.build_index(corpus, index_dir, DEFAULT_MODEL, embedder)
-    log(f"  base: {corpus.name}, {report.passages} real passages embedded in {seconds:.1f} s")
-    reader = IndexReader(index_dir)
-    passages, positions = [], []
-    for pos, doc in enumerate(reader.docs):
-        for passage in doc_passages(doc, reader.page_text(doc["id"])):
-            passages.append(passage)
-            positions.append(pos)
-    vectors = reader.vectors(list(range(reader.dense.ntotal)))
-    docs = reader.docs
-    reader.close()
-    words = [word for p in passages for word in p.text.split()]
-    vocabulary = sorted(set(words))
-    queries = []
-    for c in common.corpora():
-        if c.missing() is None:
-            queries += [item["q"] for item in c.eval_set().queries]
-    queries = list(dict.fromkeys(queries)) or [d["title"] for d in docs[:QUERIES]]
-    return Base(
-        docs=docs,
-        passages=passages,
-        passage_docs=np.asarray(positions, dtype=np.int32),
-        vectors=vectors,
-        tokens=tokenize_many(p.text for p in passages),
-        words=np.asarray(words, dtype=object),
-        word_tokens=dict(zip(vocabulary, tokenize_many(vocabulary), strict=True)),
-        lengths=np.asarray([max(1, len(p.text.split())) for p in passages]),
-        queries=queries,
-    )
-
-
-def _synthetic_doc(number: int, text: str, contributor: str, date: str) -> dict:
-    title = " ".join(text.split()[:8])
-    return {
-        "id": f"synthetic-{number}",
-        "kind": "resource",
-        "url": f"https://synthetic.example/{number}",
-        "title": title,
-        "list_title": title,
-        "type": "web",
-        "domain": "synthetic.example",
-        "contributors": [contributor],
-        "dates": [date],
-        "categories": [],
-        "companions": [],
-        "sections": [],
-        "mentions": [
-            {
-                "contributor": contributor,
-                "date": date,
-                "section": "",
-                "note": text,
-                "source": "synthetic",
-                "line": 0,
-            }
-        ],
-        "fetch_status": "ok",
-        "last_ok_at": None,
-        "description": "",
-    }
-
-
-def _synthetic_vectors(base: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
-    out = np.empty((count, base.shape[1]), dtype=np.float32)
-    for start in range(0, count, 100_000):
-        n = min(100_000, count - start)
-        picks = rng.integers(0, len(base), (n, 3))
-        weights = rng.dirichlet((1.0, 1.0, 1.0), n).astype(np.float32)
-        mixed = np.einsum("nk,nkd->nd", weights, base[picks])
-        mixed += NOISE / np.sqrt(base.shape[1]) * rng.standard_normal(mixed.shape, np.float32)
-        out[start : start + n] = mixed / np.linalg.norm(mixed, axis=1, keepdims=True)
-    return out
-
-
-def make_index_data(base: Base, size: int, seed: int = SEED) -> tuple[IndexData, list[str]]:
-    """`size` passages: a prefix of the real resources, then synthetic ones."""
-    rng = np.random.default_rng(seed + size)
-    real_docs = int(np.searchsorted(np.bincount(base.passage_docs).cumsum(), size, "right"))
-    real_rows = int(np.sum(base.passage_docs < real_docs))
-    docs = list(base.docs[:real_docs])
-    passages = list(base.passages[:real_rows])
-    positions = base.passage_docs[:real_rows].tolist()
-    tokens = list(base.tokens[:real_rows])
-    count = size - real_rows
-    lengths = rng.choice(base.lengths, count)
-    draws = base.words[rng.integers(0, len(base.words), int(lengths.sum()))]
-    contributors = [c for d in base.docs for c in d["contributors"]] or ["someone"]
-    dates = [x for d in base.docs for x in d["dates"]] or ["2019-01-01"]
-    offset = 0
-    for i, length in enumerate(lengths.tolist()):
-        words = draws[offset : offset + length]
-        offset += length
-        text = " ".join(words)
-        if i % PASSAGES_PER_DOC == 0:
-            number = len(docs)
-            docs.append(
-                _synthetic_doc(
-                    number,
-                    text,
-                    contributors[rng.integers(len(contributors))],
-                    dates[rng.integers(len(dates))],
-                )
-            )
-        kind = "profile" if i % PASSAGES_PER_DOC == 0 else "page"
-        passages.append(Passage(docs[-1]["id"], kind, text, text))
-        positions.append(len(docs) - 1)
-        tokens.append(list(itertools.chain.from_iterable(base.word_tokens[w] for w in words)))
-    vectors = np.concatenate(
-        [base.vectors[:real_rows], _synthetic_vectors(base.vectors, count, rng)]
-    )
-    positions_array = np.asarray(positions, dtype=np.int32)
-    manifest = {
-        "build_id": f"bench-{size}",
-        "built_at": "",
-        "model": DEFAULT_MODEL,
-        "dimension": int(vectors.shape[1]),
-        "tokenizer": TOKENIZER_NAME,
-        "counts": {
-            "resources": len(docs),
-            "notes": 0,
-            "docs": len(docs),
-            "passages": size,
-            "real_passages": real_rows,
-        },
-        "fetch_counts": {},
-        "sources": [],
-        "content_hash": "",
-        "stage_seconds": {},
-    }
-    data = IndexData(
-        manifest=manifest,
-        docs=docs,
-        passages=passages,
-        passage_docs=positions_array,
-        vectors=vectors,
-        doc_vectors=_doc_vectors(vectors, passages, len(docs), positions_array),
-        lexical=LexicalIndex.from_tokens(tokens),
-        pages={},
-        ann_threshold=load_settings().ann_threshold,
-    )
-    return data, [p.embed_text for p in passages]
-
-
-def prepare(base: Base, size: int, folder: Path, queries: list[str], log=print) -> dict:
+def prepare(base: synthetic.Base, size: int, folder: Path, queries: list[str], log=print) -> dict:
     """Write the Recall index, the txtai indexes and the exact top-10 of every query."""
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     started = time.perf_counter()
-    data, texts = make_index_data(base, size)
+    data, texts = synthetic.make_index_data(base, size)
     facts = {"size": size, "real_passages": data.manifest["counts"]["real_passages"]}
     facts["resources"] = len(data.docs)
     facts["generate_s"] = time.perf_counter() - started
@@ -282,7 +97,9 @@ def _timed(call) -> float:
 
 def _overlap(found: list[list[int]], exact: list[list[int]]) -> float:
     return float(
-        np.mean([len(set(f[: common.K]) & set(e)) / common.K for f, e in zip(found, exact, strict=True)])
+        np.mean(
+            [len(set(f[: common.K]) & set(e)) / common.K for f, e in zip(found, exact, strict=True)]
+        )
     )
 
 
@@ -397,7 +214,7 @@ def run(quick: bool = False, sizes: tuple[int, ...] | None = None, keep: bool = 
     sizes = sizes or (QUICK_SIZES if quick else SIZES)
     rounds = QUICK_ROUNDS if quick else ROUNDS
     child_runs = QUICK_CHILD_RUNS if quick else CHILD_RUNS
-    base = load_base(log)
+    base = synthetic.load_base(log)
     queries = base.queries[: QUICK_QUERIES if quick else QUERIES]
     result = {
         "sizes": [],
@@ -423,9 +240,8 @@ def run(quick: bool = False, sizes: tuple[int, ...] | None = None, keep: bool = 
         entry = _summarise(facts, runs)
         result["sizes"].append(entry)
         log(
-            f"  {size:,} passages: Recall p95 {entry.get('recall', {}).get('p95', float('nan')):.1f}"
-            f" ms, floor p95 {entry.get('floor', {}).get('p95', float('nan')):.1f} ms, "
-            f"peak RSS {entry.get('recall_peak_rss', 0) / 2**20:.0f} MiB"
+            f"  {size:,} passages: Recall p95 {_ms(entry, 'recall')} ms, floor p95 "
+            f"{_ms(entry, 'floor')} ms, peak RSS {_mib(entry.get('recall_peak_rss'))} MiB"
         )
         if not keep:
             shutil.rmtree(folder, ignore_errors=True)
@@ -462,7 +278,11 @@ def targets(result: dict) -> list[dict]:
     if at_1m and "recall" in at_1m:
         p95 = at_1m["recall"]["p95"]
         rows.append(
-            {"target": "p95 ≤ 100 ms at 1M passages", "measured": f"{p95:.1f} ms", "met": p95 <= 100}
+            {
+                "target": "p95 ≤ 100 ms at 1M passages",
+                "measured": f"{p95:.1f} ms",
+                "met": p95 <= 100,
+            }
         )
         recall = at_1m["recall_ann_recall"]
         rows.append(
@@ -561,7 +381,11 @@ def render(result: dict) -> str:
     errors = [(e["size"], k, v) for e in result["sizes"] for k, v in e.items() if "error" in k]
     for size, key, value in errors:
         parts.append(f"\n*{size:,} passages, {key}:* {value}")
-    parts += ["", "## 4. Memory and disk", ""]
+    return "\n".join(parts)
+
+
+def render_memory(result: dict) -> str:
+    parts = ["## 4. Memory and disk", ""]
     rows = [
         [
             f"{e['size']:,}",
@@ -569,16 +393,20 @@ def render(result: dict) -> str:
             _mib(e.get("txtai-dense_peak_rss")),
             _mib(e.get("txtai-hybrid_peak_rss")),
             f"{e['disk_bytes'] / e['size']:,.0f}",
-            f"{e['txtai_dense_disk_bytes'] / e['size']:,.0f}" if "txtai_dense_disk_bytes" in e else "–",
-            f"{e['txtai_hybrid_disk_bytes'] / e['size']:,.0f}" if "txtai_hybrid_disk_bytes" in e else "–",
+            f"{e['txtai_dense_disk_bytes'] / e['size']:,.0f}"
+            if "txtai_dense_disk_bytes" in e
+            else "–",
+            f"{e['txtai_hybrid_disk_bytes'] / e['size']:,.0f}"
+            if "txtai_hybrid_disk_bytes" in e
+            else "–",
             f"{e.get('recall_open_s', float('nan')):.1f}",
             f"{e['write_s']:.0f}",
         ]
         for e in result["sizes"]
     ]
     parts.append(
-        "Peak RSS (ru_maxrss) of a child process that loads the model and the index and runs "
-        "every query; median over child runs. Disk: the published index folder.\n"
+        "Peak resident set (VmHWM) of a fresh child process that loads the model and the index "
+        "and runs every query; median over child runs. Disk: the published index folder.\n"
     )
     parts.append(
         common.md_table(

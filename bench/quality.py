@@ -140,7 +140,9 @@ def run(quick: bool = False, log=print) -> dict:
             shutil.rmtree(work, ignore_errors=True)
             report, seconds = common.build_index(corpus, work / "index", model, embedder)
             entry.update(resources=report.resources, notes=report.notes, passages=report.passages)
-            log(f"  {corpus.name}: built {report.passages} passages with {model} in {seconds:.1f} s")
+            log(
+                f"  {corpus.name}: built {report.passages} passages with {model} in {seconds:.1f} s"
+            )
             searcher = Searcher.open(work / "index", embedder)
             entry["systems"].update(_recall_systems(searcher, eval_set, model))
             if model == DEFAULT_MODEL:
@@ -264,7 +266,10 @@ def render(result: dict) -> str:
                 for b in BASELINES
                 if b in entry["systems"] and entry["systems"][b][f"mrr@{common.K}"]
             ]
-            parts += ["", "Recall default MRR@10 as a multiple of each baseline's: " + ", ".join(ratios)]
+            parts += [
+                "",
+                "Recall default MRR@10 as a multiple of each baseline's: " + ", ".join(ratios),
+            ]
     return "\n".join(parts)
 
 

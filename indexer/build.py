@@ -289,7 +289,9 @@ class Builder:
             )
             report.seconds["chunk"] = round(time.perf_counter() - clock, 3)
 
-            model = self.settings.model
+            # An injected embedder names the model; otherwise the setting does (and the
+            # model is only loaded when something needs embedding).
+            model = self._embedder.name if self._embedder is not None else self.settings.model
             content_hash = _content_hash(model, docs, passages)
             previous = self._previous(index_path, model, full)
             # A changed RECALL_ANN_THRESHOLD changes the dense index even when no text did.

@@ -219,7 +219,13 @@ def rows_to_markdown(rows: list[dict]) -> str:
         status = (
             "" if row["fetch_status"] in ("ok", "not_modified") else f" — {row['fetch_status']}"
         )
-        lines.append(f"* [{_markdown_text(row['title'])}](<{row['url']}>) — {who} ({when}){status}")
+        title = _markdown_text(row["title"])
+        if row["url"].lower().startswith(("http://", "https://")):
+            target = row["url"].replace("<", "%3C").replace(">", "%3E").replace(" ", "%20")
+            entry = f"[{title}](<{target}>)"
+        else:  # never make a javascript:, file: or broken URL clickable
+            entry = f"{title} (`{row['url'].replace('`', '')}`, not a web link)"
+        lines.append(f"* {entry} — {who} ({when}){status}")
     return "\n".join(lines) + "\n"
 
 

@@ -33,7 +33,11 @@ def embedder_for(model: str) -> Embedder:
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _searcher(path: str, build_id: str) -> Searcher:
     manifest = read_manifest(Path(path))
-    return Searcher.open(Path(path), embedder=embedder_for(manifest["model"]))
+    searcher = Searcher.open(Path(path), embedder=embedder_for(manifest["model"]))
+    # The Korean tokenizer loads on first use (seconds): pay that with the index load,
+    # behind its spinner, rather than on the first question.
+    searcher.search("시계열 time series", k=1)
+    return searcher
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "index_problem_title": ("색인을 열 수 없습니다", "The index cannot be opened"),
     "index_location": ("찾아본 위치: {path}", "Looked in: {path}"),
     "loading": ("모델과 색인을 불러오는 중…", "Loading the model and the index…"),
+    "searching": ("검색 중…", "Searching…"),
 }
 
 _TYPES = {

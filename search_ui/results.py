@@ -76,8 +76,8 @@ def _export(engine: eng.Engine, lang: str, hits: list[Hit]) -> None:
     if not rows:
         return
     markdown = rows_to_markdown(rows)
-    left, right, _ = st.columns([1, 1, 3])
-    left.download_button(
+    buttons = st.container(horizontal=True, gap="small")
+    buttons.download_button(
         t(lang, "export_md"),
         markdown,
         file_name="recall-results.md",
@@ -85,7 +85,7 @@ def _export(engine: eng.Engine, lang: str, hits: list[Hit]) -> None:
         icon=":material/download:",
         on_click="ignore",
     )
-    right.download_button(
+    buttons.download_button(
         t(lang, "export_csv"),
         rows_to_csv(rows),
         file_name="recall-results.csv",
@@ -102,7 +102,7 @@ def results(engine: eng.Engine, state: UIState) -> None:
     filters = state.filters()
     signature = (state.query, filters, state.mode)
     k = _limit(signature)
-    with st.spinner(t(lang, "loading")):
+    with st.spinner(t(lang, "searching")):
         response = eng.search(engine, engine.build_id, state.query, k, filters, state.mode)
     if response.truncated:
         st.warning(t(lang, "truncated"))
@@ -116,6 +116,5 @@ def results(engine: eng.Engine, state: UIState) -> None:
         st.button(
             t(lang, "more"), on_click=_show_more, args=(signature, k), icon=":material/expand_more:"
         )
-    with st.container(border=False):
-        st.subheader(t(lang, "export"), divider="gray")
-        _export(engine, lang, response.results)
+    st.subheader(t(lang, "export"), divider="gray")
+    _export(engine, lang, response.results)

@@ -98,6 +98,14 @@ def test_contributor_filter_narrows_the_results(index):
     assert app.query_params["contributor"] == "이상훈"
 
 
+def test_more_results(index):
+    app = run_app({"q": "LSTM으로 시계열 예측"})
+    assert len(titles(app)) == 10
+    next(b for b in app.button if b.label == "결과 더 보기").click().run()
+    assert len(titles(app)) == 11  # every resource of the sample list
+    assert not [b for b in app.button if b.label == "결과 더 보기"]
+
+
 def test_related_opens_under_a_result(index):
     app = run_app({"q": "LSTM으로 시계열 예측"})
     assert bodies(app, "rc-related") == []
