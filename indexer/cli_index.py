@@ -274,6 +274,8 @@ def cmd_ui(args) -> int:
         "true",
         "--browser.gatherUsageStats",
         "false",
+        "--client.toolbarMode",
+        "viewer",
     ]
     return subprocess.call(command, env=env)
 

@@ -142,7 +142,14 @@ def chrome(profile: Path, width: int = 1400, height: int = 1000) -> Iterator[web
     options.add_argument(f"--user-data-dir={profile}")
     options.add_argument(f"--window-size={width},{height}")
     options.add_argument("--lang=ko-KR")
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    # Chromium keeps caches and settings (dconf) under XDG folders: keep them in the profile.
+    env = dict(
+        os.environ,
+        XDG_CACHE_HOME=str(profile / "xdg-cache"),
+        XDG_CONFIG_HOME=str(profile / "xdg-config"),
+    )
+    service = Service(executable_path=str(CHROMEDRIVER), env=env)
+    driver = webdriver.Chrome(service=service, options=options)
     try:
         driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": _ALERT_TRAP})
         yield driver

@@ -1,4 +1,9 @@
-"""The real app in headless Chromium: a Korean question, and hostile titles rendered inert."""
+"""The real app in headless Chromium: a Korean question, and hostile titles rendered inert.
+
+tests/fixtures/hostile.md writes its tags as entities (&lt;script&gt;): the parser drops raw
+HTML tags but decodes entities, so the index holds literal `<script>` and `<img onerror>`
+titles, which the page must show as text.
+"""
 
 from __future__ import annotations
 
