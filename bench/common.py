@@ -287,6 +287,66 @@ def median_of_rounds(rounds: Sequence[dict[str, float]]) -> dict[str, float]:
     return {key: median(r[key] for r in rounds) for key in rounds[0]} if rounds else {}
 
 
+def _cpu_jiffies() -> tuple[int, int]:
+    """Busy and total CPU time of the whole machine so far, in jiffies."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+def cpu_busy(interval: float = 1.0) -> float:
+    """Fraction of the whole machine's CPU time spent busy over `interval` seconds."""
+    busy, total = _cpu_jiffies()
+    time.sleep(interval)
+    busy2, total2 = _cpu_jiffies()
+    return (busy2 - busy) / max(total2 - total, 1)
+
+
+_quiet_wait_left = [float(os.environ.get("RECALL_BENCH_MAX_WAIT", "300"))]
+CONTENDED = 0.2  # share of the machine's CPU used by other processes that spoils a timing
+EXTRA_ATTEMPTS = 3  # spoiled repetitions redone, at most, per measurement
+
+
+def wait_for_quiet(limit: float = 0.25) -> float:
+    """Call between measurements, while this process is idle: waits until other processes
+    use under `limit` of the CPU, drawing on a budget of RECALL_BENCH_MAX_WAIT seconds per
+    process (this machine is shared), and returns the busy fraction measured last."""
+    busy = cpu_busy()
+    while busy > limit and _quiet_wait_left[0] > 0:
+        started = time.monotonic()
+        time.sleep(4)
+        busy = cpu_busy()
+        _quiet_wait_left[0] -= time.monotonic() - started
+    return busy
+
+
+def others_share(call: Callable[[], object]) -> tuple[object, float]:
+    """Run `call`; return its result and the share of the machine's CPU that other
+    processes used meanwhile (machine busy time minus this process's own CPU time)."""
+    busy, total = _cpu_jiffies()
+    own = sum(os.times()[:2])
+    result = call()
+    busy2, total2 = _cpu_jiffies()
+    own_jiffies = (sum(os.times()[:2]) - own) * os.sysconf("SC_CLK_TCK")
+    return result, max(0.0, (busy2 - busy - own_jiffies) / max(total2 - total, 1))
+
+
+def repeat_uncontended(call: Callable[[], dict], times: int) -> list[dict]:
+    """`times` results of `call`, each with "others" (see others_share). A repetition during
+    which other processes took over CONTENDED of the CPU is discarded and redone, at most
+    EXTRA_ATTEMPTS times; past that the spoiled ones are kept (and show it)."""
+    kept, spoiled = [], []
+    for _ in range(times + EXTRA_ATTEMPTS):
+        wait_for_quiet()
+        result, share = others_share(call)
+        result["others"] = share
+        (kept if share <= CONTENDED else spoiled).append(result)
+        if len(kept) == times:
+            return kept
+    spoiled.sort(key=lambda r: r["others"])
+    return kept + spoiled[: times - len(kept)]
+
+
 def peak_rss_bytes() -> int:
     """This process's peak resident set so far.
 

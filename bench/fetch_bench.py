@@ -36,12 +36,20 @@ HOSTS = 10
 LATENCY = 0.1  # seconds before every response, robots.txt included
 LIMITS = replace(FetchLimits(), concurrency=8, per_host=2, per_host_delay=0.05)
 
+# A page shaped like the articles lists link to: navigation, a body of several
+# paragraphs, a footer. (A two-sentence page is not realistic: trafilatura finds too
+# little text in it and runs its slower fallback extractors on every page.)
+_PARAGRAPH = (
+    "<p>Section {i} of benchmark page {n} explains how attention layers weigh the parts "
+    "of a sequence, why convolutions share weights across positions, and how a time "
+    "series model built with an LSTM can be trained, validated and deployed.</p>"
+)
 _BODY = (
-    "<html><head><title>Page {n}</title></head><body><nav><a href='/'>Home</a></nav>"
-    "<article><h1>Page {n}</h1><p>Benchmark page number {n} talks about attention, "
-    "convolutions and the other things a resource list links to.</p>"
-    "<p>It has a second paragraph so that the extractor has some real work to do.</p>"
-    "</article></body></html>"
+    "<html><head><title>Page {n}</title></head><body>"
+    "<nav><a href='/'>Home</a> <a href='/about'>About</a> <a href='/tags'>Tags</a></nav>"
+    "<article><h1>Page {n}: notes on sequence models</h1>"
+    + "".join(_PARAGRAPH.replace("{i}", str(i)) for i in range(1, 7))
+    + "</article><footer>Copyright, contact and other boilerplate.</footer></body></html>"
 )
 
 

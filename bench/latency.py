@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import shutil
 import subprocess
 import sys
@@ -35,9 +34,10 @@ SIZES = (1_000, 10_000, 100_000, 1_000_000)
 QUICK_SIZES = (1_000, 10_000)
 TXTAI_MAX = 100_000  # txtai's default IVF index on 1M vectors trains for too long here
 QUERIES, QUICK_QUERIES = 100, 20
-ROUNDS, QUICK_ROUNDS = 3, 1  # rounds over all queries within one child process
+ROUNDS, QUICK_ROUNDS = 2, 1  # rounds over all queries within one child process
 CHILD_RUNS, QUICK_CHILD_RUNS = 2, 1  # fresh processes per (size, system)
 WARMUP = 10  # queries run and discarded before timing
+EF_SWEEP = (64, 128, 256, 512, 1024)
 SYSTEMS = ("recall", "txtai-dense", "txtai-hybrid")
 
 
@@ -123,24 +123,44 @@ def child_recall(folder: Path, rounds: int) -> dict:
     for query in queries[:WARMUP]:
         for path in paths.values():
             path(query)
-    measured = []
-    for _ in range(rounds):
+
+    def one_round() -> dict:
         samples = {name: [] for name in paths}
         for query in queries:
             for name, path in paths.items():
                 samples[name].append(_timed(lambda path=path, query=query: path(query)))
-        measured.append({name: common.percentiles(s) for name, s in samples.items()})
+        return {name: common.percentiles(values) for name, values in samples.items()}
+
+    measured = common.repeat_uncontended(one_round, rounds)
     peak = common.peak_rss_bytes()
-    load = os.getloadavg()[0]
-    _, found = dense.search(embedder.encode_queries(queries), common.K)
+    query_vectors = embedder.encode_queries(queries)
+    exact = common.read_json(folder / "exact.json")
+    _, found = dense.search(query_vectors, common.K)
     return {
         "open_s": open_s,
         "rounds": measured,
         "peak_rss": peak,
-        "load_1m": load,
-        "ann_recall": _overlap(found.tolist(), common.read_json(folder / "exact.json")),
+        "ann_recall": _overlap(found.tolist(), exact),
         "dense_index": type(dense).__name__,
+        "ef_sweep": _ef_sweep(dense, query_vectors, exact),
     }
+
+
+def _ef_sweep(dense, query_vectors: np.ndarray, exact: list[list[int]]) -> list[dict]:
+    """Recall@10 and search time of the HNSW index at other efSearch values (information
+    for whoever tunes it; the figures above use the shipped value)."""
+    if not isinstance(dense, faiss.IndexHNSWFlat):
+        return []
+    sweep = []
+    for ef in EF_SWEEP:
+        dense.hnsw.efSearch = ef
+        _, found = dense.search(query_vectors, common.K)
+        times = [_timed(lambda v=v: dense.search(v[None, :], common.K)) for v in query_vectors]
+        sweep.append(
+            {"ef": ef, "recall": _overlap(found.tolist(), exact), **common.percentiles(times)}
+        )
+    dense.hnsw.efSearch = HNSW_EF_SEARCH
+    return sweep
 
 
 def child_txtai(folder: Path, kind: str, rounds: int) -> dict:
@@ -153,15 +173,15 @@ def child_txtai(folder: Path, kind: str, rounds: int) -> dict:
     queries = common.read_json(folder / "queries.json")
     for query in queries[:WARMUP]:
         embeddings.search(query, common.K)
-    measured = []
-    for _ in range(rounds):
+
+    def one_round() -> dict:
         samples = [
             _timed(lambda query=query: embeddings.search(query, common.K)) for query in queries
         ]
-        measured.append({f"txtai_{kind}": common.percentiles(samples)})
-    peak = common.peak_rss_bytes()
-    load = os.getloadavg()[0]
-    result = {"open_s": open_s, "rounds": measured, "peak_rss": peak, "load_1m": load}
+        return {f"txtai_{kind}": common.percentiles(samples)}
+
+    measured = common.repeat_uncontended(one_round, rounds)
+    result = {"open_s": open_s, "rounds": measured, "peak_rss": common.peak_rss_bytes()}
     if kind == "dense":
         found = [[row for row, _ in embeddings.search(q, common.K)] for q in queries]
         result["ann_recall"] = _overlap(found, common.read_json(folder / "exact.json"))
@@ -169,6 +189,7 @@ def child_txtai(folder: Path, kind: str, rounds: int) -> dict:
 
 
 def _spawn(system: str, folder: Path, rounds: int) -> dict:
+    common.wait_for_quiet()
     out = folder / f"child-{system}.json"
     command = [sys.executable, __file__, "--child", system, "--dir", str(folder)]
     command += ["--rounds", str(rounds), "--out", str(out)]
@@ -192,10 +213,13 @@ def _summarise(facts: dict, runs: dict[str, list[dict]]) -> dict:
             continue
         rounds = [rnd for r in ok for rnd in r["rounds"]]
         for name in rounds[0]:
-            entry[name] = common.median_of_rounds([rnd[name] for rnd in rounds])
+            if name != "others":
+                entry[name] = common.median_of_rounds([rnd[name] for rnd in rounds])
+        entry[f"{system}_others"] = max(rnd["others"] for rnd in rounds)
+        if ok[0].get("ef_sweep"):
+            entry["ef_sweep"] = ok[0]["ef_sweep"]
         entry[f"{system}_peak_rss"] = common.median(r["peak_rss"] for r in ok)
         entry[f"{system}_open_s"] = common.median(r["open_s"] for r in ok)
-        entry[f"{system}_load_1m"] = max(r["load_1m"] for r in ok)
         if "ann_recall" in ok[0]:
             entry[f"{system}_ann_recall"] = common.median(r["ann_recall"] for r in ok)
         if system == "recall":
@@ -326,7 +350,10 @@ def render(result: dict) -> str:
         f"efConstruction={result['hnsw_ef_construction']}, efSearch={result['ef_search']}, "
         "Recall's shipped settings, untuned here); txtai's faiss default is exact up to 5,000 "
         "vectors and IVF above. ANN recall@10 is the overlap of the index's top 10 with "
-        "exact search on the same vectors for the same queries.",
+        "exact search on the same vectors for the same queries. This machine is shared: a "
+        f"round during which other processes used over {common.CONTENDED:.0%} of its CPU is "
+        "redone (a few times at most); 'others' CPU' is the largest share they took in a "
+        "kept round.",
         "",
     ]
     rows = []
@@ -344,7 +371,7 @@ def render(result: dict) -> str:
                 _ms(e, "txtai_hybrid"),
                 f"{e['recall_ann_recall']:.3f}" if "recall_ann_recall" in e else "–",
                 f"{e['txtai-dense_ann_recall']:.3f}" if "txtai-dense_ann_recall" in e else "–",
-                f"{e.get('recall_load_1m', float('nan')):.1f}",
+                f"{max(e.get(f'{s}_others', 0) for s in SYSTEMS):.0%}",
             ]
         )
     headers = [
@@ -359,7 +386,7 @@ def render(result: dict) -> str:
         "txtai hybrid p95",
         "Recall ANN recall@10",
         "txtai ANN recall@10",
-        "load avg",
+        "others' CPU",
     ]
     parts.append(common.md_table(headers, rows))
     ratios = [
@@ -370,6 +397,28 @@ def render(result: dict) -> str:
     ]
     if ratios:
         parts += ["", "txtai p95 as a multiple of Recall's p95 — " + "; ".join(ratios) + "."]
+    sweeps = [(e["size"], row) for e in result["sizes"] for row in e.get("ef_sweep", [])]
+    if sweeps:
+        parts += [
+            "",
+            "Recall's HNSW index at other efSearch values, on the same vectors and queries "
+            f"(information for tuning; every figure above uses the shipped {result['ef_search']}"
+            "); search time is one FAISS search per query, without the query encoding:",
+            "",
+            common.md_table(
+                ["passages", "efSearch", "ANN recall@10", "search p50 ms", "search p95 ms"],
+                [
+                    [
+                        f"{size:,}",
+                        r["ef"],
+                        f"{r['recall']:.3f}",
+                        f"{r['p50']:.2f}",
+                        f"{r['p95']:.2f}",
+                    ]
+                    for size, r in sweeps
+                ],
+            ),
+        ]
     skipped = [f"{e['size']:,}" for e in result["sizes"] if e["size"] > result["txtai_max"]]
     if skipped:
         parts += [
@@ -427,6 +476,19 @@ def render_memory(result: dict) -> str:
     return "\n".join(parts)
 
 
+def _log_axes(ax, y: bool) -> None:
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(
+        FuncFormatter(lambda v, _: f"{v / 1e6:g}M" if v >= 1e6 else f"{v / 1e3:g}k")
+    )
+    if y:
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+
+
 def charts(result: dict, latency_path: Path, memory_path: Path) -> list[Path]:
     import matplotlib
 
@@ -451,8 +513,7 @@ def charts(result: dict, latency_path: Path, memory_path: Path) -> list[Path]:
             ax.plot(*zip(*points, strict=True), style, marker=marker, label=label)
     targets = [(100_000, 50), (1_000_000, 100)]
     ax.scatter(*zip(*targets, strict=True), marker="_", s=400, color="red", label="target p95")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    _log_axes(ax, y=True)
     ax.set_xlabel("passages in the index")
     ax.set_ylabel("p95 latency per query, ms")
     ax.set_title("p95 query latency against index size (2 cores)")
@@ -471,7 +532,7 @@ def charts(result: dict, latency_path: Path, memory_path: Path) -> list[Path]:
         points = [(e["size"], e[key] / 2**20) for e in sizes if e.get(key)]
         if points:
             ax.plot(*zip(*points, strict=True), marker="o", label=label)
-    ax.set_xscale("log")
+    _log_axes(ax, y=False)
     ax.set_xlabel("passages in the index")
     ax.set_ylabel("peak RSS, MiB")
     ax.set_title("Peak memory of a search process")

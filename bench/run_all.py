@@ -27,6 +27,7 @@ FETCH_FIELDS = ("wall_s", "ideal_s", "ratio", "pages_per_s", "fetcher_cpu_s")
 def run_fetch(quick: bool, log=print) -> dict:
     runs = []
     for _ in range(1 if quick else FETCH_REPEATS):
+        common.wait_for_quiet()
         runs.append(fetch_bench.run())
         log(f"  fetch: {runs[-1]['fetch_extract_store']['wall_s']} s")
     result = {key: value for key, value in runs[0].items() if not isinstance(value, dict)}
@@ -92,8 +93,9 @@ def render_facts(facts: dict, total_s: float, quick: bool, command: str) -> str:
         parts += [
             "",
             f"**Note:** other processes were using the CPU during this run (load average up to "
-            f"{busy} on {facts['usable_cores']} cores); timings are pessimistic. The per-size "
-            "load average is in the latency table.",
+            f"{busy} on {facts['usable_cores']} cores); timings are pessimistic. Before each "
+            "timed step the run waits (within a budget) for the machine to go quiet; the CPU "
+            "share still busy then is shown beside the latency and build results.",
         ]
     return "\n".join(parts)
 

@@ -25,6 +25,12 @@ class FetchLimits:
     backoff: float = 1.0  # first retry delay in seconds, doubled each time
     max_retry_after: float = 60.0  # never sleep longer than this on a Retry-After
     max_pdf_pages: int = 300
+    # decoded page content read per PDF: pypdf parses ~0.3 MB/s, and a 12 kB PDF can
+    # inflate to 75 MB of operators
+    max_pdf_content_bytes: int = 4_000_000
+    # HTML longer than this skips main-text extraction (trafilatura takes seconds per MB)
+    # for a linear tag strip
+    max_html_chars: int = 2_000_000
     max_text_chars: int = 2_000_000  # extracted text kept per page
     offline_after_failures: int = 8  # consecutive DNS/connection failures => network down
     user_agent: str = "Recall/0.1 (community resource indexer; +https://github.com/recall-search)"

@@ -13,6 +13,7 @@ import charset_normalizer
 import lxml.html
 import trafilatura
 from pypdf import PdfReader
+from pypdf.generic import IndirectObject
 
 # pypdf logs a warning for every recoverable defect of a PDF; a broken PDF is
 # reported through Extracted.error instead of flooding the command's stderr.
@@ -167,6 +168,8 @@ def extract(
     *,
     max_pdf_pages: int = 300,
     max_text_chars: int = 2_000_000,
+    max_html_chars: int = 2_000_000,
+    max_pdf_content_bytes: int = 4_000_000,
 ) -> Extracted:
     """Turn a response body into text and metadata. Never raises on bad input:
     problems end up in Extracted.error."""
@@ -174,9 +177,9 @@ def extract(
     if kind == "sniff":
         kind = sniff_kind(body)
     if kind == "html":
-        result = _extract_html(body, content_type, url)
+        result = _extract_html(body, content_type, url, max_html_chars)
     elif kind == "pdf":
-        result = _extract_pdf(body, max_pdf_pages)
+        result = _extract_pdf(body, max_pdf_pages, max_pdf_content_bytes)
     elif kind == "text":
         result = _extract_text(body, content_type)
     else:
@@ -198,7 +201,39 @@ def _extract_text(body: bytes, content_type: str | None) -> Extracted:
     return Extracted(text=text, title=_first_line(text), kind="text")
 
 
-def _extract_pdf(body: bytes, max_pages: int) -> Extracted:
+def _content_bytes(page, limit: int) -> int:
+    """Decoded size of what extract_text will parse on a page (its content streams and
+    every form XObject they may draw, however nested), counted until it passes `limit`.
+
+    pypdf parses about a quarter of a megabyte of operators a second, and a few
+    kilobytes of deflated operators inflate to tens of megabytes.
+    """
+    streams = []
+    contents = page.get("/Contents")
+    if contents is not None:
+        contents = contents.get_object()
+        streams.extend(contents if isinstance(contents, list) else [contents])
+    total = sum(len(stream.get_object().get_data()) for stream in streams)
+    pending, seen = [page.get("/Resources")], set()
+    while pending and total <= limit:
+        resources = pending.pop()
+        resources = resources.get_object() if resources is not None else None
+        xobjects = resources.get("/XObject") if isinstance(resources, dict) else None
+        xobjects = xobjects.get_object() if xobjects is not None else None
+        for ref in dict.values(xobjects) if isinstance(xobjects, dict) else ():
+            key = (ref.idnum, ref.generation) if isinstance(ref, IndirectObject) else id(ref)
+            form = ref.get_object()
+            if key in seen or not isinstance(form, dict) or form.get("/Subtype") != "/Form":
+                continue
+            seen.add(key)
+            total += len(form.get_data())
+            pending.append(form.get("/Resources"))
+            if total > limit:
+                break
+    return total
+
+
+def _extract_pdf(body: bytes, max_pages: int, max_content_bytes: int) -> Extracted:
     # pypdf raises almost anything on a hostile file (and RecursionError on
     # self-referencing objects), so everything is caught here.
     try:
@@ -207,10 +242,17 @@ def _extract_pdf(body: bytes, max_pages: int) -> Extracted:
             reader.decrypt("")
         pages = []
         errors = 0
+        content = 0
+        stopped = None
         for number, page in enumerate(reader.pages):
             if number >= max_pages:
                 break
             try:
+                content += _content_bytes(page, max_content_bytes - content)
+                if content > max_content_bytes:
+                    stopped = f"stopped at page {number + 1}: over {max_content_bytes:,} bytes"
+                    stopped += " of page content"
+                    break
                 pages.append(page.extract_text() or "")
             except Exception:  # one unreadable page must not lose the others
                 errors += 1
@@ -225,24 +267,52 @@ def _extract_pdf(body: bytes, max_pages: int) -> Extracted:
         title=(str(title).strip() or None) if title else _first_line(text),
         author=str(author).strip() or None if author else None,
         kind="pdf",
-        error=f"{errors} unreadable page(s)" if errors else None,
+        error="; ".join(filter(None, [f"{errors} unreadable page(s)" if errors else "", stopped]))
+        or None,
     )
 
 
 # ------------------------------------------------------------------------ HTML
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
-_INVISIBLE = re.compile(
-    r"<(script|style|noscript|template)\b.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL
-)
+_INVISIBLE_OPEN = re.compile(r"<(script|style|noscript|template)\b|<!--", re.IGNORECASE)
+_INVISIBLE_CLOSE = {
+    name: re.compile(rf"</{name}\s*>", re.IGNORECASE)
+    for name in ("script", "style", "noscript", "template")
+}
+_INVISIBLE_CLOSE["<!--"] = re.compile("-->")
 _TAG = re.compile(r"<[^>]*>")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
+def _drop_invisible(html: str) -> str:
+    """Scripts, styles, templates and comments removed, in one pass.
+
+    A lazy `<script.*?</script>` regex rescans to the end of the page from every
+    unclosed opener: 30,000 of them took over a minute. Here each kind that has no
+    closer left is never searched again, so the work stays linear.
+    """
+    pieces, position, search_from, exhausted = [], 0, 0, set()
+    while opener := _INVISIBLE_OPEN.search(html, search_from):
+        kind = (opener.group(1) or "<!--").lower()
+        closer = None if kind in exhausted else _INVISIBLE_CLOSE[kind].search(html, opener.end())
+        if closer is None:
+            exhausted.add(kind)
+            search_from = opener.end()
+            continue
+        pieces.extend((html[position : opener.start()], " "))
+        position = search_from = closer.end()
+    pieces.append(html[position:])
+    return "".join(pieces)
+
+
 def strip_tags(html: str) -> str:
     """Crude visible text of any markup, however broken or deep: the last resort."""
-    text = _TAG.sub(" ", _INVISIBLE.sub(" ", html))
+    html = _drop_invisible(html)
+    # Every "<" after the last ">" would make `<[^>]*>` scan to the end again.
+    end = html.rfind(">") + 1
+    text = _TAG.sub(" ", html[:end]) + html[end:]
     text = html_lib.unescape(text)
     text = _SPACES.sub(" ", text)
     return _BLANK_LINES.sub("\n\n", "\n".join(line.strip() for line in text.splitlines())).strip()
@@ -277,15 +347,25 @@ def _head_meta(html: str) -> _HeadMeta:
     )
 
 
-def _extract_html(body: bytes, content_type: str | None, url: str | None) -> Extracted:
+def _extract_html(
+    body: bytes, content_type: str | None, url: str | None, max_html_chars: int
+) -> Extracted:
     html = _XML_DECLARATION.sub("", decode(body, content_type), count=1).replace("\x00", "")
-    head = _head_meta(html)
+    # The head sits at the start; parsing all of a huge page for it only costs memory.
+    head = _head_meta(html[:max_html_chars])
     doc = None
     error = None
-    try:
-        doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False)
-    except (Exception, RecursionError) as exc:  # pathological markup
-        error = f"HTML extraction failed ({type(exc).__name__}); used a tag strip"
+    if len(html) > max_html_chars:
+        # trafilatura takes seconds per megabyte (minutes on a 20 MB page): a huge page
+        # gets the linear tag strip instead, so that every page ends in bounded time.
+        error = f"HTML of {len(html):,} characters is over {max_html_chars:,}; used a tag strip"
+    else:
+        try:
+            doc = trafilatura.bare_extraction(
+                html, url=url, with_metadata=True, include_comments=False
+            )
+        except (Exception, RecursionError) as exc:  # pathological markup
+            error = f"HTML extraction failed ({type(exc).__name__}); used a tag strip"
     text = ((doc.text if doc else None) or "").strip()
     description = (doc.description if doc else None) or head.description
     if error is not None:

@@ -139,6 +139,8 @@ def response_record(
             response.url,
             max_pdf_pages=limits.max_pdf_pages,
             max_text_chars=limits.max_text_chars,
+            max_html_chars=limits.max_html_chars,
+            max_pdf_content_bytes=limits.max_pdf_content_bytes,
         )
         if extracted.kind == "unsupported":
             failed = failure_record(
@@ -283,26 +285,35 @@ class PageCache:
             target,
         )
 
+    def _use(self, work):
+        """work(connection) under the lock. Damage the open-time check cannot see (a
+        garbled page in the middle of the file) surfaces here as a corruption error: the
+        file is then moved aside like a damaged one at open, and `work` runs again on a
+        fresh cache, so a fetch goes on instead of failing every page it touches."""
+        with self._lock:
+            try:
+                return work(self._db)
+            except sqlite3.DatabaseError as exc:
+                if not _is_corruption(exc):
+                    raise
+                self._db.close()
+                self._move_aside(str(exc))
+                self._db = self._connect()
+                return work(self._db)
+
     # -- reading
 
     def get(self, url: str) -> PageRecord | None:
-        with self._lock:
-            row = self._db.execute(
-                f"SELECT {', '.join(_PAGE_COLUMNS)} FROM pages WHERE url = ?",
-                (normalize_url(url),),
-            ).fetchone()
+        query = f"SELECT {', '.join(_PAGE_COLUMNS)} FROM pages WHERE url = ?"
+        row = self._use(lambda db: db.execute(query, (normalize_url(url),)).fetchone())
         return PageRecord(*row) if row else None
 
     def all(self) -> Iterator[PageRecord]:
         """Every page in URL order, read in batches so a large cache is never all in memory."""
         after = ""
+        query = f"SELECT {', '.join(_PAGE_COLUMNS)} FROM pages WHERE url > ? ORDER BY url LIMIT ?"
         while True:
-            with self._lock:
-                rows = self._db.execute(
-                    f"SELECT {', '.join(_PAGE_COLUMNS)} FROM pages WHERE url > ? "
-                    "ORDER BY url LIMIT ?",
-                    (after, _BATCH),
-                ).fetchall()
+            rows = self._use(lambda db: db.execute(query, (after, _BATCH)).fetchall())  # noqa: B023
             if not rows:
                 return
             for row in rows:
@@ -310,21 +321,26 @@ class PageCache:
             after = rows[-1][0]
 
     def response(self, url: str) -> StoredResponse | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT final_url, http_status, reason, headers, body, fetched_at "
-                "FROM responses WHERE url = ?",
-                (normalize_url(url),),
-            ).fetchone()
+        query = (
+            "SELECT final_url, http_status, reason, headers, body, fetched_at "
+            "FROM responses WHERE url = ?"
+        )
+        row = self._use(lambda db: db.execute(query, (normalize_url(url),)).fetchone())
         if row is None:
             return None
         final_url, status, reason, headers, body, fetched_at = row
-        pairs = [(k, v) for k, v in json.loads(headers)]
-        return StoredResponse(final_url, status, reason, pairs, zlib.decompress(body), fetched_at)
+        try:  # a damaged blob passes SQLite's checks
+            pairs = [(k, v) for k, v in json.loads(headers)]
+            body = zlib.decompress(body)
+        except (ValueError, TypeError, zlib.error) as exc:
+            log.warning(
+                "page cache %s: the stored response of %s is damaged (%s)", self.path, url, exc
+            )
+            return None
+        return StoredResponse(final_url, status, reason, pairs, body, fetched_at)
 
     def __len__(self) -> int:
-        with self._lock:
-            return self._db.execute("SELECT count(*) FROM pages").fetchone()[0]
+        return self._use(lambda db: db.execute("SELECT count(*) FROM pages").fetchone()[0])
 
     # -- writing
 
@@ -332,14 +348,18 @@ class PageCache:
         """Store a page record, and the response behind it when it is a new good one."""
         values = [getattr(record, name) for name in _PAGE_COLUMNS]
         blob = zlib.compress(response.body, 6) if response is not None else None
-        with self._lock, self._db:
-            self._db.execute(
+        self._use(lambda db: self._write(db, record, values, response, blob))
+
+    @staticmethod
+    def _write(db, record, values, response, blob) -> None:
+        with db:
+            db.execute(
                 f"INSERT OR REPLACE INTO pages ({', '.join(_PAGE_COLUMNS)}) "
                 f"VALUES ({', '.join('?' * len(_PAGE_COLUMNS))})",
                 values,
             )
             if response is not None:
-                self._db.execute(
+                db.execute(
                     "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
                         record.url,

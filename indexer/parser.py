@@ -26,12 +26,18 @@ from indexer.resources import (
 _LIST_ITEM = re.compile(
     r"^(?P<indent>[ \t]*)(?P<marker>[*+-]|\d{1,9}[.)])(?:[ \t]+|$)(?P<rest>.*)$"
 )
-_HEADING = re.compile(r"^ {0,3}(?P<hashes>#{1,6})(?:[ \t]+|$)(?P<text>.*?)[ \t#]*$")
+# The closing #s are stripped with rstrip: a lazy `.*?` before `[ \t#]*$` made a long
+# heading of spaces and #s quadratic (seconds for 20 kB).
+_HEADING = re.compile(r"^ {0,3}(?P<hashes>#{1,6})(?:[ \t]+|$)(?P<text>.*)$")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
-_TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
+# Possessive spaces: with `\s*\|?\s*` a line indented by n spaces took n² steps.
+_TABLE_SEPARATOR = re.compile(r"^\s*+\|?\s*+:?-+:?\s*+(\|\s*+:?-+:?\s*+)*\|?\s*+$")
 _TAG_PREFIX = re.compile(r"^\s*\[(?P<tag>[^\[\]()]{1,20})\](?=\s*(\[|<|http))")
 _INLINE_CONTRIBUTOR = re.compile(r"^\s*(?P<name>[^\s:：]{1,20}?)\s*(님|씨)\s*[:：]\s*$")
 _COLUMN_GAP = re.compile(r"\t+|\s{3,}")
+# Bullets nested deeper than this join the deepest level: the item tree is walked
+# recursively, and a list indented 1,000 levels deep must not exhaust the stack.
+MAX_NESTING = 100
 
 
 def _indent_width(indent: str) -> int:
@@ -96,12 +102,13 @@ def _sections(lines: list[str], doc_title_level: int | None) -> Iterator[_Sectio
         if heading:
             yield section
             level = len(heading["hashes"])
+            heading_text = heading["text"].rstrip(" \t#")
             headings = {lvl: h for lvl, h in headings.items() if lvl < level}
             if level != doc_title_level:
-                headings[level] = parse_heading(heading["text"])
+                headings[level] = parse_heading(heading_text)
             section = _Section(Heading.combine(list(headings.values())), number)
-            if scan_links(heading["text"]):
-                section.items.append(_Item(heading["text"], number))
+            if scan_links(heading_text):
+                section.items.append(_Item(heading_text, number))
             stack, paragraph, previous_blank = [], None, True
             continue
         if not raw.strip():
@@ -128,6 +135,8 @@ def _sections(lines: list[str], doc_title_level: int | None) -> Iterator[_Sectio
         if item_match and not _TABLE_SEPARATOR.match(raw):
             item = _Item(item_match["rest"], number, _indent_width(item_match["indent"]))
             while stack and stack[-1].indent >= item.indent:
+                stack.pop()
+            if len(stack) >= MAX_NESTING:
                 stack.pop()
             (stack[-1].children if stack else section.items).append(item)
             stack.append(item)

@@ -37,7 +37,11 @@ _YOUTUBE_VIDEO = re.compile(
     r"https?://(?:www\.|m\.)?(?:youtu\.be/|youtube\.com/(?:watch\?(?:[^#]*?&)?v=|shorts/|embed/))"
     r"([\w-]+)"
 )
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# Lone surrogates too: argv decodes invalid UTF-8 to them, and the model's tokenizer
+# cannot encode them (`recall search $'\xff'` ended in a UnicodeEncodeError).
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 
 
 @dataclass
