@@ -303,21 +303,36 @@ def cpu_busy(interval: float = 1.0) -> float:
 
 
 _quiet_wait_left = [float(os.environ.get("RECALL_BENCH_MAX_WAIT", "300"))]
+_waited = [0.0]
 CONTENDED = 0.2  # share of the machine's CPU used by other processes that spoils a timing
 EXTRA_ATTEMPTS = 3  # spoiled repetitions redone, at most, per measurement
 
 
 def wait_for_quiet(limit: float = 0.25) -> float:
     """Call between measurements, while this process is idle: waits until other processes
-    use under `limit` of the CPU, drawing on a budget of RECALL_BENCH_MAX_WAIT seconds per
-    process (this machine is shared), and returns the busy fraction measured last."""
+    use under `limit` of the CPU, drawing on a budget of RECALL_BENCH_MAX_WAIT seconds
+    (this machine is shared; see charge_wait), and returns the busy fraction measured last."""
     busy = cpu_busy()
     while busy > limit and _quiet_wait_left[0] > 0:
         started = time.monotonic()
         time.sleep(4)
         busy = cpu_busy()
-        _quiet_wait_left[0] -= time.monotonic() - started
+        charge_wait(time.monotonic() - started)
     return busy
+
+
+def wait_budget() -> float:
+    return max(0.0, _quiet_wait_left[0])
+
+
+def charge_wait(seconds: float) -> None:
+    """Count waiting done here or in a child process against this run's budget."""
+    _quiet_wait_left[0] -= seconds
+    _waited[0] += seconds
+
+
+def waited() -> float:
+    return _waited[0]
 
 
 def others_share(call: Callable[[], object]) -> tuple[object, float]:

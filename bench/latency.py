@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import shutil
 import subprocess
 import sys
@@ -38,6 +39,7 @@ ROUNDS, QUICK_ROUNDS = 2, 1  # rounds over all queries within one child process
 CHILD_RUNS, QUICK_CHILD_RUNS = 2, 1  # fresh processes per (size, system)
 WARMUP = 10  # queries run and discarded before timing
 EF_SWEEP = (64, 128, 256, 512, 1024)
+CHILD_WAIT = 30  # seconds a child may wait for a quiet machine (from the run's budget)
 SYSTEMS = ("recall", "txtai-dense", "txtai-hybrid")
 
 
@@ -193,10 +195,14 @@ def _spawn(system: str, folder: Path, rounds: int) -> dict:
     out = folder / f"child-{system}.json"
     command = [sys.executable, __file__, "--child", system, "--dir", str(folder)]
     command += ["--rounds", str(rounds), "--out", str(out)]
-    finished = subprocess.run(command, capture_output=True, text=True, check=False)
+    budget = min(CHILD_WAIT, common.wait_budget())
+    env = {**os.environ, "RECALL_BENCH_MAX_WAIT": f"{budget:.0f}"}
+    finished = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if finished.returncode != 0:
         return {"error": finished.stderr.strip().splitlines()[-1:] or ["exit code"]}
-    return common.read_json(out)
+    result = common.read_json(out)
+    common.charge_wait(result["waited_s"])
+    return result
 
 
 # ------------------------------------------------------------------ orchestration
@@ -560,7 +566,7 @@ def main() -> None:
             result = child_recall(args.dir, args.rounds)
         else:
             result = child_txtai(args.dir, args.child.split("-")[1], args.rounds)
-        common.write_json(args.out, result)
+        common.write_json(args.out, {**result, "waited_s": common.waited()})
         return
     sizes = tuple(int(s) for s in args.sizes.split(",")) if args.sizes else None
     result = run(quick=args.quick, sizes=sizes, keep=args.keep)

@@ -30,7 +30,8 @@ RECALL_CONFIGS = {  # name -> Searcher.search keyword arguments
     "hybrid + expansion": {"mode": "hybrid", "expand": True},
     "hybrid, convex fusion": {"mode": "hybrid", "fusion": "convex"},
 }
-BASELINES = ("txtai dense", "txtai hybrid", "BM25 whitespace")
+TXTAI_DENSE, TXTAI_HYBRID = "txtai dense [USE-m]", "txtai hybrid [USE-m]"
+BASELINES = (TXTAI_DENSE, TXTAI_HYBRID, "BM25 whitespace")
 SPLITS = ("lang=ko", "lang=en", "kind=cross", "kind=same", "kind=paraphrase")
 MODEL_LABEL = {"use-multilingual": "USE-m", "minilm-en": "MiniLM-en"}
 
@@ -83,8 +84,8 @@ def _baseline_systems(searcher: Searcher, eval_set: EvalSet, embedder) -> dict:
     transform = common.memo_transform(embedder.encode_passages)
     started = time.perf_counter()
     searchers = {
-        "txtai dense": common.txtai_index(indexed.texts, transform, hybrid=False),
-        "txtai hybrid": common.txtai_index(indexed.texts, transform, hybrid=True),
+        TXTAI_DENSE: common.txtai_index(indexed.texts, transform, hybrid=False),
+        TXTAI_HYBRID: common.txtai_index(indexed.texts, transform, hybrid=True),
     }
     txtai_seconds = time.perf_counter() - started
     bm25 = common.PlainBM25(indexed.texts)
@@ -109,7 +110,7 @@ def _baseline_systems(searcher: Searcher, eval_set: EvalSet, embedder) -> dict:
             return common.resource_urls(found, indexed.passage_docs, indexed.docs, k, pos)
 
         systems[name] = _score(eval_set, rank, related)
-    systems["txtai dense"]["build_seconds_both_txtai"] = round(txtai_seconds, 2)
+    systems[TXTAI_DENSE]["build_seconds_both_txtai"] = round(txtai_seconds, 2)
     return systems
 
 

@@ -78,6 +78,7 @@ def render_facts(facts: dict, total_s: float, quick: bool, command: str) -> str:
             f"{facts['load_average_1m']} / {facts['load_average_end']}",
         ],
         ["total benchmark time", f"{total_s / 60:.1f} min"],
+        ["of which waiting for other processes", f"{facts['waited_s'] / 60:.1f} min"],
     ]
     parts = [
         "# Benchmarks",
@@ -140,6 +141,7 @@ def main() -> None:
         seconds[name] = time.perf_counter() - clock
         log(f"{name} done in {seconds[name]:.0f} s")
     facts["load_average_end"] = round(os.getloadavg()[0], 2)
+    facts["waited_s"] = round(common.waited())
     total = time.perf_counter() - started
 
     out_dir = common.OUT if args.quick else common.ROOT

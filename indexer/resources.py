@@ -149,6 +149,8 @@ def normalize_url(url: str) -> str:
         port = parts.port
     except ValueError:
         return url
+    if not host:  # not a web address: "http:////" came back as "http://", then "http:///"
+        return url
     try:
         host = host.encode("idna").decode("ascii").lower() if host else host
     except UnicodeError:

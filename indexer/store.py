@@ -243,6 +243,9 @@ def _collect_garbage(folder: Path, keep: Path) -> None:
 
 
 def clean_stale_staging(index_path: Path) -> None:
+    """Leftovers of killed builds; called under the build lock, so none is in use."""
+    for link in index_path.parent.glob(f".{index_path.name}.link-*"):
+        link.unlink(missing_ok=True)  # made by a build killed before swapping it in
     folder = builds_dir(index_path)
     if folder.is_dir():
         for path in folder.glob("tmp-*"):

@@ -20,6 +20,7 @@ import io
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import types
@@ -47,12 +48,124 @@ KILL_POINTS = {
     "gc": ("publish", "shutil:rmtree", "during"),  # half of an old build deleted
 }
 STAGES = ("parse", "fetch", "embed", "publish")
+PUBLISHED_AT = {"swapped", "gc"}  # points at which the new build is already served
 EMBED_BATCH = 32
 
 
 def child_env() -> dict[str, str]:
     return {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
 
+
+# ------------------------------------------------------------------ a site to index
+
+_TOPICS = (
+    "dense retrieval",
+    "transformer attention",
+    "convolutional networks",
+    "reinforcement learning",
+    "bayesian optimisation",
+    "graph neural networks",
+    "model quantization",
+    "speech recognition",
+    "time series forecasting",
+    "contrastive learning",
+    "object detection",
+    "knowledge distillation",
+)
+_PHRASES = (
+    "This tutorial explains {topic} step by step with runnable code.",
+    "The authors compare {topic} against strong baselines on public benchmarks.",
+    "A practical guide to {topic}, its failure modes and how to debug them.",
+    "Lecture notes that derive {topic} from first principles.",
+)
+QUERIES = [
+    "dense retrieval tutorial",
+    "transformer attention lecture",
+    "how to debug reinforcement learning",
+    "quantization baselines",
+    "graph networks",
+]
+
+
+class Site:
+    """English pages on a LocalServer (English keeps Kiwi out of the build processes) and a
+    list linking them. Bumping `generation` changes every fifth page, so that each build
+    fetches, extracts and embeds something."""
+
+    def __init__(self, server, pages: int, per_section: int = 4):
+        self.server, self.pages, self.per_section = server, pages, per_section
+        self.generation = 0
+        for number in range(pages):
+            server.route(f"/site/{number}.html", self._route(number))
+
+    def topic(self, number: int) -> str:
+        return _TOPICS[number % len(_TOPICS)]
+
+    def body(self, number: int) -> bytes:
+        topic = self.topic(number)
+        paragraphs = [phrase.format(topic=topic) for phrase in _PHRASES]
+        if number % 5 == 0:
+            paragraphs.append(f"Revision {self.generation} adds an errata section on {topic}.")
+        paragraphs += [
+            f"Section {n}: worked example {n} of {topic} on dataset {number}." for n in range(6)
+        ]
+        html = "".join(f"<p>{text}</p>" for text in paragraphs)
+        title = f"{topic.title()} notes {number}"
+        return (
+            f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
+            f"{html}</article></body></html>"
+        ).encode()
+
+    def _route(self, number: int):
+        from httpserver import send
+
+        return lambda handler: send(handler, 200, self.body(number))
+
+    def write_list(self, path: Path) -> Path:
+        lines = ["# Shared links", ""]
+        for number in range(self.pages):
+            if number % self.per_section == 0:
+                lines += [
+                    "",
+                    f"## Member{number // self.per_section} (2020.01.{number % 28 + 1:02d})",
+                    "",
+                ]
+            url = self.server.url(f"/site/{number}.html")
+            lines.append(f"* [{self.topic(number).title()} {number}]({url}): worth reading")
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+
+
+FAST_FETCH = {  # RECALL_FETCH_* for builds against a LocalServer
+    "RECALL_FETCH_PER_HOST": "8",
+    "RECALL_FETCH_PER_HOST_DELAY": "0",
+    "RECALL_FETCH_RETRIES": "0",
+    "RECALL_FETCH_TOTAL_TIMEOUT": "10",
+}
+
+
+# Two lists whose answers differ, for readers during rebuilds.
+LIST_A = """## Alice (2020.01.02)
+
+* [Dense Passage Retrieval for Open-Domain Question Answering](https://arxiv.org/abs/2004.04906)
+* [ColBERT: efficient passage search with late interaction](https://arxiv.org/abs/2004.12832)
+* [The Annotated Transformer](https://nlp.seas.harvard.edu/annotated-transformer/): attention
+
+## Bob (2020.02.03)
+
+* [Deep reinforcement learning doesn't work yet](https://www.alexirpan.com/2018/02/14/rl-hard.html)
+* [Bayesian optimisation primer](https://ex.com/bayes-opt)
+"""
+LIST_B = (
+    LIST_A.replace("attention", "attention, line by line")
+    + """
+## Carol (2020.03.04)
+
+* [Passage retrieval with BM25 explained](https://ex.com/bm25): passage retrieval basics
+* [Transformer attention lecture](https://ex.com/attention-lecture)
+"""
+)
+READER_QUERIES = ["passage retrieval", "transformer attention", "reinforcement learning"]
 
 # ------------------------------------------------------------------ the parent's side
 
@@ -149,12 +262,13 @@ class Damage:
         return len(self.errors) + len(self.changed_answers) + len(self.lost_pages)
 
 
-def damage_after_kill(index: Path, cache: Path, before: Snapshot) -> tuple[Damage, str]:
-    """Compare the served index and the page cache with `before`. Returns the damage and
-    the build id now served (a kill after the link swap legitimately serves the new build,
-    whose answers the caller checks against a completed build of the same lists)."""
+def damage_after_kill(index: Path, cache: Path, before: Snapshot) -> tuple[Damage, str, dict]:
+    """Compare the served index and the page cache with `before`. Returns the damage, and
+    the build id and answers now served: a kill after the link swap legitimately serves
+    the new build, whose answers the caller compares with a completed build of the same
+    lists."""
     damage = Damage()
-    served_id = ""
+    served_id, served = "", {}
     try:
         served_id, served = answers(index, list(before.answers))
     except Exception as exc:  # any failure to open or search is what this looks for
@@ -170,7 +284,24 @@ def damage_after_kill(index: Path, cache: Path, before: Snapshot) -> tuple[Damag
         damage.lost_pages = [url for url in before.pages if not now.get(url)]
         if any(cache.glob("*.corrupt-*")):
             damage.errors.append("the page cache was found corrupt and moved aside")
-    return damage, served_id
+    return damage, served_id, served
+
+
+def complete_build(index: Path, cache: Path, sources: list[Path], allow: str):
+    """A build that runs to the end, in this process, fetching from a LocalServer."""
+    from fakes import FakeEmbedder
+
+    from indexer.build import Builder, fetch_pages
+    from indexer.config import load_settings
+
+    settings = load_settings(
+        env=FAST_FETCH,
+        index_dir=index,
+        cache_dir=cache,
+        model=FakeEmbedder.name,
+        allow_hosts=(allow,),
+    )
+    return Builder(settings, FakeEmbedder()).build(sources, fetch=fetch_pages)
 
 
 # ------------------------------------------------------------- readers during rebuilds
@@ -222,6 +353,42 @@ def judge_answers(records: list[dict], expected: list[dict]) -> dict:
         else:
             result["mixed"].append(record)
     return result
+
+
+# ------------------------------------------------------------------ page-cache damage
+
+
+def _first_table_leaf(path: Path) -> tuple[int, int]:
+    """(page number, page size) of the first leaf page of the `pages` table: reading a
+    page stored there needs it, opening the cache (which reads the last leaf) does not."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        size = db.execute("PRAGMA page_size").fetchone()[0]
+        leaves = db.execute(
+            "SELECT pageno FROM dbstat WHERE name = 'pages' AND pagetype = 'leaf' ORDER BY path"
+        ).fetchall()
+    if len(leaves) < 3:
+        raise ValueError(f"{path} is too small to damage only in the middle")
+    return leaves[0][0], size
+
+
+def damage_middle(path: Path) -> None:
+    number, size = _first_table_leaf(path)
+    with path.open("r+b") as file:
+        file.seek((number - 1) * size)
+        file.write(bytes(range(256)) * (size // 256))
+
+
+def damage_garbage(path: Path) -> None:
+    path.write_bytes(b"\x00not a database\xff" * 500)
+
+
+def damage_truncated(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+
+
+def damage_wal(path: Path) -> None:
+    path.with_name(path.name + "-wal").write_bytes(b"\x37\x7f\x06\x82garbage" * 1000)
 
 
 # ------------------------------------------------------------------ the children's side
