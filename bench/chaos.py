@@ -31,7 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-START, END = "<!-- reliability:start -->", "<!-- reliability:end -->"
+import common  # noqa: E402  (after the path setup above)
+
+START, END = common.RELIABILITY_START, common.RELIABILITY_END
 SEED = 20240229
 
 
@@ -214,10 +216,9 @@ def run_readers(quick: bool, work: Path, log) -> dict:
 
 
 def run_index_corruption(quick: bool, work: Path, log) -> dict:
-    from chaoskit import answers
+    from chaoskit import answers, delete, flip_byte, overwrite, truncate
     from conftest import SAMPLE_LIST, _no_pages
     from fakes import FakeEmbedder
-    from test_store import delete, flip_byte, overwrite, truncate
 
     from indexer.build import Builder
     from indexer.cli import main
@@ -463,23 +464,11 @@ def render(results: dict, quick: bool, command: str) -> str:
     return "\n".join(parts)
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace the reliability block of `path`, or append it."""
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = (text.rstrip("\n") + "\n\n" if text.strip() else "") + section + "\n"
-    path.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, few faults")
     args = parser.parse_args()
     import chaos_hostile
-    import common
 
     common.quiet()
     started = time.perf_counter()
@@ -512,7 +501,7 @@ def main() -> None:
     section = render(results, args.quick, command)
     common.write_json(common.OUT / "chaos.json", results)
     target = (common.OUT if args.quick else common.ROOT) / "BENCHMARKS.md"
-    write_section(target, section)
+    common.write_reliability_block(target, section)
     print(section)
     log(f"wrote the reliability section of {target}")
 

@@ -50,6 +50,29 @@ PACKAGES = (
 )
 
 
+RELIABILITY_START, RELIABILITY_END = "<!-- reliability:start -->", "<!-- reliability:end -->"
+
+
+def reliability_block(path: Path) -> str | None:
+    """The Reliability section `bench/chaos.py` wrote into `path`, markers included."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if RELIABILITY_START not in text or RELIABILITY_END not in text:
+        return None
+    inside = text.split(RELIABILITY_START, 1)[1].split(RELIABILITY_END, 1)[0]
+    return RELIABILITY_START + inside + RELIABILITY_END
+
+
+def write_reliability_block(path: Path, section: str) -> None:
+    """Replace the Reliability section of `path`, or append it."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if RELIABILITY_START in text and RELIABILITY_END in text:
+        head, rest = text.split(RELIABILITY_START, 1)
+        text = head + section + rest.split(RELIABILITY_END, 1)[1]
+    else:
+        text = (text.rstrip("\n") + "\n\n" if text.strip() else "") + section + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
 def quiet() -> None:
     """Keep library chatter (progress bars, deprecation warnings) out of the tables."""
     warnings.filterwarnings("ignore")

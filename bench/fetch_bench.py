@@ -4,7 +4,9 @@ The ideal wall time is pages x latency / concurrency; the target is within 1.3x 
 Pages are spread over distinct loopback addresses (127.0.0.1, 127.0.0.2, ...), each its
 own host, so the per-host cap (2 in flight) does not bound the run. The servers run in
 a child process, as a real server would, so they do not compete with the fetcher for
-its interpreter lock.
+its interpreter lock. They are asyncio servers that keep connections alive (as nginx
+and Apache do by default), so the fetcher's connection pool is exercised; robots.txt
+also answers after 100 ms, and those 10 requests count against the run.
 
 Two runs: the real fetcher (download, extract with trafilatura, store in SQLite), and
 the same with extraction replaced by a stub, which isolates the network machinery
@@ -15,15 +17,14 @@ the same with extraction replaced by a stub, which isolates the network machiner
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from contextlib import contextmanager
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import indexer.pagecache
 from indexer.config import FetchLimits
@@ -53,33 +54,48 @@ _BODY = (
 )
 
 
-class _SlowHandler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        time.sleep(LATENCY)
-        if self.path == "/robots.txt":
-            body, content_type = b"User-agent: *\nAllow: /\n", "text/plain"
-        else:
-            body, content_type = _BODY.format(n=self.path.strip("/")).encode(), "text/html"
-        self.send_response(200)
-        self.send_header("Content-Type", content_type + "; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+def _response(path: str) -> bytes:
+    if path == "/robots.txt":
+        body, content_type = b"User-agent: *\nAllow: /\n", "text/plain"
+    else:
+        body, content_type = _BODY.format(n=path.strip("/")).encode(), "text/html"
+    head = (
+        f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
 
-    def log_message(self, format, *args) -> None:
+
+async def _answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Requests on one kept-alive connection (as most web servers allow), each answered
+    LATENCY seconds after it arrived."""
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            path = head.split(b" ", 2)[1].decode()
+            await asyncio.sleep(LATENCY)
+            writer.write(_response(path))
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError, IndexError):
         pass
+    finally:
+        writer.close()
+
+
+async def _serve_all(hosts: int) -> None:
+    servers = [
+        await asyncio.start_server(_answer, f"127.0.0.{k}", 0, backlog=256)
+        for k in range(1, hosts + 1)
+    ]
+    addresses = (server.sockets[0].getsockname()[:2] for server in servers)
+    print(" ".join(f"{host}:{port}" for host, port in addresses), flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
 
 
 def _serve(hosts: int) -> None:
-    """Child process: one server per loopback address; prints host:port list, then serves."""
-    servers = []
-    for k in range(1, hosts + 1):
-        server = ThreadingHTTPServer((f"127.0.0.{k}", 0), _SlowHandler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-        servers.append(server)
-    print(" ".join(f"{s.server_address[0]}:{s.server_address[1]}" for s in servers), flush=True)
-    sys.stdin.read()  # until the parent closes the pipe
+    """Child process: one server per loopback address; prints host:port list, then serves
+    until the parent closes the pipe."""
+    asyncio.run(_serve_all(hosts))
 
 
 @contextmanager

@@ -174,7 +174,11 @@ def main() -> None:
     if "fetch" in results:
         sections.append(render_fetch(results["fetch"]))
     text = "\n\n".join(sections) + "\n"
-    (out_dir / "BENCHMARKS.md").write_text(text, encoding="utf-8")
+    target = out_dir / "BENCHMARKS.md"
+    reliability = common.reliability_block(target)  # bench/chaos.py's section, kept
+    target.write_text(text, encoding="utf-8")
+    if reliability:
+        common.write_reliability_block(target, reliability)
     print(text)
     log(f"wrote {out_dir / 'BENCHMARKS.md'}")
 

@@ -21,12 +21,15 @@ from indexer.lexical import TOKENIZER_NAME, LexicalIndex
 from indexer.parser import list_files, parse_sources
 from indexer.resources import Note, ParseResult, Resource
 from indexer.store import (
+    FORMAT_VERSION,
     IndexData,
     IndexProblem,
     IndexReader,
     build_lock,
     clean_stale_staging,
     dense_kind,
+    read_manifest,
+    verify_files,
     write_index,
 )
 
@@ -197,6 +200,14 @@ def _source_entries(sources: list[Path]) -> list[dict]:
     return entries
 
 
+def _code_digest() -> str:
+    """The indexer's own source: a new Recall may parse or chunk differently."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def _content_hash(model: str, docs: list[dict], passages: list[Passage]) -> str:
     digest = hashlib.sha256(model.encode())
     for doc in docs:
@@ -249,6 +260,14 @@ class Builder:
         clock = time.perf_counter()
         with build_lock(index_path):
             clean_stale_staging(index_path)
+            # An offline build of the same lists from the same cache would publish the
+            # same index: when the served one was built from exactly these inputs, stop.
+            model = self._embedder.name if self._embedder is not None else self.settings.model
+            if offline and not full and not import_warc and fetch is fetch_pages:
+                inputs = self._inputs_fingerprint(sources, model)
+                if self._served_unchanged(index_path, inputs, report):
+                    report.seconds["check"] = round(time.perf_counter() - clock, 3)
+                    return report
             parsed = parse_sources(sources)
             parsed = self._limit(parsed, report)
             report.warnings.extend(str(w) for w in parsed.warnings)
@@ -289,9 +308,7 @@ class Builder:
             )
             report.seconds["chunk"] = round(time.perf_counter() - clock, 3)
 
-            # An injected embedder names the model; otherwise the setting does (and the
-            # model is only loaded when something needs embedding).
-            model = self._embedder.name if self._embedder is not None else self.settings.model
+            # The model is only loaded when something needs embedding.
             content_hash = _content_hash(model, docs, passages)
             previous = self._previous(index_path, model, full)
             # A changed RECALL_ANN_THRESHOLD changes the dense index even when no text did.
@@ -335,6 +352,8 @@ class Builder:
                 "fetch_counts": report.fetch_counts,
                 "sources": _source_entries(sources),
                 "content_hash": content_hash,
+                "inputs_fingerprint": self._inputs_fingerprint(sources, model),
+                "warnings": report.warnings,
                 "stage_seconds": report.seconds,
             }
             data = IndexData(
@@ -353,6 +372,50 @@ class Builder:
             report.build_id = build_id
             report.dense_index = json.loads((folder / "manifest.json").read_text())["dense_index"]
         return report
+
+    def _inputs_fingerprint(self, sources: list[Path], model: str) -> str | None:
+        """A digest of everything an offline build reads: the lists' bytes, the page
+        cache's state, the model and the settings and code that shape the index."""
+        from indexer.pagecache import PageCache  # imports trafilatura, as fetching does
+
+        with PageCache(self.settings.cache_dir) as cache:
+            cache_state = cache.state()
+        if cache_state is None:
+            return None
+        inputs = {
+            "code": _code_digest(),
+            "format": FORMAT_VERSION,
+            "tokenizer": TOKENIZER_NAME,
+            "model": model,
+            "max_resources": self.settings.max_resources_per_build,
+            "ann_threshold": self.settings.ann_threshold,
+            "sources": _source_entries(sources),
+            "cache": cache_state,
+        }
+        return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+    @staticmethod
+    def _served_unchanged(index_path: Path, inputs: str | None, report: BuildReport) -> bool:
+        """Whether the served index was built from `inputs` and is intact; if so the
+        report describes it."""
+        if inputs is None or not index_path.exists():
+            return False
+        try:
+            manifest = read_manifest(index_path)
+            if manifest.get("inputs_fingerprint") != inputs:
+                return False
+            verify_files(index_path.resolve(), manifest)
+        except IndexProblem as exc:
+            log.warning("rebuilding: %s", exc)
+            return False
+        counts = manifest["counts"]
+        report.unchanged, report.build_id = True, manifest["build_id"]
+        report.resources, report.notes = counts.get("resources", 0), counts.get("notes", 0)
+        report.passages = report.reused = counts["passages"]
+        report.dense_index = manifest.get("dense_index", "")
+        report.fetch_counts = manifest.get("fetch_counts", {})
+        report.warnings = list(manifest.get("warnings", []))
+        return True
 
     def _limit(self, parsed: ParseResult, report: BuildReport) -> ParseResult:
         limit = self.settings.max_resources_per_build

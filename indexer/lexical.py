@@ -246,15 +246,40 @@ class LexicalIndex:
     def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ids (int64) and BM25 scores (float32, descending) of the best `k` documents
         sharing at least one term with the query; empty arrays when none does."""
+        return self.search_tokens(tokenize(query), k)
+
+    def search_tokens(self, tokens: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+        """`search` for a query already split by `tokenize`."""
         if self._bm25 is None or k <= 0:
             return _empty_hits()
-        ids = self._bm25.get_tokens_ids(list(dict.fromkeys(tokenize(query))))
+        ids = self._bm25.get_tokens_ids(list(dict.fromkeys(tokens)))
         if not ids:
             return _empty_hits()
         scores = self._bm25.get_scores_from_ids(ids)
         hits = np.flatnonzero(scores > 0)
-        best = hits[np.argsort(-scores[hits], kind="stable")[:k]]
+        if len(hits) > k:  # only the best k (and any tied with the k-th) need sorting
+            kth_best = np.partition(scores[hits], len(hits) - k)[len(hits) - k]
+            hits = hits[scores[hits] >= kth_best]
+        best = hits[np.lexsort((hits, -scores[hits]))][:k]
         return best.astype(np.int64), scores[best].astype(np.float32)
+
+    def tokens_in(self, tokens: Sequence[str], rows: Iterable[int]) -> dict[int, set[str]]:
+        """Which of `tokens` each document in `rows` contains, read from the index's
+        postings: explaining a keyword match costs no second analysis of the text."""
+        found: dict[int, set[str]] = {int(row): set() for row in rows}
+        if self._bm25 is None or not found:
+            return found
+        indptr, indices = self._bm25.scores["indptr"], self._bm25.scores["indices"]
+        wanted = np.fromiter(found, dtype=np.int64, count=len(found))
+        for token in dict.fromkeys(tokens):
+            token_id = self._bm25.vocab_dict.get(token)
+            if token_id is None:
+                continue
+            postings = indices[indptr[token_id] : indptr[token_id + 1]]  # sorted (CSC)
+            at = np.minimum(np.searchsorted(postings, wanted), max(len(postings) - 1, 0))
+            for row in wanted[postings[at] == wanted] if len(postings) else ():
+                found[int(row)].add(token)
+        return found
 
     def save(self, directory: Path) -> None:
         """Write the index files into `directory`; the caller publishes them atomically."""

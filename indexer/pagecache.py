@@ -7,6 +7,7 @@ import json
 import logging
 import sqlite3
 import threading
+import uuid
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
@@ -190,6 +191,7 @@ CREATE TABLE IF NOT EXISTS pages (
     body_hash TEXT, title TEXT, text TEXT NOT NULL DEFAULT '', description TEXT,
     author TEXT, published TEXT, language TEXT, kind TEXT, error TEXT
 );
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS responses (
     url TEXT PRIMARY KEY, final_url TEXT NOT NULL, http_status INTEGER NOT NULL,
     reason TEXT NOT NULL, headers TEXT NOT NULL, body BLOB NOT NULL, fetched_at TEXT NOT NULL
@@ -262,6 +264,11 @@ class PageCache:
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(_SCHEMA)
             db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+            with db:
+                db.execute(
+                    "INSERT OR IGNORE INTO meta VALUES ('cache_id', ?), ('generation', '0')",
+                    (uuid.uuid4().hex,),
+                )
             # Reads the last leaf of each table: a damaged tail fails here, not mid-build.
             db.execute("SELECT url FROM pages ORDER BY url DESC LIMIT 1").fetchall()
             db.execute("SELECT url FROM responses ORDER BY url DESC LIMIT 1").fetchall()
@@ -342,6 +349,15 @@ class PageCache:
     def __len__(self) -> int:
         return self._use(lambda db: db.execute("SELECT count(*) FROM pages").fetchone()[0])
 
+    def state(self) -> str | None:
+        """Changes with every page stored and differs between caches: an equal state means
+        the cache holds exactly what it held when the state was read."""
+        rows = self._use(lambda db: db.execute("SELECT key, value FROM meta").fetchall())
+        meta = dict(rows)
+        if "cache_id" not in meta or "generation" not in meta:
+            return None
+        return f"{meta['cache_id']}:{meta['generation']}"
+
     # -- writing
 
     def put(self, record: PageRecord, response: StoredResponse | None = None) -> None:
@@ -353,6 +369,7 @@ class PageCache:
     @staticmethod
     def _write(db, record, values, response, blob) -> None:
         with db:
+            db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
             db.execute(
                 f"INSERT OR REPLACE INTO pages ({', '.join(_PAGE_COLUMNS)}) "
                 f"VALUES ({', '.join('?' * len(_PAGE_COLUMNS))})",

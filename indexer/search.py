@@ -15,7 +15,7 @@ import numpy as np
 
 from indexer.config import Settings, load_settings
 from indexer.embed import Embedder, ModelLoadError, load_embedder
-from indexer.lexical import matched_terms
+from indexer.lexical import Term, analyse_many, matched_terms
 from indexer.resources import normalize_url
 from indexer.store import IndexIncompatible, IndexReader
 
@@ -200,8 +200,8 @@ class Searcher:
         scores, rows = self.reader.dense.search(vector[None, :].astype(np.float32), depth)
         return {int(r): float(s) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0}
 
-    def _lexical(self, query: str, depth: int) -> dict[int, float]:
-        rows, scores = self.reader.lexical.search(query, depth)
+    def _lexical(self, tokens: list[str], depth: int) -> dict[int, float]:
+        rows, scores = self.reader.lexical.search_tokens(tokens, depth)
         return {int(r): float(s) for r, s in zip(rows, scores, strict=True)}
 
     def _expand(self, vector: np.ndarray, dense: dict[int, float]) -> np.ndarray:
@@ -279,48 +279,49 @@ class Searcher:
         if not text or k <= 0:
             return SearchResponse(text, _ms(started), [], "empty query: type a question", truncated)
         vector = self.embedder.encode_queries([text])[0] if mode != "lexical" else None
+        query_terms = analyse_many([text])[0] if mode != "dense" else []
+        tokens = [term.token for term in query_terms]
         total = max(self.reader.dense.ntotal, len(self.reader.lexical))
         depth = max(FIRST_DEPTH, 4 * k)
         while True:
             dense = self._dense(vector, depth) if vector is not None else {}
             if expand and dense:
                 dense = self._dense(self._expand(vector, dense), depth)
-            lexical = self._lexical(text, depth) if mode != "dense" else {}
+            lexical = self._lexical(tokens, depth) if mode != "dense" else {}
             scores = self.fuse(dense, lexical, fusion) if mode == "hybrid" else dense or lexical
             ranked = [r for r in self._rank_docs(scores) if filters.allows(self.docs[r[0]])]
             if len(ranked) >= k or depth >= total:
                 break
             depth *= 4
         hits = [
-            self._hit(rank, pos, score, rows, text, dense, lexical)
+            self._hit(rank, pos, score, rows, query_terms, dense, lexical)
             for rank, (pos, score, rows) in enumerate(ranked[:k], start=1)
         ]
         if not hits and message is None:
             message = "no matching resources" + (" for these filters" if filters.active() else "")
         return SearchResponse(text, _ms(started), hits, message, truncated)
 
-    def _hit(self, rank, pos, score, rows, query, dense, lexical) -> Hit:
+    def _hit(self, rank, pos, score, rows, query_terms: list[Term], dense, lexical) -> Hit:
         doc = self.docs[pos]
         passages = self.reader.passage_rows(rows[:3])
         best_kind, best_text = passages.get(rows[0], ("profile", ""))
         if best_kind == "profile":  # show what people said rather than the profile's header
             notes = [m["note"] for m in doc["mentions"] if m["note"]]
             best_text = "\n".join(notes) or doc.get("description") or best_text
-        terms = matched_terms(query, best_text) if lexical else []
+        keyword_rows = [row for row in rows if row in lexical]
+        found = self.reader.lexical.tokens_in([t.token for t in query_terms], keyword_rows)
+        present = set().union(*found.values())
+        keyword_terms = list(dict.fromkeys(t.surface for t in query_terms if t.token in present))
         matched = []
-        if any(row in lexical for row in rows):
-            if matched_terms(query, doc["title"]):
+        if keyword_terms:
+            if _contains_any(doc["title"], query_terms, present):
                 matched.append("title")
-            notes = " ".join(m["note"] for m in doc["mentions"])
-            if notes and matched_terms(query, notes):
+            if _contains_any(" ".join(m["note"] for m in doc["mentions"]), query_terms, present):
                 matched.append("note")
         matched.extend(passages[row][0] for row in rows[:3] if row in passages)
         matched = list(dict.fromkeys(matched))
         where = {"profile": "the list entry", "note": "the notes", "page": "the page text"}
         why_parts = []
-        keyword_terms = terms or (
-            matched_terms(query, best_text) if any(r in lexical for r in rows) else []
-        )
         if keyword_terms:
             why_parts.append("words: " + ", ".join(keyword_terms[:6]))
         semantic = [dense[row] for row in rows if row in dense]
@@ -461,6 +462,15 @@ class Searcher:
                 )
             )
         return hits
+
+
+def _contains_any(text: str, query_terms: list[Term], tokens: set[str]) -> bool:
+    """Whether `text` shows one of the matched query terms (as written or as indexed)."""
+    folded = text.casefold()
+    return any(
+        term.token in tokens and (term.token in folded or term.surface.casefold() in folded)
+        for term in query_terms
+    )
 
 
 def _by(doc: dict, people: set[str]) -> str:

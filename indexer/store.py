@@ -303,6 +303,20 @@ def read_manifest(index_path: Path) -> dict:
     return manifest
 
 
+def verify_files(folder: Path, manifest: dict) -> None:
+    """Every file of a build against its checksum in the manifest, or IndexCorrupt."""
+    for name, expected in manifest.get("files", {}).items():
+        path = folder / name
+        try:
+            actual = _crc32(path)
+        except OSError as exc:
+            raise IndexCorrupt(
+                f"index file {path} is missing ({exc.strerror}): {REBUILD_HINT}"
+            ) from exc
+        if actual != expected:
+            raise IndexCorrupt(f"index file {path} is truncated or corrupt: {REBUILD_HINT}")
+
+
 class IndexReader:
     """One published build, opened read-only and pinned: a later publish does not affect it."""
 
@@ -310,7 +324,7 @@ class IndexReader:
         self.requested = index_path
         self.path = index_path.resolve()
         self.manifest = read_manifest(self.path)
-        self._verify_files()
+        verify_files(self.path, self.manifest)
         try:
             self.dense = faiss.read_index(str(self.path / DENSE))
             self.doc_vectors = np.load(self.path / DOC_VECTORS)
@@ -337,18 +351,6 @@ class IndexReader:
             ) from exc
         self._check_counts()
         self.position = {doc["id"]: pos for pos, doc in enumerate(self.docs)}
-
-    def _verify_files(self) -> None:
-        for name, expected in self.manifest.get("files", {}).items():
-            path = self.path / name
-            try:
-                actual = _crc32(path)
-            except OSError as exc:
-                raise IndexCorrupt(
-                    f"index file {path} is missing ({exc.strerror}): {REBUILD_HINT}"
-                ) from exc
-            if actual != expected:
-                raise IndexCorrupt(f"index file {path} is truncated or corrupt: {REBUILD_HINT}")
 
     def _check_counts(self) -> None:
         passages = self.manifest["counts"]["passages"]

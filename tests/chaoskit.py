@@ -343,6 +343,28 @@ def judge_answers(records: list[dict], expected: list[dict]) -> dict:
     return result
 
 
+# ------------------------------------------------------------------ index-file damage
+
+
+def truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def flip_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def overwrite(path: Path) -> None:
+    path.write_bytes(b"\x00garbage\xff" * 10)
+
+
+def delete(path: Path) -> None:
+    path.unlink()
+
+
 # ------------------------------------------------------------------ page-cache damage
 
 

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from chaoskit import flip_byte
 from conftest import SAMPLE_LIST, VIDEO_LIST
 from fakes import FakeEmbedder
 
-from indexer.build import PROFILE_WEIGHT, Builder, FetchOutcome
+from indexer.build import PROFILE_WEIGHT, Builder, FetchOutcome, fetch_pages
 from indexer.lexical import TOKENIZER_NAME
-from indexer.pagecache import PageRecord
+from indexer.pagecache import PageCache, PageRecord
 from indexer.parser import parse_sources
 from indexer.search import Searcher
 from indexer.store import BuildLocked, IndexReader, builds_dir
@@ -179,6 +180,73 @@ def test_a_rebuild_with_nothing_changed_never_loads_the_model(
     monkeypatch.setattr("indexer.build.load_embedder", no_model)
     report = Builder(settings).build([SAMPLE_LIST], fetch=no_pages)
     assert report.unchanged and report.embedded == 0
+
+
+def _offline_build(fake_build, settings, source):
+    return fake_build([source], settings=settings, fetch=fetch_pages, offline=True)
+
+
+def _counting_parse(monkeypatch) -> list:
+    calls = []
+
+    def counted(sources):
+        calls.append(sources)
+        return parse_sources(sources)
+
+    monkeypatch.setattr("indexer.build.parse_sources", counted)
+    return calls
+
+
+def test_an_offline_rebuild_from_the_same_inputs_only_checks_their_digests(
+    monkeypatch, tmp_path, fake_build, fake_settings
+):
+    settings = fake_settings()
+    source = edited(tmp_path, GAN_NOTE, GAN_NOTE)
+    with source.open("a", encoding="utf-8") as file:
+        file.write("\n- [bad](javascript:alert(1)) 2019-01-02\n")
+    first = _offline_build(fake_build, settings, source)
+    assert first.report.warnings  # replayed below
+    calls = _counting_parse(monkeypatch)
+    again = _offline_build(fake_build, settings, source)
+    assert calls == []
+    report = again.report
+    assert report.unchanged and report.build_id == first.report.build_id
+    assert (report.resources, report.passages, report.reused, report.embedded) == (
+        first.report.resources,
+        first.report.passages,
+        first.report.passages,
+        0,
+    )
+    assert report.fetch_counts == first.report.fetch_counts
+    assert report.warnings == first.report.warnings
+
+
+@pytest.mark.parametrize("change", ["list edited", "page cached", "full", "index damaged"])
+def test_any_changed_input_runs_the_whole_pipeline_again(
+    monkeypatch, tmp_path, fake_build, fake_settings, change
+):
+    settings = fake_settings()
+    source = edited(tmp_path, GAN_NOTE, GAN_NOTE)
+    first = _offline_build(fake_build, settings, source)
+    options = {}
+    if change == "list edited":
+        source.write_text(source.read_text(encoding="utf-8") + "\n추가 메모\n", encoding="utf-8")
+    elif change == "page cached":
+        with PageCache(settings.cache_dir) as cache:
+            cache.put(PageRecord(GAN_URL, "ok", text="새로 받은 페이지 본문"))
+    elif change == "full":
+        options["full"] = True
+    else:
+        manifest = IndexReader(settings.index_dir).manifest
+        flip_byte(settings.index_dir / sorted(manifest["files"])[0])
+    calls = _counting_parse(monkeypatch)
+    again = fake_build([source], settings=settings, fetch=fetch_pages, offline=True, **options)
+    assert len(calls) == 1
+    if change == "page cached":  # the page's text is now indexed
+        assert not again.report.unchanged and again.report.embedded >= 1
+    if change == "index damaged":
+        assert again.report.build_id != first.report.build_id
+    IndexReader(settings.index_dir).close()  # whatever happened, an intact index is served
 
 
 @pytest.mark.slow

@@ -181,6 +181,27 @@ def test_k_limits_the_hits(index):
     assert len(index.search("시계열", 0)[0]) == 0
 
 
+def test_top_k_with_ties_is_the_head_of_the_full_ranking():
+    # 30 identical documents tie on every score: the best k must still be the lowest ids,
+    # exactly the first k of the complete ranking.
+    tied = LexicalIndex.from_texts(["attention model"] * 30 + ["attention"] * 5)
+    full_ids, full_scores = tied.search("attention model", 100)
+    for k in (1, 7, 30, 31, 34):
+        ids, scores = tied.search("attention model", k)
+        np.testing.assert_array_equal(ids, full_ids[:k])
+        np.testing.assert_array_equal(scores, full_scores[:k])
+    assert list(full_ids[:3]) == [0, 1, 2]
+
+
+def test_tokens_in_agrees_with_analysing_each_text(index):
+    tokens = tokenize("LSTM 시계열 예측 객체 metric 없는단어")
+    found = index.tokens_in(tokens, range(len(CORPUS)))
+    for row, text in enumerate(CORPUS):
+        assert found[row] == set(tokens) & set(tokenize(text)), text
+    assert index.tokens_in(tokens, []) == {}
+    assert LexicalIndex.from_texts([]).tokens_in(tokens, [0]) == {0: set()}
+
+
 @pytest.mark.parametrize("query", ["", "   ", "the of and", "없는단어", "ㅋㅋㅋ"])
 def test_queries_without_known_terms_give_empty_arrays(index, query):
     ids, scores = index.search(query, 5)

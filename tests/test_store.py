@@ -12,6 +12,7 @@ import sqlite3
 import faiss
 import numpy as np
 import pytest
+from chaoskit import delete, flip_byte, overwrite, truncate
 from conftest import SAMPLE_LIST
 from fakes import FakeEmbedder
 
@@ -217,25 +218,6 @@ def test_an_empty_index_folder_is_missing_its_manifest(tmp_path):
     (tmp_path / "index").mkdir()
     with pytest.raises(IndexMissing, match=f"manifest.json missing.*{FIX}"):
         IndexReader(tmp_path / "index")
-
-
-def truncate(path):
-    data = path.read_bytes()
-    path.write_bytes(data[: len(data) // 2])
-
-
-def flip_byte(path):
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
-
-
-def overwrite(path):
-    path.write_bytes(b"\x00garbage\xff" * 10)
-
-
-def delete(path):
-    path.unlink()
 
 
 CORRUPTIONS = [
