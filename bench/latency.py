@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import math
 import os
 import shutil
 import subprocess
@@ -28,8 +29,8 @@ import synthetic
 
 from indexer.config import DEFAULT_MODEL, load_settings
 from indexer.embed import load_embedder
-from indexer.search import HNSW_EF_SEARCH, Searcher
-from indexer.store import HNSW_EF_CONSTRUCTION, HNSW_NEIGHBOURS, write_index
+from indexer.search import Searcher
+from indexer.store import IVF_PROBE_SHARE, IVF_TRAIN_POINTS_PER_LIST, write_index
 
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
 QUICK_SIZES = (1_000, 10_000)
@@ -38,7 +39,7 @@ QUERIES, QUICK_QUERIES = 100, 20
 ROUNDS, QUICK_ROUNDS = 2, 1  # rounds over all queries within one child process
 CHILD_RUNS, QUICK_CHILD_RUNS = 2, 1  # fresh processes per (size, system)
 WARMUP = 10  # queries run and discarded before timing
-EF_SWEEP = (64, 128, 256, 512, 1024)
+PROBE_SHARES = (64, 32, 16, 8, 4)  # a search probes 1/share of the lists
 CHILD_WAIT = 30  # seconds a child may wait for a quiet machine (from the run's budget)
 SYSTEMS = ("recall", "txtai-dense", "txtai-hybrid")
 
@@ -144,24 +145,29 @@ def child_recall(folder: Path, rounds: int) -> dict:
         "peak_rss": peak,
         "ann_recall": _overlap(found.tolist(), exact),
         "dense_index": type(dense).__name__,
-        "ef_sweep": _ef_sweep(dense, query_vectors, exact),
+        "probe_sweep": _probe_sweep(dense, query_vectors, exact),
     }
 
 
-def _ef_sweep(dense, query_vectors: np.ndarray, exact: list[list[int]]) -> list[dict]:
-    """Recall@10 and search time of the HNSW index at other efSearch values (information
-    for whoever tunes it; the figures above use the shipped value)."""
-    if not isinstance(dense, faiss.IndexHNSWFlat):
+def _probe_sweep(dense, query_vectors: np.ndarray, exact: list[list[int]]) -> list[dict]:
+    """Recall@10 and search time of the IVF index probing other shares of its lists
+    (information for whoever tunes it; the figures above use the shipped share)."""
+    if not isinstance(dense, faiss.IndexIVF):
         return []
-    sweep = []
-    for ef in EF_SWEEP:
-        dense.hnsw.efSearch = ef
+    shipped, sweep = dense.nprobe, []
+    for share in PROBE_SHARES:
+        dense.nprobe = max(1, math.ceil(dense.nlist / share))
         _, found = dense.search(query_vectors, common.K)
         times = [_timed(lambda v=v: dense.search(v[None, :], common.K)) for v in query_vectors]
         sweep.append(
-            {"ef": ef, "recall": _overlap(found.tolist(), exact), **common.percentiles(times)}
+            {
+                "probes": dense.nprobe,
+                "lists": dense.nlist,
+                "recall": _overlap(found.tolist(), exact),
+                **common.percentiles(times),
+            }
         )
-    dense.hnsw.efSearch = HNSW_EF_SEARCH
+    dense.nprobe = shipped
     return sweep
 
 
@@ -222,8 +228,8 @@ def _summarise(facts: dict, runs: dict[str, list[dict]]) -> dict:
             if name != "others":
                 entry[name] = common.median_of_rounds([rnd[name] for rnd in rounds])
         entry[f"{system}_others"] = max(rnd["others"] for rnd in rounds)
-        if ok[0].get("ef_sweep"):
-            entry["ef_sweep"] = ok[0]["ef_sweep"]
+        if ok[0].get("probe_sweep"):
+            entry["probe_sweep"] = ok[0]["probe_sweep"]
         entry[f"{system}_peak_rss"] = common.median(r["peak_rss"] for r in ok)
         entry[f"{system}_open_s"] = common.median(r["open_s"] for r in ok)
         if "ann_recall" in ok[0]:
@@ -252,9 +258,8 @@ def run(quick: bool = False, sizes: tuple[int, ...] | None = None, keep: bool = 
         "rounds": rounds * child_runs,
         "child_runs": child_runs,
         "real_passages": len(base.passages),
-        "ef_search": HNSW_EF_SEARCH,
-        "hnsw_m": HNSW_NEIGHBOURS,
-        "hnsw_ef_construction": HNSW_EF_CONSTRUCTION,
+        "probe_share": IVF_PROBE_SHARE,
+        "train_points_per_list": IVF_TRAIN_POINTS_PER_LIST,
         "ann_threshold": load_settings().ann_threshold,
         "txtai_max": TXTAI_MAX,
     }
@@ -318,8 +323,8 @@ def targets(result: dict) -> list[dict]:
         rows.append(
             {
                 "target": "approximate index recall@10 ≥ 0.95 at 1M",
-                "measured": f"{recall:.3f} ({at_1m['dense_index']}, efSearch "
-                f"{result['ef_search']})",
+                "measured": f"{recall:.3f} ({at_1m['dense_index']}, probing 1/"
+                f"{result['probe_share']} of the lists)",
                 "met": recall >= 0.95,
             }
         )
@@ -343,7 +348,7 @@ def render(result: dict) -> str:
         f"run and discarded), {result['rounds']} rounds over all queries ({result['child_runs']} "
         "fresh child processes per size and system); each percentile is the median over "
         "rounds, and each Recall/floor ratio is taken within a round. **Recall** is "
-        "`Searcher.search` end to end (query embedding, dense and BM25 rankers, RRF fusion, "
+        "`Searcher.search` end to end (query embedding, dense and BM25 rankers, convex fusion, "
         "per-resource ranking, metadata, snippets and match explanations); the **floor** is "
         "one `encode_queries` plus one search of the same FAISS index, interleaved with it. "
         "Recall's dense-only and lexical-only modes are shown to locate the cost. **txtai** "
@@ -352,11 +357,13 @@ def render(result: dict) -> str:
         "passage ids only (no content store, no aggregation per resource). The first "
         f"{result['real_passages']:,} passages are real; the rest are synthetic (see "
         "`bench/latency.py` for how they are made). Recall's dense index is exact (flat) up to "
-        f"{result['ann_threshold']:,} passages and HNSW above (M={result['hnsw_m']}, "
-        f"efConstruction={result['hnsw_ef_construction']}, efSearch={result['ef_search']}, "
-        "Recall's shipped settings, untuned here); txtai's faiss default is exact up to 5,000 "
-        "vectors and IVF above. ANN recall@10 is the overlap of the index's top 10 with "
-        "exact search on the same vectors for the same queries. This machine is shared: a "
+        f"{result['ann_threshold']:,} passages and an inverted file above (IVF-Flat: "
+        "√n k-means lists trained on up to "
+        f"{result['train_points_per_list']} vectors per list, a search probing 1/"
+        f"{result['probe_share']} of them; Recall's shipped settings); txtai's faiss "
+        "default is exact up to 5,000 vectors and IVF above. ANN recall@10 is the overlap "
+        "of the index's top 10 with exact search on the same vectors for the same queries. "
+        "This machine is shared: a "
         f"round during which other processes used over {common.CONTENDED:.0%} of its CPU is "
         "redone (a few times at most); 'others' CPU' is the largest share they took in a "
         "kept round.",
@@ -403,20 +410,21 @@ def render(result: dict) -> str:
     ]
     if ratios:
         parts += ["", "txtai p95 as a multiple of Recall's p95 — " + "; ".join(ratios) + "."]
-    sweeps = [(e["size"], row) for e in result["sizes"] for row in e.get("ef_sweep", [])]
+    sweeps = [(e["size"], row) for e in result["sizes"] for row in e.get("probe_sweep", [])]
     if sweeps:
         parts += [
             "",
-            "Recall's HNSW index at other efSearch values, on the same vectors and queries "
-            f"(information for tuning; every figure above uses the shipped {result['ef_search']}"
-            "); search time is one FAISS search per query, without the query encoding:",
+            "Recall's IVF index probing other shares of its lists, on the same vectors and "
+            "queries (information for tuning; every figure above uses the shipped 1/"
+            f"{result['probe_share']}); search time is one FAISS search per query, without the "
+            "query encoding:",
             "",
             common.md_table(
-                ["passages", "efSearch", "ANN recall@10", "search p50 ms", "search p95 ms"],
+                ["passages", "lists probed", "ANN recall@10", "search p50 ms", "search p95 ms"],
                 [
                     [
                         f"{size:,}",
-                        r["ef"],
+                        f"{r['probes']} of {r['lists']}",
                         f"{r['recall']:.3f}",
                         f"{r['p50']:.2f}",
                         f"{r['p95']:.2f}",

@@ -23,12 +23,12 @@ from indexer.search import Searcher
 REPEATS = 2  # the metrics are deterministic; a second pass checks that they are
 DEPTH = 100  # passages a baseline retrieves before they are aggregated per resource
 RECALL_CONFIGS = {  # name -> Searcher.search keyword arguments
-    "default": {},  # what `recall search` and the UI do: hybrid, RRF fusion, no expansion
+    "default": {},  # what `recall search` and the UI do: hybrid, convex fusion, no expansion
     "dense": {"mode": "dense"},
     "dense + expansion": {"mode": "dense", "expand": True},
     "lexical": {"mode": "lexical"},
     "hybrid + expansion": {"mode": "hybrid", "expand": True},
-    "hybrid, convex fusion": {"mode": "hybrid", "fusion": "convex"},
+    "hybrid, RRF fusion": {"mode": "hybrid", "fusion": "rrf"},
 }
 TXTAI_DENSE, TXTAI_HYBRID = "txtai dense [USE-m]", "txtai hybrid [USE-m]"
 BASELINES = (TXTAI_DENSE, TXTAI_HYBRID, "BM25 whitespace")

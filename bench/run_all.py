@@ -53,7 +53,8 @@ def render_fetch(result: dict) -> str:
             "## 5. Fetch",
             "",
             f"`bench/fetch_bench.py`: {result['pages']} pages from {result['hosts']} local "
-            f"servers that answer after {result['latency_s']} s, concurrency "
+            f"servers that answer every request, robots.txt included, after "
+            f"{result['latency_s']} s and keep connections alive; concurrency "
             f"{result['concurrency']} ({result['per_host']} per host); the ideal wall time is "
             "pages × latency / concurrency and that benchmark's own target is within 1.3× of "
             f"it. Medians over {result['repeats']} runs; 'network only' stubs out extraction.",

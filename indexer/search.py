@@ -3,6 +3,7 @@ filters, query expansion, and related resources."""
 
 from __future__ import annotations
 
+import math
 import re
 import time
 import unicodedata
@@ -27,7 +28,6 @@ DENSE_WEIGHT = 0.8
 BM25_HALF = 20.0  # the BM25 score that counts as half a keyword match
 SECONDARY_WEIGHT = 0.3  # how much a resource's 2nd and 3rd best passages add to its best
 FIRST_DEPTH = 64  # passages per ranker before filters; deepened until k resources pass
-HNSW_EF_SEARCH = 128
 EXPANSION_TOP = 3
 EXPANSION_ALPHA = 3.0
 SNIPPET_CHARS = 280
@@ -168,8 +168,6 @@ class Searcher:
         for pos, doc in enumerate(self.docs):
             if doc["url"]:
                 self._by_url.setdefault(doc["url"], pos)
-        if isinstance(reader.dense, faiss.IndexHNSWFlat):
-            reader.dense.hnsw.efSearch = HNSW_EF_SEARCH
 
     @classmethod
     def open(cls, index_path: Path, embedder: Embedder | None = None, settings=None) -> Searcher:
@@ -194,10 +192,17 @@ class Searcher:
     # -------------------------------------------------------------- rankers
 
     def _dense(self, vector: np.ndarray, depth: int) -> dict[int, float]:
-        if self.reader.dense.ntotal == 0:
+        index = self.reader.dense
+        if index.ntotal == 0:
             return {}
-        depth = min(depth, self.reader.dense.ntotal)
-        scores, rows = self.reader.dense.search(vector[None, :].astype(np.float32), depth)
+        depth = min(depth, index.ntotal)
+        params = None
+        if isinstance(index, faiss.IndexIVF):
+            # A deep search (strict filters) probes more lists: the probed lists must hold
+            # twice `depth` vectors, so at half the index it becomes exact.
+            wanted = math.ceil(2 * depth * index.nlist / index.ntotal)
+            params = faiss.SearchParametersIVF(nprobe=min(index.nlist, max(index.nprobe, wanted)))
+        scores, rows = index.search(vector[None, :].astype(np.float32), depth, params=params)
         return {int(r): float(s) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0}
 
     def _lexical(self, tokens: list[str], depth: int) -> dict[int, float]:

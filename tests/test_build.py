@@ -346,14 +346,14 @@ def test_full_rebuild_and_model_change_re_embed_everything(fake_build, fake_sett
     assert IndexReader(settings.index_dir).manifest["model"] == "fake-other"
 
 
-def test_an_hnsw_index_reuses_its_vectors(tmp_path, fake_build, fake_settings):
+def test_an_ivf_index_reuses_its_vectors(tmp_path, fake_build, fake_settings):
     settings = fake_settings(ann_threshold=5)
     first = fake_build(settings=settings)
-    assert first.report.dense_index == "hnsw"
+    assert first.report.dense_index == "ivf"
     old = IndexReader(settings.index_dir)
     changed = edited(tmp_path, GAN_NOTE, "완전히 새로운 메모")
     again = fake_build([changed], settings=settings)
-    assert (again.report.embedded, again.report.dense_index) == (1, "hnsw")
+    assert (again.report.embedded, again.report.dense_index) == (1, "ivf")
     new = IndexReader(settings.index_dir)
     gan_old, gan_new = doc_position(old, GAN_URL), doc_position(new, GAN_URL)
     keep_old = [r for r in range(11) if int(old.passage_docs[r]) != gan_old]
@@ -367,11 +367,11 @@ def test_a_new_ann_threshold_rebuilds_the_dense_index_without_embedding(fake_bui
     first = fake_build(settings=fake_settings())
     assert first.report.dense_index == "flat"
     embedder = FakeEmbedder()
-    hnsw = fake_build(settings=fake_settings(ann_threshold=5), embedder=embedder)
-    assert (hnsw.report.unchanged, hnsw.report.dense_index) == (False, "hnsw")
-    assert (hnsw.report.embedded, hnsw.report.reused, embedder.passage_batches) == (0, 11, [])
+    ivf = fake_build(settings=fake_settings(ann_threshold=5), embedder=embedder)
+    assert (ivf.report.unchanged, ivf.report.dense_index) == (False, "ivf")
+    assert (ivf.report.embedded, ivf.report.reused, embedder.passage_batches) == (0, 11, [])
     again = fake_build(settings=fake_settings(ann_threshold=5))
-    assert again.report.unchanged and again.report.build_id == hnsw.report.build_id
+    assert again.report.unchanged and again.report.build_id == ivf.report.build_id
     flat = fake_build(settings=fake_settings())
     assert (flat.report.unchanged, flat.report.dense_index) == (False, "flat")
 

@@ -459,7 +459,7 @@ def test_build_json_and_an_unchanged_rebuild(tmp_path, capsys, real_index, clone
 
 
 @slow
-def test_recall_ann_threshold_makes_the_index_hnsw(
+def test_recall_ann_threshold_makes_the_index_ivf(
     monkeypatch, tmp_path, capsys, real_index, clone_index
 ):
     index = clone_index(real_index.path)
@@ -468,9 +468,9 @@ def test_recall_ann_threshold_makes_the_index_hnsw(
     code, out, err = run(capsys, *argv, "--offline", "--json")
     assert code == 0, err
     report = json.loads(out)
-    assert (report["dense_index"], report["embedded"], report["reused"]) == ("hnsw", 0, 15)
+    assert (report["dense_index"], report["embedded"], report["reused"]) == ("ivf", 0, 15)
     code, out, _ = run(capsys, "stats", "--index", index, "--json")
-    assert json.loads(out)["dense_index"] == "hnsw"
+    assert json.loads(out)["dense_index"] == "ivf"
     data = search_json(capsys, index, "자동 질의 확장 객체 검색", "--mode", "dense", "-k", "1")
     assert data["results"][0]["url"] == TOTAL_RECALL
 

@@ -318,18 +318,18 @@ def test_record_newest_and_facets(real_searcher):
 
 
 @pytest.mark.slow
-def test_an_hnsw_index_still_finds_the_right_resources(real_index, clone_index):
+def test_an_ivf_index_still_finds_the_right_resources(real_index, clone_index):
     from dataclasses import replace
 
     # The same lists rebuilt with a tiny threshold: every vector is reused, the index is
-    # rebuilt as HNSW.
+    # rebuilt as an inverted file (IVF).
     settings = replace(real_index.settings, index_dir=clone_index(real_index.path), ann_threshold=5)
     report = Builder(settings).build(real_index.sources, offline=True)
-    assert (report.dense_index, report.unchanged) == ("hnsw", False)
+    assert (report.dense_index, report.unchanged) == ("ivf", False)
     assert (report.embedded, report.reused) == (0, 15)
     searcher = Searcher.open(settings.index_dir, settings=settings)
-    assert isinstance(searcher.reader.dense, faiss.IndexHNSWFlat)
-    # Only the dense ranker reads the HNSW graph.
+    assert isinstance(searcher.reader.dense, faiss.IndexIVFFlat)
+    # Only the dense ranker reads the IVF lists.
     for query, expected, rankers in RANKING_CASES:
         if "dense-rrf" in rankers:
             assert top_url(searcher.search(query, k=5, mode="dense")) == expected, query

@@ -18,6 +18,7 @@ from fakes import FakeEmbedder
 
 from indexer.build import Builder
 from indexer.parser import parse_sources
+from indexer.search import Searcher
 from indexer.store import (
     DENSE,
     DOC_VECTORS,
@@ -34,6 +35,8 @@ from indexer.store import (
     IndexReader,
     build_lock,
     builds_dir,
+    ivf_lists,
+    ivf_probes,
 )
 
 FIX = "recall build --full"
@@ -183,16 +186,22 @@ def test_an_index_folder_from_before_symlinks_is_set_aside(fake_build, fake_sett
     assert (legacy / "old.txt").read_text(encoding="utf-8") == "old index"
 
 
-def test_above_the_ann_threshold_the_dense_index_is_hnsw(fake_build, fake_settings):
+def test_above_the_ann_threshold_the_dense_index_is_ivf(fake_build, fake_settings):
     built = fake_build(settings=fake_settings(ann_threshold=5))
     reader = IndexReader(built.path)
     try:
-        assert built.report.dense_index == "hnsw"
-        assert reader.manifest["dense_index"] == "hnsw"
-        assert isinstance(reader.dense, faiss.IndexHNSWFlat)
-        # HNSW keeps the vectors, so an incremental build can reuse them.
+        assert built.report.dense_index == "ivf"
+        assert reader.manifest["dense_index"] == "ivf"
+        assert isinstance(reader.dense, faiss.IndexIVFFlat)
+        assert (reader.dense.nlist, reader.dense.nprobe) == (ivf_lists(11), ivf_probes(3))
+        # The index keeps a map from rows to vectors, so an incremental build reuses them.
         vectors = reader.vectors(list(range(11)))
         np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+        # One list of three is probed by default; a search as deep as the index probes
+        # them all and returns every resource.
+        searcher = Searcher(reader, FakeEmbedder())
+        hits = searcher.search("anything at all", k=11, mode="dense").results
+        assert len({hit.id for hit in hits}) == 11
     finally:
         reader.close()
     flat = fake_build(settings=fake_settings("flat", ann_threshold=11))
