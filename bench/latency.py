@@ -503,6 +503,17 @@ def _log_axes(ax, y: bool) -> None:
         ax.yaxis.set_minor_formatter(NullFormatter())
 
 
+def _save(plt, fig, ax, ylabel: str, title: str, path: Path) -> None:
+    ax.set_xlabel("passages in the index")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def charts(result: dict, latency_path: Path, memory_path: Path) -> list[Path]:
     import matplotlib
 
@@ -528,14 +539,14 @@ def charts(result: dict, latency_path: Path, memory_path: Path) -> list[Path]:
     targets = [(100_000, 50), (1_000_000, 100)]
     ax.scatter(*zip(*targets, strict=True), marker="_", s=400, color="red", label="target p95")
     _log_axes(ax, y=True)
-    ax.set_xlabel("passages in the index")
-    ax.set_ylabel("p95 latency per query, ms")
-    ax.set_title("p95 query latency against index size (2 cores)")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(latency_path, dpi=110)
-    plt.close(fig)
+    _save(
+        plt,
+        fig,
+        ax,
+        "p95 latency per query, ms",
+        "p95 query latency against index size (2 cores)",
+        latency_path,
+    )
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for key, label in (
@@ -547,14 +558,7 @@ def charts(result: dict, latency_path: Path, memory_path: Path) -> list[Path]:
         if points:
             ax.plot(*zip(*points, strict=True), marker="o", label=label)
     _log_axes(ax, y=False)
-    ax.set_xlabel("passages in the index")
-    ax.set_ylabel("peak RSS, MiB")
-    ax.set_title("Peak memory of a search process")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(memory_path, dpi=110)
-    plt.close(fig)
+    _save(plt, fig, ax, "peak RSS, MiB", "Peak memory of a search process", memory_path)
     return [latency_path, memory_path]
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import common
 import numpy as np
 
-from indexer.build import _doc_vectors, doc_passages
+from indexer.build import doc_passages, index_data
 from indexer.chunk import Passage
 from indexer.config import DEFAULT_MODEL, load_settings
 from indexer.embed import load_embedder
@@ -166,7 +166,6 @@ def make_index_data(base: Base, size: int, seed: int = SEED) -> tuple[IndexData,
     vectors = np.concatenate(
         [base.vectors[:real_rows], _synthetic_vectors(base.vectors, count, rng)]
     )
-    positions_array = np.asarray(positions, dtype=np.int32)
     manifest = {
         "build_id": f"bench-{size}",
         "built_at": "",
@@ -185,15 +184,7 @@ def make_index_data(base: Base, size: int, seed: int = SEED) -> tuple[IndexData,
         "content_hash": "",
         "stage_seconds": {},
     }
-    data = IndexData(
-        manifest=manifest,
-        docs=docs,
-        passages=passages,
-        passage_docs=positions_array,
-        vectors=vectors,
-        doc_vectors=_doc_vectors(vectors, passages, len(docs), positions_array),
-        lexical=LexicalIndex.from_tokens(tokens),
-        pages={},
-        ann_threshold=load_settings().ann_threshold,
-    )
+    lexical = LexicalIndex.from_tokens(tokens)
+    threshold = load_settings().ann_threshold
+    data = index_data(manifest, docs, passages, positions, vectors, lexical, {}, threshold)
     return data, [p.embed_text for p in passages]

@@ -217,18 +217,36 @@ def _content_hash(model: str, docs: list[dict], passages: list[Passage]) -> str:
     return digest.hexdigest()
 
 
-def _doc_vectors(
-    vectors: np.ndarray, passages: list[Passage], doc_count: int, positions
-) -> np.ndarray:
-    """Each document's vector: the weighted mean of its passages, normalised."""
-    dim = vectors.shape[1]
-    sums = np.zeros((doc_count, dim), dtype=np.float32)
+def index_data(
+    manifest: dict,
+    docs: list[dict],
+    passages: list[Passage],
+    positions: list[int],
+    vectors: np.ndarray,
+    lexical: LexicalIndex,
+    pages: dict[str, str],
+    ann_threshold: int,
+) -> IndexData:
+    """Everything `write_index` stores; each document's vector is the weighted mean of its
+    passages' vectors (the profile counts PROFILE_WEIGHT times), normalised."""
+    passage_docs = np.asarray(positions, dtype=np.int32)
     weights = np.array(
         [PROFILE_WEIGHT if p.kind == "profile" else 1.0 for p in passages], np.float32
     )
-    np.add.at(sums, positions, vectors * weights[:, None])
+    sums = np.zeros((len(docs), vectors.shape[1]), dtype=np.float32)
+    np.add.at(sums, passage_docs, vectors * weights[:, None])
     norms = np.linalg.norm(sums, axis=1, keepdims=True)
-    return sums / np.maximum(norms, 1e-12)
+    return IndexData(
+        manifest=manifest,
+        docs=docs,
+        passages=passages,
+        passage_docs=passage_docs,
+        vectors=vectors,
+        doc_vectors=sums / np.maximum(norms, 1e-12),
+        lexical=lexical,
+        pages=pages,
+        ann_threshold=ann_threshold,
+    )
 
 
 class Builder:
@@ -335,7 +353,6 @@ class Builder:
             report.seconds["lexical"] = round(time.perf_counter() - clock, 3)
 
             clock = time.perf_counter()
-            positions_array = np.asarray(positions, dtype=np.int32)
             build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
             manifest = {
                 "build_id": build_id,
@@ -356,16 +373,15 @@ class Builder:
                 "warnings": report.warnings,
                 "stage_seconds": report.seconds,
             }
-            data = IndexData(
-                manifest=manifest,
-                docs=docs,
-                passages=passages,
-                passage_docs=positions_array,
-                vectors=vectors,
-                doc_vectors=_doc_vectors(vectors, passages, len(docs), positions_array),
-                lexical=lexical,
-                pages=pages,
-                ann_threshold=self.settings.ann_threshold,
+            data = index_data(
+                manifest,
+                docs,
+                passages,
+                positions,
+                vectors,
+                lexical,
+                pages,
+                self.settings.ann_threshold,
             )
             folder = write_index(index_path, data)
             report.seconds["publish"] = round(time.perf_counter() - clock, 3)

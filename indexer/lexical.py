@@ -39,7 +39,10 @@ _HANGUL_SYLLABLE = re.compile("[\uac00-\ud7a3]")
 _HANGUL_RUN = re.compile("[\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7a3\ud7b0-\ud7ff]+")
 # Letters and digits of any non-Hangul script, keeping "c++" and "c#" apart from "c".
 _WORD = re.compile(r"[^\W_]+(?:\+\+|#)?")
-_FULLWIDTH_ASCII = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+# Full-width forms to ASCII, and line breaks and tabs to spaces (most texts are then
+# printable, which skips the character-by-character pass of `_normalize`).
+_PLAIN_FORMS = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+_PLAIN_FORMS.update({ord(char): " " for char in "\t\n\r"})
 # "ㅋㅋㅋㅋㅋ", "!!!!!!", "가가가가…": no word repeats a character four times, and long
 # repeats are the input Kiwi is slowest on. Digits are exempt (1000000).
 _REPEAT = re.compile(r"(\D)\1{3,}")
@@ -101,7 +104,7 @@ def _normalize(text: str) -> str:
     NFKC would be tempting but turns compatibility jamo such as "ㅋㅋ" into conjoining
     jamo that Kiwi then reads as nouns.
     """
-    text = unicodedata.normalize("NFC", text).translate(_FULLWIDTH_ASCII)
+    text = unicodedata.normalize("NFC", text).translate(_PLAIN_FORMS)
     if not text.isprintable():
         text = "".join(char if char.isprintable() else " " for char in text)
     return _REPEAT.sub(r"\1\1\1", text)
