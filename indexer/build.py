@@ -103,6 +103,32 @@ def _page_fields(page) -> dict:
     }
 
 
+def _served_page(previous: IndexReader, resource_id: str):
+    """A resource's page as the served index stored it (a PageRecord), or None when that
+    index had no page for it either."""
+    from indexer.pagecache import PageRecord  # imports trafilatura, as fetching does
+
+    pos = previous.position.get(resource_id)
+    doc = previous.docs[pos] if pos is not None else {}
+    if doc.get("fetch_status") in (None, "offline", "invalid_url"):
+        return None
+    return PageRecord(
+        url=doc["url"],
+        status=doc["fetch_status"],
+        http_status=doc.get("http_status"),
+        final_url=doc.get("final_url"),
+        content_type=doc.get("content_type"),
+        fetched_at=doc.get("fetched_at"),
+        last_ok_at=doc.get("last_ok_at"),
+        title=doc.get("page_title"),
+        text=previous.page_text(resource_id),
+        description=doc.get("description"),
+        author=doc.get("author"),
+        published=doc.get("published"),
+        language=doc.get("language"),
+    )
+
+
 def resource_doc(resource: Resource, page) -> dict:
     """The stored record of a resource: what the lists say plus what the page said."""
     doc = resource.to_dict()
@@ -304,12 +330,24 @@ class Builder:
                 report.warnings.append(f"WARC import: {fetched.imported}")
 
             clock = time.perf_counter()
-            docs, pages = [], {}
+            previous = self._previous(index_path, model, full)
+            docs, pages, kept = [], {}, 0
             for resource in parsed.resources:
                 page = fetched.pages.get(resource.url) if resource.url_status == "ok" else None
+                if page is not None and page.status == "offline" and previous is not None:
+                    # Not in the page cache (deleted, or moved aside as damaged) and not
+                    # fetched: keep what the served index knew of the page.
+                    served = _served_page(previous, resource.id)
+                    if served is not None:
+                        page, kept = served, kept + 1
                 docs.append(resource_doc(resource, page))
                 if page is not None and page.text:
                     pages[resource.id] = page.text
+            if kept:
+                report.warnings.append(
+                    f"{kept} pages were neither in the page cache nor fetched: kept their "
+                    "text and status from the served index"
+                )
             docs.extend(note_doc(note) for note in parsed.notes)
             report.fetch_counts = dict(
                 sorted(Counter(d["fetch_status"] for d in docs if d["kind"] == "resource").items())
@@ -328,7 +366,6 @@ class Builder:
 
             # The model is only loaded when something needs embedding.
             content_hash = _content_hash(model, docs, passages)
-            previous = self._previous(index_path, model, full)
             # A changed RECALL_ANN_THRESHOLD changes the dense index even when no text did.
             wanted_dense = dense_kind(len(passages), self.settings.ann_threshold)
             if (

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -247,6 +248,28 @@ def test_any_changed_input_runs_the_whole_pipeline_again(
     if change == "index damaged":
         assert again.report.build_id != first.report.build_id
     IndexReader(settings.index_dir).close()  # whatever happened, an intact index is served
+
+
+def test_an_offline_build_after_the_cache_was_lost_keeps_the_served_page_text(
+    tmp_path, fake_build, fake_settings
+):
+    settings = fake_settings()
+    text = "TPU 코랩 실습 자료: 모델을 TPU에서 학습시키는 방법을 단계별로 설명한다."
+    with PageCache(settings.cache_dir) as cache:
+        cache.put(PageRecord(TPU_URL, "ok", title="TPU guide", text=text, last_ok_at="2024-05-01"))
+    first = _offline_build(fake_build, settings, SAMPLE_LIST)
+    assert first.report.fetch_counts.get("ok") == 1
+    shutil.rmtree(settings.cache_dir)  # lost, or moved aside as damaged
+    again = _offline_build(fake_build, settings, SAMPLE_LIST)
+    assert any("kept their text" in w for w in again.report.warnings)
+    assert again.report.fetch_counts == first.report.fetch_counts
+    reader = IndexReader(settings.index_dir)
+    try:
+        doc = reader.docs[doc_position(reader, TPU_URL)]
+        assert reader.page_text(doc["id"]) == text
+        assert (doc["page_title"], doc["last_ok_at"]) == ("TPU guide", "2024-05-01")
+    finally:
+        reader.close()
 
 
 @pytest.mark.slow
