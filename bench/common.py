@@ -271,12 +271,16 @@ def query_transform(encode_queries: Callable) -> Callable:
     return transform
 
 
-def txtai_index(texts: Sequence[str], transform: Callable, hybrid: bool):
+def txtai_index(
+    texts: Sequence[str], transform: Callable, hybrid: bool, sample: float | None = None
+):
     """txtai Embeddings with its defaults (faiss backend; BM25 terms index when hybrid),
-    vectors from our embedder through txtai's "external" method; ids are passage rows."""
+    vectors from our embedder through txtai's "external" method; ids are passage rows.
+    `sample`: the share of vectors its IVF index trains on (default: all)."""
     from txtai import Embeddings  # imported late: txtai pulls in much at import
 
-    embeddings = Embeddings(method="external", transform=transform, hybrid=hybrid)
+    options = {"faiss": {"sample": sample}} if sample else {}
+    embeddings = Embeddings(method="external", transform=transform, hybrid=hybrid, **options)
     embeddings.index((row, text, None) for row, text in enumerate(texts))
     return embeddings
 

@@ -186,14 +186,15 @@ def test_an_index_folder_from_before_symlinks_is_set_aside(fake_build, fake_sett
     assert (legacy / "old.txt").read_text(encoding="utf-8") == "old index"
 
 
-def test_above_the_ann_threshold_the_dense_index_is_ivf(fake_build, fake_settings):
+def test_above_the_ann_threshold_the_dense_index_is_ivf(monkeypatch, fake_build, fake_settings):
+    monkeypatch.setattr("indexer.store.IVF_MIN_PROBES", 1)  # 11 passages make 3 lists
     built = fake_build(settings=fake_settings(ann_threshold=5))
     reader = IndexReader(built.path)
     try:
         assert built.report.dense_index == "ivf"
         assert reader.manifest["dense_index"] == "ivf"
         assert isinstance(reader.dense, faiss.IndexIVFFlat)
-        assert (reader.dense.nlist, reader.dense.nprobe) == (ivf_lists(11), ivf_probes(3))
+        assert (reader.dense.nlist, reader.dense.nprobe) == (ivf_lists(11), ivf_probes(3)) == (3, 1)
         # The index keeps a map from rows to vectors, so an incremental build reuses them.
         vectors = reader.vectors(list(range(11)))
         np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
