@@ -89,6 +89,23 @@ def test_records_and_responses_round_trip(tmp_path):
         assert cache.get("https://x.example/other") is None
 
 
+def test_the_state_changes_with_every_write_and_differs_between_caches(tmp_path):
+    with PageCache(tmp_path / "a") as cache:
+        empty = cache.state()
+        cache.get("https://x.example/")  # reading changes nothing
+        assert cache.state() == empty
+        cache.put(PageRecord("https://x.example/", "ok", text="one"))
+        once = cache.state()
+        cache.put(PageRecord("https://x.example/", "ok", text="one"))  # same record again
+        twice = cache.state()
+    with PageCache(tmp_path / "a") as cache:
+        assert cache.state() == twice  # kept on disk
+    with PageCache(tmp_path / "b") as other:
+        other.put(PageRecord("https://x.example/", "ok", text="one"))
+        assert other.state() != once  # same writes, another cache
+    assert len({empty, once, twice}) == 3
+
+
 def test_all_reads_every_page_in_batches(tmp_path):
     with PageCache(tmp_path) as cache:
         for n in range(1234):
