@@ -39,7 +39,8 @@ LEXICAL_DIR = "lexical"
 # Above the threshold: an inverted file of sqrt(n) k-means lists, a search scanning
 # 1/IVF_PROBE_SHARE of them but never fewer than IVF_MIN_PROBES. On 2 cores it is written
 # for 1M vectors in under a minute where HNSW took 3, and finds more of the exact top 10:
-# 0.975 at 1M where HNSW (M=32, efSearch 128) found 0.62 (BENCHMARKS.md).
+# 0.975 at 1M where HNSW (M=32, efConstruction 80, efSearch 128) found 0.62, measured by
+# bench/latency.py on the same vectors (the probe sweep is in BENCHMARKS.md).
 IVF_PROBE_SHARE = 16
 IVF_MIN_PROBES = 48
 IVF_TRAIN_POINTS_PER_LIST = 64
