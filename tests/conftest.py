@@ -56,6 +56,24 @@ VIDEO_LIST = """# 강의 영상 모음
 이번 주 스터디는 강화학습 기초를 다룹니다. 벨만 방정식과 Q러닝을 함께 읽어요.
 """
 
+# Resources of the sample list and VIDEO_LIST that tests look for.
+GAN = "https://tykimos.github.io/2017/12/12/One_Slide_GAN/"
+BOOK = "http://www.yes24.com/Product/Goods/69334316"
+TPU = "https://drive.google.com/file/d/1yEA4l-IIdTykPy3Flp7F6ZySUEU39Amv/view"
+TOTAL_RECALL = "https://www.microsoft.com/en-us/research/wp-content/uploads/2016/02/iccv2007.pdf"
+TOTAL_RECALL_2 = "http://cmp.felk.cvut.cz/~chum/papers/chum_cvpr11.pdf"
+METRIC = "https://arxiv.org/abs/1811.12649"
+LSTM_ARTICLE = (
+    "https://www.altumintelligence.com/articles/a/"
+    "Time-Series-Prediction-Using-LSTM-Deep-Neural-Networks"
+)
+LSTM_REPO = "https://github.com/jaungiers/LSTM-Neural-Network-for-Time-Series-Prediction"
+LSTM_VIDEO = "https://www.youtube.com/watch?v=2np77NOdnwk"
+LECTURE = "https://youtu.be/njKP3FqW3Sk"
+LECTURE_AGAIN = "https://www.youtube.com/watch?v=njKP3FqW3Sk&t=30s"
+LECTURE_MOBILE = "https://m.youtube.com/watch?feature=youtu.be&v=njKP3FqW3Sk"
+LECTURES = {LECTURE, LECTURE_AGAIN, LECTURE_MOBILE}
+
 
 def _no_pages(resources, settings, **options):
     """A build's fetch step that supplies no page: no network, no page cache."""

@@ -15,19 +15,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 from chaoskit import flip_byte
-from conftest import SAMPLE_LIST, VIDEO_LIST
+from conftest import GAN, SAMPLE_LIST, TPU, VIDEO_LIST
 from fakes import FakeEmbedder
 
 from indexer.build import PROFILE_WEIGHT, Builder, FetchOutcome, fetch_pages
-from indexer.lexical import TOKENIZER_NAME
+from indexer.lexical import TOKENIZER_NAME, tokenize
 from indexer.pagecache import PageCache, PageRecord
 from indexer.parser import parse_sources
 from indexer.search import Searcher
 from indexer.store import BuildLocked, IndexReader, builds_dir
 
 TESTS_DIR = Path(__file__).resolve().parent
-GAN_URL = "https://tykimos.github.io/2017/12/12/One_Slide_GAN/"
-TPU_URL = "https://drive.google.com/file/d/1yEA4l-IIdTykPy3Flp7F6ZySUEU39Amv/view"
 GAN_NOTE = "여기서 하나 알 수 있는 것은"
 
 
@@ -127,9 +125,9 @@ def test_notes_and_pages_become_passages(tmp_path, fake_build):
 
 def test_a_resource_vector_is_the_weighted_mean_of_its_passages(tmp_path, fake_build):
     text = f"{paragraph('tensor', 250)}\n\n{paragraph('core', 250)}"
-    built = fake_build(fetch=page_fetch({TPU_URL: ("TPU", text)}))
+    built = fake_build(fetch=page_fetch({TPU: ("TPU", text)}))
     reader = IndexReader(built.path)
-    pos = doc_position(reader, TPU_URL)
+    pos = doc_position(reader, TPU)
     rows = reader.doc_passages(pos)
     weights = np.array([PROFILE_WEIGHT if kind == "profile" else 1.0 for _, kind, _ in rows])
     mean = (reader.vectors([row for row, _, _ in rows]) * weights[:, None]).sum(axis=0)
@@ -234,7 +232,7 @@ def test_any_changed_input_runs_the_whole_pipeline_again(
         source.write_text(source.read_text(encoding="utf-8") + "\n추가 메모\n", encoding="utf-8")
     elif change == "page cached":
         with PageCache(settings.cache_dir) as cache:
-            cache.put(PageRecord(GAN_URL, "ok", text="새로 받은 페이지 본문"))
+            cache.put(PageRecord(GAN, "ok", text="새로 받은 페이지 본문"))
     elif change == "full":
         options["full"] = True
     else:
@@ -256,7 +254,7 @@ def test_an_offline_build_after_the_cache_was_lost_keeps_the_served_page_text(
     settings = fake_settings()
     text = "TPU 코랩 실습 자료: 모델을 TPU에서 학습시키는 방법을 단계별로 설명한다."
     with PageCache(settings.cache_dir) as cache:
-        cache.put(PageRecord(TPU_URL, "ok", title="TPU guide", text=text, last_ok_at="2024-05-01"))
+        cache.put(PageRecord(TPU, "ok", title="TPU guide", text=text, last_ok_at="2024-05-01"))
     first = _offline_build(fake_build, settings, SAMPLE_LIST)
     assert first.report.fetch_counts.get("ok") == 1
     shutil.rmtree(settings.cache_dir)  # lost, or moved aside as damaged
@@ -265,7 +263,7 @@ def test_an_offline_build_after_the_cache_was_lost_keeps_the_served_page_text(
     assert again.report.fetch_counts == first.report.fetch_counts
     reader = IndexReader(settings.index_dir)
     try:
-        doc = reader.docs[doc_position(reader, TPU_URL)]
+        doc = reader.docs[doc_position(reader, TPU)]
         assert reader.page_text(doc["id"]) == text
         assert (doc["page_title"], doc["last_ok_at"]) == ("TPU guide", "2024-05-01")
     finally:
@@ -295,12 +293,12 @@ def test_one_changed_note_re_embeds_only_that_resource(tmp_path, fake_build, fak
     assert reader.build_id == again.report.build_id != first.report.build_id
     # The other resources kept their vectors exactly.
     old = IndexReader(builds_dir(settings.index_dir) / first.report.build_id)
-    gan = doc_position(reader, GAN_URL)
+    gan = doc_position(reader, GAN)
     for pos in range(11):
         same = np.allclose(reader.doc_vectors[pos], old.doc_vectors[pos], atol=1e-6)
         assert same == (pos != gan)
     # And the new words are searchable.
-    rows, _ = reader.lexical.search("동결", 5)
+    rows, _ = reader.lexical.search(tokenize("동결"), 5)
     assert {int(reader.passage_docs[row]) for row in rows} == {gan}
     reader.close()
     old.close()
@@ -310,16 +308,16 @@ def test_a_changed_page_re_embeds_only_its_changed_passages(fake_build, fake_set
     settings = fake_settings()
     first_part, second_part = paragraph("tensor", 250), paragraph("core", 250)
     fake_build(
-        settings=settings, fetch=page_fetch({TPU_URL: ("TPU", f"{first_part}\n\n{second_part}")})
+        settings=settings, fetch=page_fetch({TPU: ("TPU", f"{first_part}\n\n{second_part}")})
     )
     reader = IndexReader(settings.index_dir)
-    kinds = [kind for _, kind, _ in reader.doc_passages(doc_position(reader, TPU_URL))]
+    kinds = [kind for _, kind, _ in reader.doc_passages(doc_position(reader, TPU))]
     assert kinds == ["profile", "page", "page"]
     reader.close()
     embedder = FakeEmbedder()
     new_text = f"{first_part}\n\n{paragraph('pod', 250)}"
     again = fake_build(
-        settings=settings, embedder=embedder, fetch=page_fetch({TPU_URL: ("TPU", new_text)})
+        settings=settings, embedder=embedder, fetch=page_fetch({TPU: ("TPU", new_text)})
     )
     # The profile and the first page passage are as before; the second one changed.
     (embedded,) = [text for batch in embedder.passage_batches for text in batch]
@@ -378,7 +376,7 @@ def test_an_ivf_index_reuses_its_vectors(tmp_path, fake_build, fake_settings):
     again = fake_build([changed], settings=settings)
     assert (again.report.embedded, again.report.dense_index) == (1, "ivf")
     new = IndexReader(settings.index_dir)
-    gan_old, gan_new = doc_position(old, GAN_URL), doc_position(new, GAN_URL)
+    gan_old, gan_new = doc_position(old, GAN), doc_position(new, GAN)
     keep_old = [r for r in range(11) if int(old.passage_docs[r]) != gan_old]
     keep_new = [r for r in range(11) if int(new.passage_docs[r]) != gan_new]
     np.testing.assert_allclose(old.vectors(keep_old), new.vectors(keep_new), atol=1e-6)
@@ -545,4 +543,4 @@ def test_a_build_killed_mid_way_leaves_the_previous_index_serving(
 def test_the_sample_parses_as_the_build_expects():
     # The ids and URLs the tests above rely on.
     urls = {r.url for r in parse_sources([SAMPLE_LIST]).resources}
-    assert {GAN_URL, TPU_URL} <= urls
+    assert {GAN, TPU} <= urls

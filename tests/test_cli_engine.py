@@ -9,6 +9,18 @@ import json
 import math
 
 import pytest
+from conftest import (
+    BOOK,
+    GAN,
+    LECTURE,
+    LECTURES,
+    LSTM_ARTICLE,
+    LSTM_REPO,
+    LSTM_VIDEO,
+    TOTAL_RECALL,
+    TOTAL_RECALL_2,
+    TPU,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
@@ -17,23 +29,6 @@ from indexer.cli import main
 from indexer.cli_index import EXPORT_FIELDS, rows_to_markdown
 from indexer.store import DENSE, MANIFEST, META
 
-GAN = "https://tykimos.github.io/2017/12/12/One_Slide_GAN/"
-BOOK = "http://www.yes24.com/Product/Goods/69334316"
-TPU = "https://drive.google.com/file/d/1yEA4l-IIdTykPy3Flp7F6ZySUEU39Amv/view"
-TOTAL_RECALL = "https://www.microsoft.com/en-us/research/wp-content/uploads/2016/02/iccv2007.pdf"
-TOTAL_RECALL_2 = "http://cmp.felk.cvut.cz/~chum/papers/chum_cvpr11.pdf"
-LSTM_ARTICLE = (
-    "https://www.altumintelligence.com/articles/a/"
-    "Time-Series-Prediction-Using-LSTM-Deep-Neural-Networks"
-)
-LSTM_REPO = "https://github.com/jaungiers/LSTM-Neural-Network-for-Time-Series-Prediction"
-LSTM_VIDEO = "https://www.youtube.com/watch?v=2np77NOdnwk"
-LECTURE = "https://youtu.be/njKP3FqW3Sk"
-LECTURES = {
-    LECTURE,
-    "https://www.youtube.com/watch?v=njKP3FqW3Sk&t=30s",
-    "https://m.youtube.com/watch?feature=youtu.be&v=njKP3FqW3Sk",
-}
 HIT_KEYS = {
     "rank",
     "id",

@@ -6,6 +6,20 @@ from __future__ import annotations
 
 import faiss
 import pytest
+from conftest import (
+    BOOK,
+    GAN,
+    LECTURE,
+    LECTURE_AGAIN,
+    LECTURE_MOBILE,
+    LECTURES,
+    LSTM_ARTICLE,
+    LSTM_REPO,
+    LSTM_VIDEO,
+    METRIC,
+    TOTAL_RECALL,
+    TPU,
+)
 from fakes import FakeEmbedder
 
 from indexer.build import Builder
@@ -21,23 +35,6 @@ from indexer.search import (
     duplicate_key,
 )
 from indexer.store import IndexIncompatible, IndexReader
-
-BOOK = "http://www.yes24.com/Product/Goods/69334316"
-GAN = "https://tykimos.github.io/2017/12/12/One_Slide_GAN/"
-TOTAL_RECALL = "https://www.microsoft.com/en-us/research/wp-content/uploads/2016/02/iccv2007.pdf"
-TOTAL_RECALL_2 = "http://cmp.felk.cvut.cz/~chum/papers/chum_cvpr11.pdf"
-TPU = "https://drive.google.com/file/d/1yEA4l-IIdTykPy3Flp7F6ZySUEU39Amv/view"
-METRIC = "https://arxiv.org/abs/1811.12649"
-LSTM_ARTICLE = (
-    "https://www.altumintelligence.com/articles/a/"
-    "Time-Series-Prediction-Using-LSTM-Deep-Neural-Networks"
-)
-LSTM_REPO = "https://github.com/jaungiers/LSTM-Neural-Network-for-Time-Series-Prediction"
-LSTM_VIDEO = "https://www.youtube.com/watch?v=2np77NOdnwk"
-LECTURE = "https://youtu.be/njKP3FqW3Sk"
-LECTURE_AGAIN = "https://www.youtube.com/watch?v=njKP3FqW3Sk&t=30s"
-LECTURE_MOBILE = "https://m.youtube.com/watch?feature=youtu.be&v=njKP3FqW3Sk"
-LECTURES = {LECTURE, LECTURE_AGAIN, LECTURE_MOBILE}
 
 RANKERS = [("hybrid", "rrf"), ("hybrid", "convex"), ("dense", "rrf"), ("lexical", "rrf")]
 ALL_RANKERS = [f"{mode}-{fusion}" for mode, fusion in RANKERS]
