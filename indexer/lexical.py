@@ -246,13 +246,10 @@ class LexicalIndex:
     def __len__(self) -> int:
         return self._num_docs
 
-    def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, tokens: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ids (int64) and BM25 scores (float32, descending) of the best `k` documents
-        sharing at least one term with the query; empty arrays when none does."""
-        return self.search_tokens(tokenize(query), k)
-
-    def search_tokens(self, tokens: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
-        """`search` for a query already split by `tokenize`."""
+        sharing at least one of the query's tokens (split by `tokenize`); empty arrays when
+        none does."""
         if self._bm25 is None or k <= 0:
             return _empty_hits()
         ids = self._bm25.get_tokens_ids(list(dict.fromkeys(tokens)))

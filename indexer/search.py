@@ -218,7 +218,7 @@ class Searcher:
         return {int(r): float(s) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0}
 
     def _lexical(self, tokens: list[str], depth: int) -> dict[int, float]:
-        rows, scores = self.reader.lexical.search_tokens(tokens, depth)
+        rows, scores = self.reader.lexical.search(tokens, depth)
         return {int(r): float(s) for r, s in zip(rows, scores, strict=True)}
 
     def _expand(self, vector: np.ndarray, dense: dict[int, float]) -> np.ndarray:

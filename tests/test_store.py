@@ -17,6 +17,7 @@ from conftest import SAMPLE_LIST
 from fakes import FakeEmbedder
 
 from indexer.build import Builder
+from indexer.lexical import tokenize
 from indexer.parser import parse_sources
 from indexer.search import Searcher
 from indexer.store import (
@@ -112,7 +113,7 @@ def test_a_reader_stays_on_its_build_when_a_new_one_is_published(tmp_path, fake_
         assert second.report.build_id != first.report.build_id
         assert reader.build_id == first.report.build_id
         assert any(doc["title"] == "Somethings about TPU" for doc in reader.docs)
-        assert len(reader.lexical.search("Somethings", 5)[0]) == 1
+        assert len(reader.lexical.search(tokenize("Somethings"), 5)[0]) == 1
         fresh = IndexReader(first.path)
         assert fresh.build_id == second.report.build_id
         assert any(doc["title"] == "Everything about TPU pods" for doc in fresh.docs)
