@@ -174,12 +174,10 @@ def main() -> None:
         sections.append(f"![peak RSS against index size]({_rel(memory_png, out_dir)})")
     if "fetch" in results:
         sections.append(render_fetch(results["fetch"]))
-    text = "\n\n".join(sections) + "\n"
     target = out_dir / "BENCHMARKS.md"
     reliability = common.reliability_block(target)  # bench/chaos.py's section, kept
-    target.write_text(text, encoding="utf-8")
-    if reliability:
-        common.write_reliability_block(target, reliability)
+    text = "\n\n".join(sections) + "\n"
+    target.write_text(text + (f"\n{reliability}\n" if reliability else ""), encoding="utf-8")
     print(text)
     log(f"wrote {out_dir / 'BENCHMARKS.md'}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -226,6 +227,7 @@ def _source_entries(sources: list[Path]) -> list[dict]:
     return entries
 
 
+@functools.cache
 def _code_digest() -> str:
     """The indexer's own source: a new Recall may parse or chunk differently."""
     digest = hashlib.sha256()
@@ -307,8 +309,9 @@ class Builder:
             # An offline build of the same lists from the same cache would publish the
             # same index: when the served one was built from exactly these inputs, stop.
             model = self._embedder.name if self._embedder is not None else self.settings.model
+            source_entries = _source_entries(sources)
             if offline and not full and not import_warc and fetch is fetch_pages:
-                inputs = self._inputs_fingerprint(sources, model)
+                inputs = self._inputs_fingerprint(source_entries, model)
                 if self._served_unchanged(index_path, inputs, report):
                     report.seconds["check"] = round(time.perf_counter() - clock, 3)
                     return report
@@ -404,9 +407,9 @@ class Builder:
                     "passages": len(passages),
                 },
                 "fetch_counts": report.fetch_counts,
-                "sources": _source_entries(sources),
+                "sources": source_entries,
                 "content_hash": content_hash,
-                "inputs_fingerprint": self._inputs_fingerprint(sources, model),
+                "inputs_fingerprint": self._inputs_fingerprint(source_entries, model),
                 "warnings": report.warnings,
                 "stage_seconds": report.seconds,
             }
@@ -426,7 +429,7 @@ class Builder:
             report.dense_index = json.loads((folder / "manifest.json").read_text())["dense_index"]
         return report
 
-    def _inputs_fingerprint(self, sources: list[Path], model: str) -> str | None:
+    def _inputs_fingerprint(self, source_entries: list[dict], model: str) -> str | None:
         """A digest of everything an offline build reads: the lists' bytes, the page
         cache's state, the model and the settings and code that shape the index."""
         from indexer.pagecache import PageCache  # imports trafilatura, as fetching does
@@ -442,7 +445,7 @@ class Builder:
             "model": model,
             "max_resources": self.settings.max_resources_per_build,
             "ann_threshold": self.settings.ann_threshold,
-            "sources": _source_entries(sources),
+            "sources": source_entries,
             "cache": cache_state,
         }
         return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()

@@ -26,8 +26,15 @@ def _clear_filters() -> None:
     st.session_state.update({key: value for key, value in FILTER_KEYS.items()})
 
 
-def _counted(counts: dict[str, int], label=lambda value: value):
-    return lambda value: f"{label(value)} ({counts.get(value, 0)})"
+def _facet_select(lang: str, key: str, counts: dict[str, int], label=lambda value: value):
+    """A multiselect over one facet's values, each shown with its count."""
+    st.sidebar.multiselect(
+        t(lang, key),
+        list(counts),
+        key=key,
+        format_func=lambda value: f"{label(value)} ({counts.get(value, 0)})",
+        placeholder=t(lang, "choose"),
+    )
 
 
 def _day(value: str | None) -> dt.date | None:
@@ -38,14 +45,7 @@ def filters(lang: str, facets: dict) -> None:
     """Filter widgets; their values live in session state under the URL parameter names."""
     bar = st.sidebar
     bar.subheader(t(lang, "filters"))
-    people = facets["contributors"]
-    bar.multiselect(
-        t(lang, "contributor"),
-        list(people),
-        key="contributor",
-        format_func=_counted(people),
-        placeholder=t(lang, "choose"),
-    )
+    _facet_select(lang, "contributor", facets["contributors"])
     first, last = _day(facets["first_date"]), _day(facets["last_date"])
     since, until = bar.columns(2)
     since.date_input(
@@ -54,22 +54,8 @@ def filters(lang: str, facets: dict) -> None:
     until.date_input(
         t(lang, "until"), key="until", min_value=first, max_value=last, format="YYYY-MM-DD"
     )
-    types = facets["types"]
-    bar.multiselect(
-        t(lang, "type"),
-        list(types),
-        key="type",
-        format_func=_counted(types, lambda kind: type_label(lang, kind)),
-        placeholder=t(lang, "choose"),
-    )
-    domains = facets["domains"]
-    bar.multiselect(
-        t(lang, "domain"),
-        list(domains),
-        key="domain",
-        format_func=_counted(domains),
-        placeholder=t(lang, "choose"),
-    )
+    _facet_select(lang, "type", facets["types"], lambda kind: type_label(lang, kind))
+    _facet_select(lang, "domain", facets["domains"])
     if any(st.session_state.get(key) for key in FILTER_KEYS):
         bar.button(t(lang, "clear_filters"), on_click=_clear_filters, icon=":material/close:")
     bar.divider()
