@@ -146,7 +146,7 @@ LIST_PREFIXES = {"bullet": "* ", "heading": "## ", "table cell": "| a | b |\n|--
 
 
 def run_hostile_lists(quick: bool, log) -> dict:
-    from indexer.parser import parse_text
+    from indexer.sources.markdown import parse_text
 
     sizes = (4_000, 16_000) if quick else (10_000, 40_000)
     rows = []

@@ -27,7 +27,8 @@ from indexer.build import doc_passages, index_data
 from indexer.chunk import Passage
 from indexer.config import DEFAULT_MODEL, load_settings
 from indexer.embed import load_embedder
-from indexer.lexical import TOKENIZER_NAME, LexicalIndex, tokenize_many
+from indexer.lexical import LexicalIndex
+from indexer.morphology import TOKENIZER_NAME, tokenize_many
 from indexer.store import IndexData, IndexReader
 
 PASSAGES_PER_DOC = 4

@@ -18,9 +18,10 @@ import numpy as np
 from indexer.chunk import Passage, page_passages, profile_passages
 from indexer.config import Settings
 from indexer.embed import Embedder, load_embedder
-from indexer.lexical import TOKENIZER_NAME, LexicalIndex
-from indexer.parser import list_files, parse_sources
+from indexer.lexical import LexicalIndex
+from indexer.morphology import TOKENIZER_NAME
 from indexer.resources import Note, ParseResult, Resource
+from indexer.sources.markdown import list_files, parse_sources
 from indexer.store import (
     FORMAT_VERSION,
     IndexData,
@@ -229,10 +230,11 @@ def _source_entries(sources: list[Path]) -> list[dict]:
 
 @functools.cache
 def _code_digest() -> str:
-    """The indexer's own source: a new Recall may parse or chunk differently."""
+    """The indexer's own source and data files: a new Recall may parse or chunk differently."""
+    root = Path(__file__).parent
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".py", ".tsv")):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 

@@ -8,8 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from indexer.parser import parse_sources
 from indexer.resources import ParseResult
+from indexer.sources.markdown import parse_sources
 
 EXIT_OK = 0
 EXIT_FAILURE = 1

@@ -1,56 +1,16 @@
-"""Korean-aware tokenizer (kiwipiepy morphemes, Latin words) and the BM25 keyword index."""
+"""The BM25 keyword index over analysed passages: build, search, explain, save and load."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
-import threading
-import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import bm25s
 import numpy as np
-from kiwipiepy import Kiwi, Token
 
-# Content morphemes: general and proper nouns, numerals, verb and adjective stems, roots.
-# Dependent nouns (NNB: 것, 수, 년) and function morphemes (particles, endings) are dropped.
-_CONTENT_TAGS = frozenset({"NNG", "NNP", "NR", "VV", "VA", "XR"})
-# Morphemes Kiwi may cut a written compound into (시계열 -> 시/NNB + 계열/NNG, 대학원생 ->
-# 대학원/NNG + 생/XSN).
-_NOUN_TAGS = frozenset({"NNG", "NNP", "NNB", "NR", "XPN", "XSN"})
-# Light verbs and copula-like stems that occur in nearly every Korean sentence.
-_KOREAN_STOP_STEMS = frozenset({"하", "되", "있", "없", "같", "않"})
-# fmt: off
-_ENGLISH_STOPWORDS = frozenset({
-    "a", "about", "all", "also", "an", "and", "any", "are", "as", "at", "be", "been", "but",
-    "by", "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "he", "her",
-    "his", "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "no", "not", "of",
-    "on", "or", "our", "out", "s", "she", "so", "such", "t", "than", "that", "the", "their",
-    "them", "then", "there", "these", "they", "this", "those", "to", "too", "us", "very", "via",
-    "was", "we", "were", "what", "when", "where", "which", "who", "why", "will", "with", "would",
-    "you", "your",
-})
-# fmt: on
-_HANGUL_SYLLABLE = re.compile("[\uac00-\ud7a3]")
-# Hangul syllables and jamo; masked out before Latin words are read, Kiwi handles them.
-_HANGUL_RUN = re.compile("[\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7a3\ud7b0-\ud7ff]+")
-# Letters and digits of any non-Hangul script, keeping "c++" and "c#" apart from "c".
-_WORD = re.compile(r"[^\W_]+(?:\+\+|#)?")
-# Full-width forms to ASCII, and line breaks and tabs to spaces (most texts are then
-# printable, which skips the character-by-character pass of `_normalize`).
-_PLAIN_FORMS = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
-_PLAIN_FORMS.update({ord(char): " " for char in "\t\n\r"})
-# "ㅋㅋㅋㅋㅋ", "!!!!!!", "가가가가…": no word repeats a character four times, and long
-# repeats are the input Kiwi is slowest on. Digits are exempt (1000000).
-_REPEAT = re.compile(r"(\D)\1{3,}")
-# Kiwi's cost grows with unbroken input; longer text is analysed in pieces cut at spaces.
-_CHUNK_CHARS = 2000
-
-# Recorded in index manifests: an index is only searchable with the tokenizer that built it.
-TOKENIZER_NAME = "kiwipiepy-morphemes+latin-words/1"
+from indexer.morphology import tokenize_many
 
 _MANIFEST = "lexical.json"
 _FORMAT = 1
@@ -65,148 +25,6 @@ _BM25_FILES = {
 
 class LexicalIndexError(RuntimeError):
     """A saved lexical index is missing, truncated or corrupt."""
-
-
-@dataclass(frozen=True)
-class Term:
-    """One indexed token and the stretch of the original text it was read from."""
-
-    token: str
-    surface: str
-
-
-class _Morphology:
-    """One Kiwi per process, created on first use; calls are serialised by a lock."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._kiwi: Kiwi | None = None
-
-    def analyse(self, chunks: list[str]) -> list[list[Token]]:
-        if not chunks:
-            return []
-        with self._lock:
-            if self._kiwi is None:
-                self._kiwi = Kiwi()
-            # A list is analysed on Kiwi's worker threads; z_coda only splits trailing
-            # consonants off endings, which are dropped anyway.
-            return [list(tokens) for tokens in self._kiwi.tokenize(chunks, z_coda=False)]
-
-
-_MORPHOLOGY = _Morphology()
-
-
-def _normalize(text: str) -> str:
-    """NFC (composes Hangul typed as jamo), ASCII for full-width forms, a space for every
-    control, format or unassigned character (lone surrogates would crash Kiwi), and runs of
-    one repeated character cut to three.
-
-    NFKC would be tempting but turns compatibility jamo such as "ㅋㅋ" into conjoining
-    jamo that Kiwi then reads as nouns.
-    """
-    text = unicodedata.normalize("NFC", text).translate(_PLAIN_FORMS)
-    if not text.isprintable():
-        text = "".join(char if char.isprintable() else " " for char in text)
-    return _REPEAT.sub(r"\1\1\1", text)
-
-
-def _chunks(text: str, limit: int = _CHUNK_CHARS) -> Iterator[tuple[int, str]]:
-    start = 0
-    while start < len(text):
-        end = min(start + limit, len(text))
-        if end < len(text):
-            cut = text.rfind(" ", start + 1, end)
-            end = cut if cut > start else end
-        yield start, text[start:end]
-        start = end
-
-
-def _base_tag(token: Token) -> str:
-    return token.tag.split("-")[0]  # VV-I, VA-R: irregular conjugations
-
-
-def _morpheme_terms(token: Token, chunk: str, offset: int) -> Iterator[tuple[int, Term]]:
-    if _base_tag(token) not in _CONTENT_TAGS or not _HANGUL_SYLLABLE.search(token.form):
-        return
-    span = chunk[token.start : token.start + token.len]
-    # Kiwi spells some compounds with a space ("자연어 처리" for 자연어처리): index each part.
-    for part in token.form.split():
-        if part not in _KOREAN_STOP_STEMS:
-            yield offset + token.start, Term(part, part if part in span else span)
-
-
-def _compound_terms(tokens: list[Token], chunk: str, offset: int) -> Iterator[tuple[int, Term]]:
-    """Each written compound (noun morphemes with nothing between them) as one more term.
-
-    Kiwi cuts a word differently in different contexts (시계열 alone, 시 + 계열 before
-    강화학습), so a query and a document could disagree on the parts; the written whole
-    is the same in both.
-    """
-    run: list[Token] = []
-    for token in [*tokens, None]:
-        joins = (
-            token is not None
-            and _base_tag(token) in _NOUN_TAGS
-            and bool(_HANGUL_SYLLABLE.search(token.form))
-        )
-        if joins and run and run[-1].start + run[-1].len == token.start:
-            run.append(token)
-            continue
-        if sum(len(morpheme.form.split()) for morpheme in run) > 1:
-            span = chunk[run[0].start : run[-1].start + run[-1].len]
-            if not any(char.isspace() for char in span):
-                yield offset + run[0].start, Term(span, span)
-        run = [token] if joins else []
-
-
-def _latin_terms(text: str) -> Iterator[tuple[int, Term]]:
-    masked = _HANGUL_RUN.sub(lambda run: " " * len(run.group()), text)
-    for match in _WORD.finditer(masked):
-        token = match.group().lower()
-        if token not in _ENGLISH_STOPWORDS:
-            yield match.start(), Term(token, match.group())
-
-
-def analyse_many(texts: Iterable[str]) -> list[list[Term]]:
-    """The terms of each text in reading order; all Korean is analysed in one Kiwi call."""
-    normalized = [_normalize(text) for text in texts]
-    jobs = [
-        (index, offset, chunk)
-        for index, text in enumerate(normalized)
-        if _HANGUL_SYLLABLE.search(text)
-        for offset, chunk in _chunks(text)
-    ]
-    analysed = _MORPHOLOGY.analyse([chunk for _, _, chunk in jobs])
-    positioned: list[list[tuple[int, Term]]] = [list(_latin_terms(text)) for text in normalized]
-    for (index, offset, chunk), tokens in zip(jobs, analysed, strict=True):
-        positioned[index].extend(_compound_terms(tokens, chunk, offset))
-        for token in tokens:
-            positioned[index].extend(_morpheme_terms(token, chunk, offset))
-    return [[term for _, term in sorted(terms, key=lambda item: item[0])] for terms in positioned]
-
-
-def tokenize_many(texts: Iterable[str]) -> list[list[str]]:
-    """`tokenize` for many texts at once, which lets Kiwi use all its threads."""
-    return [[term.token for term in terms] for terms in analyse_many(texts)]
-
-
-def tokenize(text: str) -> list[str]:
-    """Index tokens: Korean content morphemes and written compounds (시계열을 -> 시계열;
-    객체인식 -> 객체인식, 객체, 인식) and lower-cased words of other scripts (LSTM -> lstm,
-    seq2seq, c++), minus stopwords."""
-    return tokenize_many([text])[0]
-
-
-def matched_terms(query: str, text: str) -> list[str]:
-    """The query's terms, as written in the query, that `text` also contains, once each.
-
-    Explains a keyword match: for "LSTM으로 시계열 예측" against a passage about lstm time
-    series, ["LSTM", "시계열"]. Matching is on tokens, so particles and case do not matter.
-    """
-    query_terms, text_tokens = analyse_many([query, text])
-    present = {term.token for term in text_tokens}
-    surfaces = [term.surface for term in query_terms if term.token in present]
-    return list(dict.fromkeys(surfaces))
 
 
 def _sha256(path: Path) -> str:

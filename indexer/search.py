@@ -16,7 +16,7 @@ import numpy as np
 
 from indexer.config import Settings, load_settings
 from indexer.embed import Embedder, ModelLoadError, load_embedder
-from indexer.lexical import Term, analyse_many, matched_terms
+from indexer.morphology import Term, analyse_many, matched_terms
 from indexer.resources import normalize_url
 from indexer.store import IndexIncompatible, IndexReader
 

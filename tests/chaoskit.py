@@ -22,7 +22,7 @@ CHILD = TESTS / "chaoschild.py"  # what the child processes run
 # Where a build can be killed: point -> (stage, what is wrapped, before or after it).
 # "fetch" is special: it dies inside a page-cache transaction (chaoschild._kill_in_cache_write).
 KILL_POINTS = {
-    "parse": ("parse", "indexer.parser:_FileParser._section", "before"),
+    "parse": ("parse", "indexer.sources.markdown:_FileParser._section", "before"),
     "fetch": ("fetch", None, None),
     "extract": ("fetch", "indexer.pagecache:extract", "before"),
     "embed": ("embed", None, None),  # the n-th batch of KillableEmbedder

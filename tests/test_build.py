@@ -19,10 +19,10 @@ from conftest import GAN, SAMPLE_LIST, TPU, VIDEO_LIST
 from fakes import FakeEmbedder
 
 from indexer.build import PROFILE_WEIGHT, Builder, FetchOutcome, fetch_pages
-from indexer.lexical import TOKENIZER_NAME, tokenize
+from indexer.morphology import TOKENIZER_NAME, tokenize
 from indexer.pagecache import PageCache, PageRecord
-from indexer.parser import parse_sources
 from indexer.search import Searcher
+from indexer.sources.markdown import parse_sources
 from indexer.store import BuildLocked, IndexReader, builds_dir
 
 TESTS_DIR = Path(__file__).resolve().parent

@@ -26,9 +26,9 @@ from hypothesis import strategies as st
 
 from indexer.cli import main
 from indexer.config import load_settings
-from indexer.parser import MAX_NESTING, parse_text
 from indexer.resources import normalize_url, resource_type, url_domain, url_problem
 from indexer.search import FUSIONS, MODES, Filters, Searcher, clean_query, duplicate_key
+from indexer.sources.markdown import MAX_NESTING, parse_text
 
 EXAMPLES = settings.default.max_examples
 HOSTILE_FIXTURE = SAMPLE_LIST.parents[1] / "tests" / "fixtures" / "hostile.md"

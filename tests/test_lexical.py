@@ -8,13 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexer.lexical import (
-    LexicalIndex,
-    LexicalIndexError,
-    matched_terms,
-    tokenize,
-    tokenize_many,
-)
+from indexer.lexical import LexicalIndex, LexicalIndexError
+from indexer.morphology import matched_terms, tokenize, tokenize_many
 
 CORPUS = [
     "LSTM으로 시계열 데이터를 예측하는 튜토리얼",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.parser import parse_sources, parse_text
+from indexer.sources.markdown import parse_sources, parse_text
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "keras-open-chat.md"
 

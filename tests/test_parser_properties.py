@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from indexer.parser import parse_text
 from indexer.resources import normalize_url
+from indexer.sources.markdown import parse_text
 
 markdown_noise = st.text(
     alphabet=st.sampled_from([*list("abc 가나다\n\t#*-+1.|[]()<>:!`_~\"'\\/"), "\u200b", "…"]),

@@ -17,9 +17,9 @@ from conftest import SAMPLE_LIST
 from fakes import FakeEmbedder
 
 from indexer.build import Builder
-from indexer.lexical import tokenize
-from indexer.parser import parse_sources
+from indexer.morphology import tokenize
 from indexer.search import Searcher
+from indexer.sources.markdown import parse_sources
 from indexer.store import (
     DENSE,
     DOC_VECTORS,

@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from indexer.headings import Heading, clean_inline, parse_heading
-from indexer.links import Link, choose_title, context_label, mask_spans, scan_links, target_problem
 from indexer.resources import (
     Mention,
     Note,
@@ -19,6 +17,15 @@ from indexer.resources import (
     Resource,
     normalize_url,
     stable_id,
+)
+from indexer.sources.headings import Heading, clean_inline, parse_heading
+from indexer.sources.links import (
+    Link,
+    choose_title,
+    context_label,
+    mask_spans,
+    scan_links,
+    target_problem,
 )
 
 # ------------------------------------------------------------------- blocks

@@ -7,8 +7,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from indexer.headings import clean_inline
 from indexer.resources import url_problem
+from indexer.sources.headings import clean_inline
 
 # ------------------------------------------------------------------ link scanning
 

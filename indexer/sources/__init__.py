@@ -1,0 +1,1 @@
+"""Source readers: every input (markdown lists today) becomes resources, notes and warnings."""
