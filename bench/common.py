@@ -120,7 +120,7 @@ def corpora() -> list[Corpus]:
         Corpus(
             "keras-seed",
             (Path(env("RECALL_BENCH_SEED_SOURCE", ROOT / "data" / "keras-open-chat.md")),),
-            Path(env("RECALL_BENCH_SEED_EVAL", ROOT / "tests" / "fixtures" / "eval_seed.json")),
+            Path(env("RECALL_BENCH_SEED_EVAL", BENCH / "data" / "keras_seed_eval.json")),
         ),
         Corpus(
             "adioshun",

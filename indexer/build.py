@@ -6,6 +6,7 @@ import functools
 import hashlib
 import json
 import logging
+import re
 import time
 import uuid
 from collections import Counter
@@ -18,10 +19,11 @@ import numpy as np
 from indexer.chunk import Passage, page_passages, profile_passages
 from indexer.config import Settings
 from indexer.embed import Embedder, load_embedder
-from indexer.lexical import LexicalIndex
-from indexer.morphology import TOKENIZER_NAME
+from indexer.lexical import FIELDS, FieldIndex
+from indexer.morphology import TOKENIZER_NAME, tokenize_many
+from indexer.query import type_words
 from indexer.resources import Note, ParseResult, Resource
-from indexer.sources.markdown import list_files, parse_sources
+from indexer.sources.files import list_files, parse_sources
 from indexer.store import (
     FORMAT_VERSION,
     IndexData,
@@ -145,6 +147,27 @@ def resource_doc(resource: Resource, page) -> dict:
     return doc
 
 
+def evidence(doc: dict) -> dict:
+    """What a record shows of itself: the kinds of resource it is (from its type, and from
+    type words in its title, headings and list names) and whether it is thin (only its link
+    to go on: a placeholder title, no note, no page text)."""
+    words = type_words()
+    named = " \n ".join(
+        [doc["title"], *doc["categories"], *doc.get("sections", [])]
+        + [list_name(m["source"]) for m in doc["mentions"] if m.get("source")]
+    )
+    kinds = {intent for intent, types in words.types_of.items() if doc["type"] in types}
+    kinds |= words.intents_in(named)
+    thin = (
+        doc["kind"] == "resource"
+        and bool(doc.get("title_is_placeholder"))
+        and not any(m["note"] for m in doc["mentions"])
+        and not doc.get("page_chars")
+        and not doc.get("description")
+    )
+    return {"kinds": sorted(kinds), "thin": thin}
+
+
 def note_doc(note: Note) -> dict:
     first_line = note.text.splitlines()[0] if note.text else ""
     return {
@@ -171,6 +194,49 @@ def note_doc(note: Note) -> dict:
         "fetch_status": None,
         "last_ok_at": None,
     }
+
+
+_URL_NOISE = frozenset({"http", "https", "www", "com", "html", "htm", "php", "aspx", "index"})
+
+
+def list_name(source: str) -> str:
+    """A list file's name as words: "38_Caffe.md" -> "Caffe", "keras-open-chat" -> "keras
+    open chat" (collections are often one file per topic)."""
+    stem = Path(source).stem
+    return " ".join(re.sub(r"^[\d\s._-]+", "", stem).replace("_", " ").replace("-", " ").split())
+
+
+def url_words(url: str) -> str:
+    words = re.split(r"[^\w]+|_", url.lower())
+    return " ".join(w for w in words if w and w not in _URL_NOISE and not w.isdigit())
+
+
+def doc_fields(doc: dict, page_text: str) -> dict[str, str]:
+    """The text of each keyword field of a resource or note (see indexer/lexical.py)."""
+    mentions = doc["mentions"]
+    titles = dict.fromkeys(
+        t for t in (doc["title"], doc.get("list_title"), doc.get("page_title")) if t
+    )
+    headings = [*doc["categories"], *doc.get("sections", [])]
+    headings += [list_name(m["source"]) for m in mentions if m.get("source")]
+    fields = {
+        "title": "\n".join(titles),
+        "notes": "\n".join(dict.fromkeys(m["note"] for m in mentions if m["note"])),
+        "headings": "\n".join(dict.fromkeys(h for h in headings if h)),
+        "url": url_words(doc["url"]) if doc["url"] else "",
+        "people": "\n".join(doc["contributors"]),
+        "context": "\n".join(dict.fromkeys(m["context"] for m in mentions if m.get("context"))),
+        "page": "\n".join(t for t in (doc.get("description") or "", page_text) if t),
+    }
+    return {name: fields[name] for name in FIELDS}
+
+
+def field_index(docs: list[dict], pages: dict[str, str]) -> FieldIndex:
+    """Every document's fields analysed in one pass and indexed field by field."""
+    texts = [doc_fields(doc, pages.get(doc["id"], "")) for doc in docs]
+    flat = tokenize_many([text[name] for text in texts for name in FIELDS])
+    width = len(FIELDS)
+    return FieldIndex.from_tokens({name: flat[column::width] for column, name in enumerate(FIELDS)})
 
 
 def doc_passages(doc: dict, page_text: str) -> list[Passage]:
@@ -253,7 +319,7 @@ def index_data(
     passages: list[Passage],
     positions: list[int],
     vectors: np.ndarray,
-    lexical: LexicalIndex,
+    lexical: FieldIndex,
     pages: dict[str, str],
     ann_threshold: int,
 ) -> IndexData:
@@ -317,7 +383,7 @@ class Builder:
                 if self._served_unchanged(index_path, inputs, report):
                     report.seconds["check"] = round(time.perf_counter() - clock, 3)
                     return report
-            parsed = parse_sources(sources)
+            parsed = parse_sources(sources, self.settings.reading)
             parsed = self._limit(parsed, report)
             report.warnings.extend(str(w) for w in parsed.warnings)
             report.seconds["parse"] = round(time.perf_counter() - clock, 3)
@@ -354,6 +420,8 @@ class Builder:
                     "text and status from the served index"
                 )
             docs.extend(note_doc(note) for note in parsed.notes)
+            for doc in docs:
+                doc.update(evidence(doc))
             report.fetch_counts = dict(
                 sorted(Counter(d["fetch_status"] for d in docs if d["kind"] == "resource").items())
             )
@@ -391,7 +459,7 @@ class Builder:
             report.seconds["embed"] = round(time.perf_counter() - clock, 3)
 
             clock = time.perf_counter()
-            lexical = LexicalIndex.from_texts([p.text for p in passages])
+            lexical = field_index(docs, pages)
             report.seconds["lexical"] = round(time.perf_counter() - clock, 3)
 
             clock = time.perf_counter()

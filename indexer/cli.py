@@ -14,9 +14,11 @@ from indexer.cli_common import (
     EXIT_USAGE,
     UsageError,
     add_allow_host_option,
+    add_reading_options,
     parse_or_fail,
     print_json,
     progress_wanted,
+    with_reading_options,
 )
 from indexer.config import load_settings
 
@@ -25,14 +27,17 @@ from indexer.config import load_settings
 
 def _add_parse(sub) -> None:
     p = sub.add_parser("parse", help="parse resource lists and report what they hold")
-    p.add_argument("sources", nargs="*", metavar="SOURCE", help="markdown file or folder")
+    p.add_argument(
+        "sources", nargs="*", metavar="SOURCE", help="list, chat export, or folder of them"
+    )
     p.add_argument("--json", action="store_true", help="print resources, notes and warnings")
+    add_reading_options(p)
     p.set_defaults(func=cmd_parse)
 
 
 def cmd_parse(args) -> int:
-    settings = load_settings(data_dir=args.data)
-    result = parse_or_fail(args.sources, settings.data_dir)
+    settings = with_reading_options(load_settings(data_dir=args.data), args)
+    result = parse_or_fail(args.sources, settings.data_dir, settings.reading)
     if args.json:
         print_json(result.to_dict())
         return EXIT_OK
@@ -42,6 +47,9 @@ def cmd_parse(args) -> int:
     print(f"mentions:  {mentions}")
     print(f"notes:     {len(result.notes)}")
     print(f"invalid:   {invalid}")
+    print(f"files:     {len(result.files)}")
+    for stats in result.files:
+        print(f"  {stats}")
     print(f"warnings:  {len(result.warnings)}")
     for warning in result.warnings:
         print(f"  {warning}")

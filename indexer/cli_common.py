@@ -6,10 +6,14 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from indexer.resources import ParseResult
-from indexer.sources.markdown import parse_sources
+if TYPE_CHECKING:
+    from indexer.config import Settings
+    from indexer.resources import ParseResult
+    from indexer.sources.options import ReadOptions
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -25,10 +29,14 @@ def print_json(data) -> None:
     sys.stdout.write("\n")
 
 
-def parse_or_fail(sources: Sequence[str], data_dir: Path) -> ParseResult:
+def parse_or_fail(
+    sources: Sequence[str], data_dir: Path, options: ReadOptions | None = None
+) -> ParseResult:
+    from indexer.sources.files import parse_sources
+
     paths = [Path(s) for s in sources] or [data_dir]
     try:
-        return parse_sources(paths)
+        return parse_sources(paths, options)
     except (FileNotFoundError, NotADirectoryError, PermissionError, IsADirectoryError) as exc:
         raise UsageError(str(exc)) from exc
 
@@ -48,6 +56,49 @@ def add_allow_host_option(parser: argparse.ArgumentParser) -> None:
         help="allow connecting to this host even on a loopback or private address "
         "(repeatable; RECALL_ALLOW_HOSTS)",
     )
+
+
+def add_reading_options(parser: argparse.ArgumentParser) -> None:
+    """What a chat export gives up: contacts, members, names (`recall parse` and `build`)."""
+    group = parser.add_argument_group("chat exports")
+    group.add_argument(
+        "--keep-contacts",
+        action="store_true",
+        help="keep e-mail addresses and phone numbers in notes and context (masked by default)",
+    )
+    group.add_argument(
+        "--exclude-sender",
+        action="append",
+        dest="exclude_senders",
+        default=[],
+        metavar="NAME",
+        help="drop every message of this member before anything is read (repeatable)",
+    )
+    group.add_argument(
+        "--pseudonymize",
+        action="store_true",
+        help="replace members' names with stable pseudonyms",
+    )
+    group.add_argument(
+        "--context-minutes",
+        type=float,
+        metavar="N",
+        help="keep the conversation this many minutes before a link as its context "
+        "(default 10, RECALL_CHAT_CONTEXT_MINUTES)",
+    )
+
+
+def with_reading_options(settings: Settings, args: argparse.Namespace) -> Settings:
+    """Settings with the chat-export flags of `add_reading_options` applied."""
+    reading = replace(
+        settings.reading,
+        keep_contacts=args.keep_contacts,
+        exclude_senders=tuple(args.exclude_senders),
+        pseudonymize=args.pseudonymize,
+    )
+    if args.context_minutes is not None:
+        reading = replace(reading, context_minutes=args.context_minutes)
+    return replace(settings, reading=reading)
 
 
 def progress_wanted() -> bool:

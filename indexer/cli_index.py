@@ -1,11 +1,9 @@
-"""`recall build`, `recall stats`, `recall export` and `recall ui`."""
+"""`recall build`, `recall stats`, `recall export`, and the servers: `recall ui` and
+`recall serve`. Each command imports what it uses when it runs."""
 
 from __future__ import annotations
 
-import csv
-import io
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,18 +14,21 @@ from indexer.cli_common import (
     UsageError,
     add_allow_host_option,
     add_index_option,
+    add_reading_options,
     print_json,
     progress_wanted,
+    with_reading_options,
 )
-from indexer.config import load_settings
-from indexer.store import IndexProblem, IndexReader
+from indexer.config import load_settings, served_index
 
 # ------------------------------------------------------------------------ build
 
 
 def _add_build(sub) -> None:
     p = sub.add_parser("build", help="parse, fetch, embed and publish the index")
-    p.add_argument("sources", nargs="*", metavar="SOURCE", help="markdown file or folder")
+    p.add_argument(
+        "sources", nargs="*", metavar="SOURCE", help="list, chat export, or folder of them"
+    )
     add_index_option(p)
     p.add_argument("--offline", action="store_true", help="use the page cache only")
     p.add_argument("--model", help="sentence-transformers model name or path (RECALL_MODEL)")
@@ -36,12 +37,14 @@ def _add_build(sub) -> None:
     p.add_argument("--import-warc", metavar="FILE", help="seed the page cache from a WARC file")
     add_allow_host_option(p)
     p.add_argument("--json", action="store_true", help="print the build report as JSON")
+    add_reading_options(p)
     p.set_defaults(func=cmd_build)
 
 
 def cmd_build(args) -> int:
     from indexer.build import Builder
     from indexer.embed import ModelLoadError
+    from indexer.store import IndexProblem
 
     settings = load_settings(
         data_dir=args.data,
@@ -50,6 +53,7 @@ def cmd_build(args) -> int:
         model=args.model,
         allow_hosts=tuple(args.allow_hosts) if args.allow_hosts else None,
     )
+    settings = with_reading_options(settings, args)
     if args.import_warc and not Path(args.import_warc).is_file():
         raise UsageError(f"no such WARC file: {args.import_warc}")
     sources = [Path(s) for s in args.sources] or [settings.data_dir]
@@ -88,40 +92,15 @@ def cmd_build(args) -> int:
 # ------------------------------------------------------------------------ stats
 
 
-def _open_reader(args) -> IndexReader:
+def _open_metadata(args):
+    """The served index's manifest and records: no vectors, no keyword index, no model."""
+    from indexer.store import IndexMetadata, IndexProblem
+
     settings = load_settings(index_dir=args.index)
     try:
-        return IndexReader(settings.index_dir)
+        return IndexMetadata(settings.index_dir)
     except IndexProblem as exc:
         raise UsageError(str(exc)) from exc
-
-
-def index_stats(reader: IndexReader) -> dict:
-    manifest = reader.manifest
-    dead = [
-        {
-            "url": d["url"],
-            "title": d["title"],
-            "status": d.get("fetch_status"),
-            "last_ok_at": d.get("last_ok_at"),
-        }
-        for d in reader.docs
-        if d["kind"] == "resource" and d.get("fetch_status") not in ("ok", "not_modified")
-    ]
-    return {
-        "index": str(reader.path),
-        "build_id": reader.build_id,
-        "built_at": manifest["built_at"],
-        "model": manifest["model"],
-        "dimension": manifest["dimension"],
-        "tokenizer": manifest["tokenizer"],
-        "dense_index": manifest["dense_index"],
-        "counts": manifest["counts"],
-        "fetch_counts": manifest["fetch_counts"],
-        "size_bytes": reader.size_on_disk(),
-        "sources": manifest["sources"],
-        "unavailable": dead,
-    }
 
 
 def _add_stats(sub) -> None:
@@ -132,8 +111,9 @@ def _add_stats(sub) -> None:
 
 
 def cmd_stats(args) -> int:
-    reader = _open_reader(args)
-    stats = index_stats(reader)
+    from indexer.export import index_stats
+
+    stats = index_stats(_open_metadata(args))
     if args.json:
         print_json(stats)
         return EXIT_OK
@@ -154,101 +134,42 @@ def cmd_stats(args) -> int:
 
 # ------------------------------------------------------------------------ export
 
-EXPORT_FIELDS = [
-    "title",
-    "url",
-    "type",
-    "contributors",
-    "dates",
-    "fetch_status",
-    "last_ok_at",
-    "notes",
-]
-
-
-def export_rows(docs: list[dict]) -> list[dict]:
-    rows = []
-    for doc in docs:
-        if doc["kind"] != "resource":
-            continue
-        rows.append(
-            {
-                "title": doc["title"],
-                "url": doc["url"],
-                "type": doc["type"],
-                "contributors": doc["contributors"],
-                "dates": doc["dates"],
-                "fetch_status": doc.get("fetch_status"),
-                "last_ok_at": doc.get("last_ok_at"),
-                "notes": [m["note"] for m in doc["mentions"] if m["note"]],
-                "mentions": doc["mentions"],
-            }
-        )
-    return rows
-
-
-def rows_to_csv(rows: list[dict]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(EXPORT_FIELDS)
-    for row in rows:
-        writer.writerow(
-            [
-                "; ".join(v) if isinstance(v, list) else ("" if v is None else v)
-                for v in (row[name] for name in EXPORT_FIELDS)
-            ]
-        )
-    return buffer.getvalue()
-
-
-def _markdown_text(text: str) -> str:
-    """Text safe inside a markdown link label: brackets and newlines cannot break out.
-
-    Backslashes, backticks and `<` are escaped too: a trailing backslash would escape the
-    closing bracket, and code spans, autolinks and HTML bind tighter than a link label.
-    """
-    text = " ".join(str(text).split()).replace("[", "(").replace("]", ")")
-    return re.sub(r"([\\`<])", r"\\\1", text)
-
-
-def rows_to_markdown(rows: list[dict]) -> str:
-    lines = []
-    for row in rows:
-        who = ", ".join(row["contributors"]) or "?"
-        when = ", ".join(row["dates"]) or "?"
-        status = (
-            "" if row["fetch_status"] in ("ok", "not_modified") else f" — {row['fetch_status']}"
-        )
-        title = _markdown_text(row["title"])
-        if row["url"].lower().startswith(("http://", "https://")):
-            target = row["url"].replace("<", "%3C").replace(">", "%3E").replace(" ", "%20")
-            entry = f"[{title}](<{target}>)"
-        else:  # never make a javascript:, file: or broken URL clickable
-            entry = f"{title} (`{row['url'].replace('`', '')}`, not a web link)"
-        lines.append(f"* {entry} — {who} ({when}){status}")
-    return "\n".join(lines) + "\n"
-
 
 def _add_export(sub) -> None:
     p = sub.add_parser("export", help="every resource with its mentions and link status")
     add_index_option(p)
-    p.add_argument("--format", choices=("json", "csv", "md"), default="json")
+    p.add_argument(
+        "--format",
+        choices=("json", "csv", "md"),
+        default="json",
+        help="md: a list in the sample list's shape, which recall reads back the same",
+    )
+    p.add_argument(
+        "--group-by",
+        choices=("date", "contributor", "topic"),
+        help="with --format md: posts grouped by month, contributor or topic",
+    )
     p.set_defaults(func=cmd_export)
 
 
 def cmd_export(args) -> int:
-    reader = _open_reader(args)
-    rows = export_rows(reader.docs)
+    from indexer.export import export_rows, rows_to_csv
+
+    docs = _open_metadata(args).docs
+    if args.format == "md":
+        from indexer.listwriter import write_records
+
+        sys.stdout.write(write_records(docs, args.group_by))
+        return EXIT_OK
+    rows = export_rows(docs)
     if args.format == "json":
         print_json(rows)
-    elif args.format == "csv":
-        sys.stdout.write(rows_to_csv(rows))
     else:
-        sys.stdout.write(rows_to_markdown(rows))
+        sys.stdout.write(rows_to_csv(rows))
     return EXIT_OK
 
 
-# ------------------------------------------------------------------------ ui
+# ------------------------------------------------------------------------ servers
 
 
 def _add_ui(sub) -> None:
@@ -259,9 +180,8 @@ def _add_ui(sub) -> None:
 
 
 def cmd_ui(args) -> int:
-    settings = load_settings(index_dir=args.index)
-    app = Path(__file__).resolve().parents[1] / "search_ui" / "app.py"
-    env = dict(os.environ, RECALL_INDEX=str(settings.index_dir.resolve()))
+    app = Path(__file__).resolve().parents[1] / "search_ui" / "server.py"
+    env = dict(os.environ, RECALL_INDEX=str(served_index(args.index)))
     command = [
         sys.executable,
         "-m",
@@ -280,4 +200,19 @@ def cmd_ui(args) -> int:
     return subprocess.call(command, env=env)
 
 
-COMMANDS = [_add_build, _add_stats, _add_export, _add_ui]
+def _add_serve(sub) -> None:
+    p = sub.add_parser("serve", help="start the JSON API (OpenAPI page at /docs)")
+    add_index_option(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8600, help="port (default 8600)")
+    p.set_defaults(func=cmd_serve)
+
+
+def cmd_serve(args) -> int:
+    from indexer.api import serve
+
+    serve(served_index(args.index), args.host, args.port)
+    return EXIT_OK
+
+
+COMMANDS = [_add_build, _add_stats, _add_export, _add_ui, _add_serve]

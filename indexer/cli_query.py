@@ -1,36 +1,35 @@
-"""`recall search`, `recall related` and `recall eval`."""
+"""`recall search`, `recall related` and `recall eval`; the model and the index are
+imported and loaded when a command runs, not to build the parser."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from datetime import date
 from pathlib import Path
 
+from indexer.answers import MODES, TYPES, iso_date, make_filters, related_answer
 from indexer.cli_common import EXIT_FAILURE, EXIT_OK, UsageError, add_index_option, print_json
 from indexer.config import load_settings
-from indexer.store import IndexProblem
-
-TYPES = ("paper", "repo", "video", "book", "article", "pdf", "note", "other")
 
 
 def _iso_date(text: str) -> str:
     """argparse type for --since/--until; argparse turns the error into a usage message
     (a UsageError raised here would escape parse_args as a traceback)."""
     try:
-        return date.fromisoformat(text).isoformat()
+        return iso_date(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD)") from exc
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _open_searcher(args):
     from indexer.embed import ModelLoadError
-    from indexer.search import Searcher
+    from indexer.live import open_searcher
+    from indexer.store import IndexProblem
 
     settings = load_settings(index_dir=args.index)
     try:
-        return Searcher.open(settings.index_dir, settings=settings)
+        return open_searcher(settings.index_dir, settings)
     except (IndexProblem, ModelLoadError) as exc:
         raise UsageError(str(exc)) from exc
 
@@ -49,7 +48,8 @@ def _print_hits(hits) -> None:
         status = (
             "" if hit.fetch_status in (None, "ok", "not_modified") else f"  [{hit.fetch_status}]"
         )
-        print(f"{hit.rank:>2}. {hit.title}")
+        weak = "  (less related)" if hit.weak else ""
+        print(f"{hit.rank:>2}. {hit.title}{weak}")
         print(f"    {hit.url or '(note)'}{status}")
         print(f"    {hit.type} · {hit.domain or '-'} · {people} · {dates}")
         print(f"    why: {hit.why}")
@@ -70,7 +70,7 @@ def _add_search(sub) -> None:
     p.add_argument("--until", type=_iso_date, metavar="YYYY-MM-DD")
     p.add_argument("--domain", action="append", default=[], metavar="HOST")
     p.add_argument("--type", action="append", default=[], choices=TYPES)
-    p.add_argument("--mode", choices=("hybrid", "dense", "lexical"), default="hybrid")
+    p.add_argument("--mode", choices=MODES, default="hybrid")
     p.add_argument("--expand", action="store_true", help="query expansion (αQE) over top results")
     p.add_argument(
         "--batch", metavar="FILE", help="one query per line; one JSON object per line out"
@@ -80,21 +80,13 @@ def _add_search(sub) -> None:
 
 
 def cmd_search(args) -> int:
-    from indexer.search import Filters
-
     if args.query is None and not args.batch:
         raise UsageError("give a QUERY or --batch FILE")
     if args.k < 1:
         raise UsageError("-k must be at least 1")
     queries = _batch_lines(args.batch) if args.batch else [args.query]
     searcher = _open_searcher(args)
-    filters = Filters(
-        contributors=tuple(args.contributor),
-        since=args.since,
-        until=args.until,
-        domains=tuple(d.lower() for d in args.domain),
-        types=tuple(args.type),
-    )
+    filters = make_filters(args.contributor, args.since, args.until, args.domain, args.type)
     for query in queries:
         response = searcher.search(
             query, k=args.k, filters=filters, mode=args.mode, expand=args.expand
@@ -106,6 +98,8 @@ def cmd_search(args) -> int:
         else:
             if response.message:
                 print(f"({response.message})")
+            if response.no_close_match:
+                print("(no close match: every result below is less related)")
             _print_hits(response.results)
             print(f"{len(response.results)} results in {response.took_ms:.0f} ms")
     return EXIT_OK
@@ -141,7 +135,7 @@ def cmd_related(args) -> int:
             )
             status = EXIT_FAILURE
             continue
-        payload = {"of": ref, "results": [hit.to_dict() for hit in hits]}
+        payload = related_answer(ref, hits)
         if args.batch:
             sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
         elif args.json:
@@ -159,14 +153,31 @@ def _add_eval(sub) -> None:
     p.add_argument("file", metavar="FILE")
     add_index_option(p)
     p.add_argument("-k", type=int, default=10)
-    p.add_argument("--mode", choices=("hybrid", "dense", "lexical"), default="hybrid")
+    p.add_argument("--mode", choices=MODES, default="hybrid")
     p.add_argument("--expand", action="store_true")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 
 
+def _print_summary(summary: dict, k: int) -> None:
+    for split, values in summary["splits"].items():
+        print(f"  {split:<16} n={values['n']:<3} MRR@{k} {values[f'mrr@{k}']:.3f}")
+    confidence = summary.get("confidence")
+    if confidence:
+        told, strong = (
+            confidence["no_close_match_share"],
+            confidence["first_relevant_not_weak_share"],
+        )
+        print(
+            f"  unanswerable told 'no close match': "
+            f"{'-' if told is None else f'{told:.0%}'} of {confidence['unanswerable']}; "
+            f"first relevant hit not weak: {'-' if strong is None else f'{strong:.0%}'} "
+            f"of {confidence['answerable_judged']}"
+        )
+
+
 def cmd_eval(args) -> int:
-    from indexer.evaluate import EvalSetError, evaluate, load_eval_set
+    from indexer.evaluate import EvalSetError, Ranked, evaluate, load_eval_set
 
     try:
         eval_set = load_eval_set(Path(args.file))
@@ -174,9 +185,10 @@ def cmd_eval(args) -> int:
         raise UsageError(str(exc)) from exc
     searcher = _open_searcher(args)
 
-    def rank(query: str, k: int) -> list[str]:
+    def rank(query: str, k: int) -> Ranked:
         response = searcher.search(query, k=k, mode=args.mode, expand=args.expand)
-        return [hit.url for hit in response.results]
+        hits = response.results
+        return Ranked([h.url for h in hits], [h.weak for h in hits], response.no_close_match)
 
     def related(ref: str, k: int) -> list[str]:
         try:
@@ -195,8 +207,10 @@ def cmd_eval(args) -> int:
         f"queries: {result['queries']}   MRR@{k} {result[f'mrr@{k}']:.3f}   "
         f"Recall@{k} {result[f'recall@{k}']:.3f}   nDCG@{k} {result[f'ndcg@{k}']:.3f}"
     )
-    for split, values in result["splits"].items():
-        print(f"  {split:<16} n={values['n']:<3} MRR@{k} {values[f'mrr@{k}']:.3f}")
+    _print_summary(result, k)
+    for half, summary in result.get("halves", {}).items():
+        print(f"{half} half: {summary['queries']} queries   MRR@{k} {summary[f'mrr@{k}']:.3f}")
+        _print_summary(summary, k)
     if "related_recall@5" in result:
         print(
             f"related: {result['related_items']} items   Recall@5 {result['related_recall@5']:.3f}"

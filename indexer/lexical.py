@@ -35,8 +35,17 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _empty_hits() -> tuple[np.ndarray, np.ndarray]:
-    return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ids (int64) and scores (float32, descending, ties by id) of the best `k` positive
+    scores."""
+    hits = np.flatnonzero(scores > 0)
+    if k <= 0 or not len(hits):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    if len(hits) > k:  # only the best k (and any tied with the k-th) need sorting
+        kth_best = np.partition(scores[hits], len(hits) - k)[len(hits) - k]
+        hits = hits[scores[hits] >= kth_best]
+    best = hits[np.lexsort((hits, -scores[hits]))][:k]
+    return best.astype(np.int64), scores[best].astype(np.float32)
 
 
 class LexicalIndex:
@@ -48,12 +57,13 @@ class LexicalIndex:
         self._num_docs = num_docs
 
     @classmethod
-    def from_tokens(cls, token_lists: Iterable[Sequence[str]]) -> LexicalIndex:
-        """Index documents already split by `tokenize` (queries are tokenized the same way)."""
+    def from_tokens(cls, token_lists: Iterable[Sequence[str]], b: float = 0.75) -> LexicalIndex:
+        """Index documents already split by `tokenize` (queries are tokenized the same way);
+        `b` is how much a long document's matches are discounted (0: not at all)."""
         documents = [list(tokens) for tokens in token_lists]
         if not any(documents):
             return cls(None, len(documents))
-        bm25 = bm25s.BM25()
+        bm25 = bm25s.BM25(b=b)
         bm25.index(documents, show_progress=False)
         return cls(bm25, len(documents))
 
@@ -64,22 +74,19 @@ class LexicalIndex:
     def __len__(self) -> int:
         return self._num_docs
 
+    def scores(self, tokens: Sequence[str]) -> np.ndarray:
+        """The BM25 score (float32) of every document for the query's tokens, 0 where a
+        document has none of them."""
+        ids = self._bm25.get_tokens_ids(list(dict.fromkeys(tokens))) if self._bm25 else []
+        if not ids:
+            return np.zeros(self._num_docs, dtype=np.float32)
+        return self._bm25.get_scores_from_ids(ids).astype(np.float32, copy=False)
+
     def search(self, tokens: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ids (int64) and BM25 scores (float32, descending) of the best `k` documents
         sharing at least one of the query's tokens (split by `tokenize`); empty arrays when
         none does."""
-        if self._bm25 is None or k <= 0:
-            return _empty_hits()
-        ids = self._bm25.get_tokens_ids(list(dict.fromkeys(tokens)))
-        if not ids:
-            return _empty_hits()
-        scores = self._bm25.get_scores_from_ids(ids)
-        hits = np.flatnonzero(scores > 0)
-        if len(hits) > k:  # only the best k (and any tied with the k-th) need sorting
-            kth_best = np.partition(scores[hits], len(hits) - k)[len(hits) - k]
-            hits = hits[scores[hits] >= kth_best]
-        best = hits[np.lexsort((hits, -scores[hits]))][:k]
-        return best.astype(np.int64), scores[best].astype(np.float32)
+        return top_k(self.scores(tokens), k)
 
     def tokens_in(self, tokens: Sequence[str], rows: Iterable[int]) -> dict[int, set[str]]:
         """Which of `tokens` each document in `rows` contains, read from the index's
@@ -146,3 +153,82 @@ class LexicalIndex:
         except (OSError, ValueError) as exc:
             raise LexicalIndexError(f"cannot load the BM25 index in {directory}: {exc}") from exc
         return cls(bm25, num_docs)
+
+
+# Fields of a resource, each scored by its own BM25 so that each has its own length
+# normalisation: a long note is not discounted like a long page, and a heading word
+# does not count like a title word (the weights are query-time, see indexer/rank.py).
+FIELD_B = {
+    "title": 0.3,
+    "notes": 0.2,  # contributors' words: a long description is not weaker evidence
+    "headings": 0.5,  # headings, categories and the list's name
+    "url": 0.3,
+    "people": 0.0,
+    "context": 0.3,  # the conversation a chat link was posted in
+    "page": 0.75,
+}
+FIELDS = tuple(FIELD_B)
+_FIELDS_MANIFEST = "fields.json"
+
+
+class FieldIndex:
+    """One BM25 index per resource field; row i of every field is resource (doc) i."""
+
+    def __init__(self, fields: dict[str, LexicalIndex], num_docs: int) -> None:
+        self.fields = fields
+        self.num_docs = num_docs
+
+    @classmethod
+    def from_tokens(cls, field_tokens: dict[str, list[list[str]]]) -> FieldIndex:
+        counts = {len(lists) for lists in field_tokens.values()}
+        if len(counts) > 1:
+            raise ValueError(f"fields disagree on the number of documents: {sorted(counts)}")
+        num_docs = counts.pop() if counts else 0
+        fields = {
+            name: LexicalIndex.from_tokens(field_tokens.get(name, [[]] * num_docs), FIELD_B[name])
+            for name in FIELDS
+        }
+        return cls(fields, num_docs)
+
+    def __len__(self) -> int:
+        return self.num_docs
+
+    def scores(self, tokens: Sequence[str], weights: dict[str, float]) -> np.ndarray:
+        """Σ over fields of weight × BM25 of the field, for every document."""
+        total = np.zeros(self.num_docs, dtype=np.float32)
+        for name, weight in weights.items():
+            if weight:
+                total += weight * self.fields[name].scores(tokens)
+        return total
+
+    def tokens_in(self, tokens: Sequence[str], rows: Iterable[int]) -> dict[int, dict[str, set]]:
+        """For each row, the fields holding some of `tokens`, and which ones."""
+        rows = [int(row) for row in rows]
+        found: dict[int, dict[str, set]] = {row: {} for row in rows}
+        for name, index in self.fields.items():
+            for row, present in index.tokens_in(tokens, rows).items():
+                if present:
+                    found[row][name] = present
+        return found
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, index in self.fields.items():
+            index.save(directory / name)
+        manifest = {"format": _FORMAT, "num_docs": self.num_docs, "fields": list(self.fields)}
+        (directory / _FIELDS_MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> FieldIndex:
+        path = directory / _FIELDS_MANIFEST
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+            names, num_docs = list(manifest["fields"]), int(manifest["num_docs"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise LexicalIndexError(f"cannot read lexical index manifest {path}: {exc}") from exc
+        if set(names) != set(FIELDS):
+            raise LexicalIndexError(f"{path}: fields {names} are not {list(FIELDS)}")
+        fields = {name: LexicalIndex.load(directory / name) for name in FIELDS}
+        if any(len(index) != num_docs for index in fields.values()):
+            raise LexicalIndexError(f"{path}: a field index does not hold {num_docs} documents")
+        return cls(fields, num_docs)

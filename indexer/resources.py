@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import asdict, dataclass, field
@@ -21,6 +22,9 @@ class Mention:
     note: str
     source: str
     line: int
+    time: str | None = None  # HH:MM, when the source says (chat messages)
+    # What others said just before (a chat's conversation): never the contributor's words.
+    context: str = ""
 
 
 @dataclass
@@ -93,16 +97,45 @@ class ParseWarning:
 
 
 @dataclass
+class SourceFile:
+    """What one input file held: which reader read it, and its counts."""
+
+    path: str
+    reader: str  # "markdown", a chat export format ("kakao-pc", …) or "skipped"
+    messages: int = 0  # chat messages kept (system lines and excluded members left out)
+    duplicates: int = 0  # messages with links already read from another export of the room
+    links: int = 0  # mentions the file gave
+    members: int = 0  # distinct contributors (senders of a chat)
+    first_date: str | None = None
+    last_date: str | None = None
+
+    def __str__(self) -> str:
+        parts = [self.reader]
+        if self.reader.startswith("kakao"):
+            parts.append(f"{self.messages} messages")
+        parts += [f"{self.links} links", f"{self.members} contributors"]
+        parts.append(f"{self.first_date} ~ {self.last_date}" if self.first_date else "no dates")
+        if self.duplicates:
+            parts.append(f"{self.duplicates} messages already read from another export")
+        return f"{self.path}: " + ", ".join(parts)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
 class ParseResult:
     resources: list[Resource] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     warnings: list[ParseWarning] = field(default_factory=list)
+    files: list[SourceFile] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
             "resources": [r.to_dict() for r in self.resources],
             "notes": [n.to_dict() for n in self.notes],
             "warnings": [w.to_dict() for w in self.warnings],
+            "files": [f.to_dict() for f in self.files],
         }
 
 
@@ -126,6 +159,7 @@ def _is_tracking_param(name: str) -> bool:
     return lowered in _TRACKING_PARAMS or lowered.startswith("utm_")
 
 
+@functools.lru_cache(maxsize=65536)  # a chat posts the same links again and again
 def normalize_url(url: str) -> str:
     """Canonical form used as a resource's identity.
 

@@ -16,17 +16,14 @@ import numpy as np
 
 from indexer.config import Settings, load_settings
 from indexer.embed import Embedder, ModelLoadError, load_embedder
-from indexer.morphology import Term, analyse_many, matched_terms
+from indexer.lexical import top_k
+from indexer.morphology import analyse_many, matched_terms
+from indexer.query import QueryPlan, plan_query
+from indexer.rank import FUSIONS, Candidate, Ranking, fuse, keyword_scores, load_calibration
 from indexer.resources import normalize_url
 from indexer.store import IndexIncompatible, IndexReader
 
 MODES = ("hybrid", "dense", "lexical")
-FUSIONS = ("convex", "rrf")
-RRF_K = 60
-# Chosen on tests/fixtures/eval_seed.json and bench/data/adioshun_eval.json (see BENCHMARKS.md).
-DENSE_WEIGHT = 0.8
-BM25_HALF = 20.0  # the BM25 score that counts as half a keyword match
-SECONDARY_WEIGHT = 0.3  # how much a resource's 2nd and 3rd best passages add to its best
 FIRST_DEPTH = 64  # passages per ranker before filters; deepened until k resources pass
 EXPANSION_TOP = 3
 EXPANSION_ALPHA = 3.0
@@ -93,6 +90,10 @@ class Hit:
     why: str
     kind: str = "resource"
     terms: list[str] = field(default_factory=list)  # query words found, for highlighting
+    similarity: float | None = None  # the dense ranker's cosine, None if it did not return it
+    coverage: float = 0.0  # share of the query's topic words the resource holds
+    confidence: float | None = None  # P(relevant), calibrated per model; None: not known
+    weak: bool = False  # below the calibrated threshold: shown as "less related"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -105,6 +106,7 @@ class SearchResponse:
     results: list[Hit]
     message: str | None = None
     truncated: bool = False
+    no_close_match: bool = False  # every hit is weak: nothing in the index answers well
 
     def to_dict(self) -> dict:
         return {
@@ -113,6 +115,7 @@ class SearchResponse:
             "results": [hit.to_dict() for hit in self.results],
             "message": self.message,
             "truncated": self.truncated,
+            "no_close_match": self.no_close_match,
         }
 
 
@@ -165,7 +168,13 @@ def search_one(index: faiss.Index, vector: np.ndarray, k: int, params=None):
 class Searcher:
     """Answers queries and related-resource lookups against one opened index."""
 
-    def __init__(self, reader: IndexReader, embedder: Embedder, settings: Settings | None = None):
+    def __init__(
+        self,
+        reader: IndexReader,
+        embedder: Embedder,
+        settings: Settings | None = None,
+        ranking: Ranking | None = None,
+    ):
         if reader.manifest["model"] != embedder.name:
             raise IndexIncompatible(
                 f"index {reader.path} was built with model {reader.manifest['model']!r}, "
@@ -175,14 +184,19 @@ class Searcher:
         self.reader = reader
         self.embedder = embedder
         self.settings = settings or load_settings()
+        self.ranking = ranking or Ranking()
+        self.calibration = load_calibration(embedder.name)
         self.docs = reader.docs
+        self._thin = np.array([bool(doc.get("thin")) for doc in self.docs], np.float32)
         self._by_url = {}
         for pos, doc in enumerate(self.docs):
             if doc["url"]:
                 self._by_url.setdefault(doc["url"], pos)
 
     @classmethod
-    def open(cls, index_path: Path, embedder: Embedder | None = None, settings=None) -> Searcher:
+    def open(
+        cls, index_path: Path, embedder: Embedder | None = None, settings=None, ranking=None
+    ) -> Searcher:
         reader = IndexReader(index_path)
         if embedder is None:
             model = reader.manifest["model"]
@@ -195,7 +209,7 @@ class Searcher:
                     f"loaded here ({exc}): rebuild it with `recall build --full` "
                     "(choose the model with --model or RECALL_MODEL)"
                 ) from exc
-        return cls(reader, embedder, settings)
+        return cls(reader, embedder, settings, ranking)
 
     @property
     def build_id(self) -> str:
@@ -217,10 +231,6 @@ class Searcher:
         scores, rows = search_one(index, vector, depth, params)
         return {int(r): float(s) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0}
 
-    def _lexical(self, tokens: list[str], depth: int) -> dict[int, float]:
-        rows, scores = self.reader.lexical.search(tokens, depth)
-        return {int(r): float(s) for r, s in zip(rows, scores, strict=True)}
-
     def _expand(self, vector: np.ndarray, dense: dict[int, float]) -> np.ndarray:
         """αQE: move the query toward its best resources, weighted by similarity^α."""
         best_docs: dict[int, float] = {}
@@ -234,43 +244,25 @@ class Searcher:
             expanded += max(score, 0.0) ** EXPANSION_ALPHA * self.reader.doc_vectors[pos]
         return expanded / max(float(np.linalg.norm(expanded)), 1e-12)
 
-    @staticmethod
-    def fuse(
-        dense: dict[int, float], lexical: dict[int, float], fusion: str = "convex"
-    ) -> dict[int, float]:
-        """One score per passage from the two rankers.
-
-        convex (default): DENSE_WEIGHT x cosine + the rest x BM25 / (BM25 + BM25_HALF).
-        The saturating BM25 keeps a weak keyword match weak, where dividing by the
-        best score of the query would make every query's best keyword hit a full match.
-        rrf: reciprocal-rank fusion, kept for comparison (it scored lower on both
-        evaluation sets, see BENCHMARKS.md).
-        """
-        fused: dict[int, float] = defaultdict(float)
-        if fusion == "rrf":
-            for ranking in (dense, lexical):
-                ordered = sorted(ranking.items(), key=lambda item: -item[1])
-                for rank, (row, _) in enumerate(ordered):
-                    fused[row] += 1.0 / (RRF_K + rank + 1)
-            return dict(fused)
-        for row, score in dense.items():
-            fused[row] += DENSE_WEIGHT * max(score, 0.0)
-        for row, score in lexical.items():
-            fused[row] += (1 - DENSE_WEIGHT) * score / (score + BM25_HALF)
-        return dict(fused)
-
-    def _rank_docs(self, passage_scores: dict[int, float]) -> list[tuple[int, float, list[int]]]:
-        """Resources ranked by their best passage plus a share of the next two."""
+    def _candidates(
+        self, dense: dict[int, float], keyword: np.ndarray | None, depth: int
+    ) -> list[Candidate]:
+        """Resources from either ranker: each one's best passage plus a share of the next
+        two, and its keyword score."""
         per_doc: dict[int, list[tuple[float, int]]] = defaultdict(list)
-        for row, score in passage_scores.items():
+        for row, score in dense.items():
             per_doc[int(self.reader.passage_docs[row])].append((score, row))
-        ranked = []
+        candidates = {}
         for pos, scored in per_doc.items():
             scored.sort(reverse=True)
-            total = scored[0][0] + SECONDARY_WEIGHT * sum(s for s, _ in scored[1:3])
-            ranked.append((pos, total, [row for _, row in scored]))
-        ranked.sort(key=lambda item: (-item[1], item[0]))
-        return ranked
+            total = scored[0][0] + self.ranking.secondary_weight * sum(s for s, _ in scored[1:3])
+            candidates[pos] = Candidate(pos, total, 0.0, [row for _, row in scored], scored[0][0])
+        if keyword is not None:
+            for pos in top_k(keyword, depth)[0].tolist():
+                candidates.setdefault(pos, Candidate(pos, None, 0.0, []))
+            for candidate in candidates.values():
+                candidate.keyword = float(keyword[candidate.pos])
+        return list(candidates.values())
 
     # -------------------------------------------------------------- search
 
@@ -280,14 +272,17 @@ class Searcher:
         k: int = 10,
         filters: Filters | None = None,
         mode: str = "hybrid",
-        fusion: str = "convex",
+        fusion: str | None = None,
         expand: bool = False,
     ) -> SearchResponse:
         started = time.perf_counter()
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
-        if fusion not in FUSIONS:
-            raise ValueError(f"unknown fusion {fusion!r}; choose one of {', '.join(FUSIONS)}")
+        ranking = self.ranking if fusion is None else self.ranking.with_options(fusion=fusion)
+        if ranking.fusion not in FUSIONS:
+            raise ValueError(
+                f"unknown fusion {ranking.fusion!r}; choose one of {', '.join(FUSIONS)}"
+            )
         text, truncated = clean_query(query, self.settings.max_query_chars)
         filters = filters or Filters()
         message = None
@@ -295,61 +290,101 @@ class Searcher:
             message = f"the query was cut to its first {self.settings.max_query_chars} characters"
         if not text or k <= 0:
             return SearchResponse(text, _ms(started), [], "empty query: type a question", truncated)
-        vector = self.embedder.encode_queries([text])[0] if mode != "lexical" else None
-        query_terms = analyse_many([text])[0] if mode != "dense" else []
-        tokens = [term.token for term in query_terms]
-        total = max(self.reader.dense.ntotal, len(self.reader.lexical))
+        plan = plan_query(
+            text, analyse_many([text])[0], strip_dense=ranking.strip_dense, bridge=ranking.bridge
+        )
+        vector = self.embedder.encode_queries([plan.dense_text])[0] if mode != "lexical" else None
+        keyword = keyword_scores(self.reader.lexical, plan, ranking) if mode != "dense" else None
+        preferred = self._preferred(plan.intents)
+        total = max(self.reader.dense.ntotal, len(self.docs))
         depth = max(FIRST_DEPTH, 4 * k)
         while True:
             dense = self._dense(vector, depth) if vector is not None else {}
             if expand and dense:
                 dense = self._dense(self._expand(vector, dense), depth)
-            lexical = self._lexical(tokens, depth) if mode != "dense" else {}
-            scores = self.fuse(dense, lexical, fusion) if mode == "hybrid" else dense or lexical
-            ranked = [r for r in self._rank_docs(scores) if filters.allows(self.docs[r[0]])]
+            candidates = self._candidates(dense, keyword, depth)
+            if keyword is not None:
+                self._cover(candidates, plan)
+            fuse(candidates, ranking, mode, preferred, self._thin)
+            ranked = [c for c in candidates if filters.allows(self.docs[c.pos])]
             if len(ranked) >= k or depth >= total:
                 break
             depth *= 4
+        ranked.sort(key=lambda c: (-c.score, c.pos))
         hits = [
-            self._hit(rank, pos, score, rows, query_terms, dense, lexical)
-            for rank, (pos, score, rows) in enumerate(ranked[:k], start=1)
+            self._hit(rank, c, plan, keyword is not None)
+            for rank, c in enumerate(ranked[:k], start=1)
         ]
+        no_close_match = bool(hits) and all(hit.weak for hit in hits)
         if not hits and message is None:
             message = "no matching resources" + (" for these filters" if filters.active() else "")
-        return SearchResponse(text, _ms(started), hits, message, truncated)
+        return SearchResponse(text, _ms(started), hits, message, truncated, no_close_match)
 
-    def _hit(self, rank, pos, score, rows, query_terms: list[Term], dense, lexical) -> Hit:
-        doc = self.docs[pos]
+    def _cover(self, candidates: list[Candidate], plan: QueryPlan) -> None:
+        asked = [t.token for t in plan.topic_terms]
+        bridged = [tok for b in plan.bridges for alt in b.alternatives for tok in alt]
+        found = self.reader.lexical.tokens_in([*asked, *bridged], [c.pos for c in candidates])
+        for candidate in candidates:
+            present = set().union(*found[candidate.pos].values())
+            candidate.coverage = _coverage(asked, plan, present)
+
+    def _preferred(self, intents: set[str]) -> np.ndarray | None:
+        """1.0 for each resource of a kind the query asks for ("LSTM 논문": papers)."""
+        if not intents:
+            return None
+        return np.array(
+            [bool(intents.intersection(doc.get("kinds", ()))) for doc in self.docs], np.float32
+        )
+
+    def _hit(self, rank: int, candidate: Candidate, plan: QueryPlan, keywords: bool) -> Hit:
+        doc = self.docs[candidate.pos]
+        rows = candidate.rows
         passages = self.reader.passage_rows(rows[:3])
-        best_kind, best_text = passages.get(rows[0], ("profile", ""))
-        if best_kind == "profile":  # show what people said rather than the profile's header
-            notes = [m["note"] for m in doc["mentions"] if m["note"]]
-            best_text = "\n".join(notes) or doc.get("description") or best_text
-        keyword_rows = [row for row in rows if row in lexical]
-        found = self.reader.lexical.tokens_in([t.token for t in query_terms], keyword_rows)
-        present = set().union(*found.values())
-        keyword_terms = list(dict.fromkeys(t.surface for t in query_terms if t.token in present))
-        matched = []
-        if keyword_terms:
-            if _contains_any(doc["title"], query_terms, present):
-                matched.append("title")
-            if _contains_any(" ".join(m["note"] for m in doc["mentions"]), query_terms, present):
-                matched.append("note")
+        best_kind, best_text = passages.get(rows[0], ("profile", "")) if rows else ("profile", "")
+        if best_kind == "profile":  # what people said or the page holds, not the header
+            best_text = _written_text(doc, self.reader, candidate.pos)
+        asked = [t.token for t in plan.topic_terms]
+        bridged = [tok for b in plan.bridges for alt in b.alternatives for tok in alt]
+        found = (
+            self.reader.lexical.tokens_in([*asked, *bridged], [candidate.pos])[candidate.pos]
+            if keywords
+            else {}
+        )
+        present = set().union(*found.values()) if found else set()
+        keyword_terms = list(
+            dict.fromkeys(t.surface for t in plan.topic_terms if t.token in present)
+        )
+        keyword_terms += [
+            b.asked
+            for b in plan.bridges
+            if present.intersection(tok for alt in b.alternatives for tok in alt)
+            and b.asked not in keyword_terms
+        ]
+        coverage = _coverage(asked, plan, present)
+        matched = [
+            name for name in ("title", "notes", "headings", "context", "page") if name in found
+        ]
+        matched = [{"notes": "note"}.get(name, name) for name in matched]
         matched.extend(passages[row][0] for row in rows[:3] if row in passages)
         matched = list(dict.fromkeys(matched))
         where = {"profile": "the list entry", "note": "the notes", "page": "the page text"}
         why_parts = []
         if keyword_terms:
             why_parts.append("words: " + ", ".join(keyword_terms[:6]))
-        semantic = [dense[row] for row in rows if row in dense]
-        if semantic:
-            why_parts.append(f"similar meaning in {where[best_kind]} ({max(semantic):.2f})")
+        if candidate.similarity is not None:
+            why_parts.append(f"similar meaning in {where[best_kind]} ({candidate.similarity:.2f})")
+        if plan.intents & set(doc.get("kinds", ())):
+            why_parts.append("the kind asked for: " + ", ".join(sorted(plan.intents)))
+        confidence = None
+        if self.calibration is not None:
+            dense_evidence = candidate.similarity if candidate.similarity is not None else 0.0
+            confidence = self.calibration.probability(dense_evidence, coverage)
         return Hit(
             rank=rank,
             id=doc["id"],
             url=doc["url"],
             title=doc["title"],
-            score=round(float(score), 6),
+            score=round(float(candidate.score), 6),
             contributors=doc["contributors"],
             dates=doc["dates"],
             categories=doc["categories"],
@@ -361,7 +396,11 @@ class Searcher:
             matched=matched,
             why="; ".join(why_parts) or "best available match",
             kind=doc["kind"],
-            terms=keyword_terms,
+            terms=[t.surface for t in plan.terms if t.token in present] or keyword_terms,
+            similarity=None if candidate.similarity is None else round(candidate.similarity, 4),
+            coverage=round(coverage, 4),
+            confidence=None if confidence is None else round(confidence, 4),
+            weak=confidence is not None and confidence < self.calibration.threshold,
         )
 
     # -------------------------------------------------------------- browsing
@@ -481,13 +520,30 @@ class Searcher:
         return hits
 
 
-def _contains_any(text: str, query_terms: list[Term], tokens: set[str]) -> bool:
-    """Whether `text` shows one of the matched query terms (as written or as indexed)."""
-    folded = text.casefold()
-    return any(
-        term.token in tokens and (term.token in folded or term.surface.casefold() in folded)
-        for term in query_terms
-    )
+def _written_text(doc: dict, reader: IndexReader, pos: int) -> str:
+    """What people wrote about a resource or its page holds: the notes, else the page's
+    description, else its first passage of page text; never the profile's header lines."""
+    notes = [m["note"] for m in doc["mentions"] if m["note"]]
+    if notes:
+        return "\n".join(dict.fromkeys(notes))
+    if doc.get("description"):
+        return doc["description"]
+    page = next((text for _, kind, text in reader.doc_passages(pos) if kind == "page"), "")
+    return page
+
+
+def _coverage(asked: list[str], plan: QueryPlan, present: set[str]) -> float:
+    """The share of the query's topic words a resource holds, as asked or bridged."""
+    wanted = list(dict.fromkeys(asked))
+    if not wanted:
+        return 0.0
+    bridged = set()
+    for bridge in plan.bridges:
+        if any(present.issuperset(alt) for alt in bridge.alternatives):
+            bridged.update(
+                term.token for term in plan.topic_terms if term.surface.casefold() in bridge.asked
+            )
+    return sum(token in present or token in bridged for token in wanted) / len(wanted)
 
 
 def _by(doc: dict, people: set[str]) -> str:

@@ -22,14 +22,17 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import faiss
 import numpy as np
 
 from indexer.chunk import Passage
-from indexer.lexical import LexicalIndex, LexicalIndexError
 
-FORMAT_VERSION = 1
+if TYPE_CHECKING:
+    from indexer.lexical import FieldIndex
+
+FORMAT_VERSION = 2  # 2: keyword index per resource field
 MANIFEST = "manifest.json"
 META = "meta.sqlite"
 DENSE = "dense.faiss"
@@ -82,7 +85,7 @@ class IndexData:
     passage_docs: np.ndarray  # int32 doc position of each passage
     vectors: np.ndarray  # float32 (n_passages, dim), L2-normalised
     doc_vectors: np.ndarray  # float32 (n_docs, dim), L2-normalised
-    lexical: LexicalIndex
+    lexical: FieldIndex
     pages: dict[str, str]  # doc id -> extracted page text
     ann_threshold: int
 
@@ -340,26 +343,18 @@ def verify_files(folder: Path, manifest: dict) -> None:
             raise IndexCorrupt(f"index file {path} is truncated or corrupt: {REBUILD_HINT}")
 
 
-class IndexReader:
-    """One published build, opened read-only and pinned: a later publish does not affect it."""
+class IndexMetadata:
+    """One published build's manifest and records (resources, notes, passages' text, pages),
+    checked against the manifest's checksums and pinned: a later publish does not affect it.
+
+    No vectors and no keyword index, so opening it imports neither FAISS search nor BM25:
+    what `recall stats` and `recall export` read."""
 
     def __init__(self, index_path: Path):
         self.requested = index_path
         self.path = index_path.resolve()
         self.manifest = read_manifest(self.path)
         verify_files(self.path, self.manifest)
-        try:
-            self.dense = faiss.read_index(str(self.path / DENSE))
-            self.doc_vectors = np.load(self.path / DOC_VECTORS)
-            self.passage_docs = np.load(self.path / PASSAGE_DOCS)
-        except (RuntimeError, ValueError, OSError) as exc:
-            raise IndexCorrupt(
-                f"index file in {self.path} is corrupt ({exc}): {REBUILD_HINT}"
-            ) from exc
-        try:
-            self.lexical = LexicalIndex.load(self.path / LEXICAL_DIR)
-        except LexicalIndexError as exc:
-            raise IndexCorrupt(f"{exc}: {REBUILD_HINT}") from exc
         self._db = sqlite3.connect(
             f"file:{self.path / META}?mode=ro&immutable=1", uri=True, check_same_thread=False
         )
@@ -369,20 +364,11 @@ class IndexReader:
                 for (data,) in self._db.execute("SELECT data FROM docs ORDER BY pos")
             ]
         except sqlite3.DatabaseError as exc:
+            self._db.close()
             raise IndexCorrupt(
                 f"index metadata {self.path / META} is corrupt ({exc}): {REBUILD_HINT}"
             ) from exc
-        self._check_counts()
         self.position = {doc["id"]: pos for pos, doc in enumerate(self.docs)}
-
-    def _check_counts(self) -> None:
-        passages = self.manifest["counts"]["passages"]
-        if self.dense.ntotal != passages or len(self.passage_docs) != passages:
-            raise IndexCorrupt(f"index {self.path} has inconsistent passage counts: {REBUILD_HINT}")
-        if len(self.docs) != len(self.doc_vectors):
-            raise IndexCorrupt(
-                f"index {self.path} has inconsistent document counts: {REBUILD_HINT}"
-            )
 
     @property
     def build_id(self) -> str:
@@ -405,11 +391,6 @@ class IndexReader:
         """Content hash -> row, for reusing vectors in an incremental build."""
         return {hash_: row for row, hash_ in self._db.execute("SELECT row, hash FROM passages")}
 
-    def vectors(self, rows: list[int]) -> np.ndarray:
-        if not rows:
-            return np.zeros((0, self.dense.d), dtype=np.float32)
-        return np.vstack([self.dense.reconstruct(int(row)) for row in rows]).astype(np.float32)
-
     def page_text(self, doc_id: str) -> str:
         row = self._db.execute("SELECT text FROM pages WHERE id = ?", (doc_id,)).fetchone()
         return row[0] if row else ""
@@ -419,3 +400,48 @@ class IndexReader:
 
     def close(self) -> None:
         self._db.close()
+
+
+class IndexReader(IndexMetadata):
+    """A published build with its vectors and keyword index: what search reads.
+
+    The dense index and the vector arrays are memory-mapped (the checksums have just read
+    them into the page cache, and a build never changes a published file), so opening copies
+    nothing and several processes serving one index share its pages."""
+
+    def __init__(self, index_path: Path):
+        super().__init__(index_path)
+        # bm25s (and scipy under it) only for the readers that search.
+        from indexer.lexical import FieldIndex, LexicalIndexError
+
+        try:
+            try:
+                self.dense = faiss.read_index(str(self.path / DENSE), faiss.IO_FLAG_MMAP_IFC)
+                self.doc_vectors = np.load(self.path / DOC_VECTORS, mmap_mode="r")
+                self.passage_docs = np.load(self.path / PASSAGE_DOCS, mmap_mode="r")
+            except (RuntimeError, ValueError, OSError) as exc:
+                raise IndexCorrupt(
+                    f"index file in {self.path} is corrupt ({exc}): {REBUILD_HINT}"
+                ) from exc
+            try:
+                self.lexical = FieldIndex.load(self.path / LEXICAL_DIR)
+            except LexicalIndexError as exc:
+                raise IndexCorrupt(f"{exc}: {REBUILD_HINT}") from exc
+            self._check_counts()
+        except BaseException:
+            self.close()
+            raise
+
+    def _check_counts(self) -> None:
+        passages = self.manifest["counts"]["passages"]
+        if self.dense.ntotal != passages or len(self.passage_docs) != passages:
+            raise IndexCorrupt(f"index {self.path} has inconsistent passage counts: {REBUILD_HINT}")
+        if len(self.docs) != len(self.doc_vectors):
+            raise IndexCorrupt(
+                f"index {self.path} has inconsistent document counts: {REBUILD_HINT}"
+            )
+
+    def vectors(self, rows: list[int]) -> np.ndarray:
+        if not rows:
+            return np.zeros((0, self.dense.d), dtype=np.float32)
+        return np.vstack([self.dense.reconstruct(int(row)) for row in rows]).astype(np.float32)

@@ -1,8 +1,9 @@
 """The app's handle on the engine: the model and the index, each loaded once per process.
 
-The embedder is cached by model name and the searcher by (index path, build id). Each
-run reads only the small manifest, so when `recall build` publishes a new index the next
-run opens it, reusing the already loaded model.
+The index is a `LiveIndex` (indexer/live.py), shared with the JSON API: each run reads only
+the small manifest, so when `recall build` publishes a new index the next run opens it,
+reusing the already loaded model. `search_ui/server.py` opens it when the server starts,
+so that the first visitor does not wait for the model.
 """
 
 from __future__ import annotations
@@ -12,32 +13,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from indexer.config import load_settings
-from indexer.embed import Embedder, load_embedder
+from indexer.config import served_index
+from indexer.live import live_index
 from indexer.search import Filters, Hit, Searcher, SearchResponse
-from indexer.store import read_manifest
 
 
 def index_path() -> Path:
-    """The index the app serves: RECALL_INDEX, or the default data/index.
-
-    Absolute but not resolved: the index path is a symlink that each build re-points."""
-    return load_settings().index_dir.absolute()
-
-
-@st.cache_resource(show_spinner=False)
-def embedder_for(model: str) -> Embedder:
-    return load_embedder(model)
-
-
-@st.cache_resource(show_spinner=False, max_entries=2)
-def _searcher(path: str, build_id: str) -> Searcher:
-    manifest = read_manifest(Path(path))
-    searcher = Searcher.open(Path(path), embedder=embedder_for(manifest["model"]))
-    # The Korean tokenizer loads on first use (seconds): pay that with the index load,
-    # behind its spinner, rather than on the first question.
-    searcher.search("시계열 time series", k=1)
-    return searcher
+    """The index the app serves: RECALL_INDEX, or the default data/index."""
+    return served_index()
 
 
 @dataclass(frozen=True)
@@ -55,10 +38,10 @@ class Engine:
 def open_engine(path: Path) -> Engine:
     """The published index at `path`; raises IndexProblem (or ModelLoadError) as the store does.
 
-    The manifest is read on every call (a few hundred bytes) and its build id is part of
-    the cache key, so a rebuild is picked up without a restart.
+    The manifest is read on every call (a few hundred bytes), so a rebuild is picked up
+    without a restart.
     """
-    return Engine(path, _searcher(str(path), read_manifest(path)["build_id"]))
+    return Engine(path, live_index(path).searcher())
 
 
 # Searches and related lookups are cached per build, so reruns caused by other widgets

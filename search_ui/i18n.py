@@ -47,6 +47,11 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "The query was too long; only its beginning was used.",
     ),
     "more": ("결과 더 보기", "Show more results"),
+    "no_close_match": (
+        "가까운 자료가 없습니다. 아래는 덜 관련된 결과입니다.",
+        "No close match. Below are less related results.",
+    ),
+    "less_related": ("덜 관련된 결과 ({n})", "Less related ({n})"),
     "details": ("자세히", "Details"),
     "related": ("관련 자료", "Related"),
     "no_related": ("관련 자료가 없습니다.", "No related resources."),
@@ -79,6 +84,10 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "not_found": ("이 자료를 찾을 수 없습니다: {ref}", "No resource {ref} in this index."),
     "mentions": ("언급 {n}회", "Mentions ({n})"),
     "mention_at": ("{source} {line}번째 줄", "{source}, line {line}"),
+    "chat_context": (
+        "{time} 앞선 대화 (다른 참여자들의 말이며, 공유한 사람의 메모가 아닙니다)",
+        "Conversation before {time} (what others said, not the contributor's note)",
+    ),
     "companions": ("함께 공유된 링크", "Posted together"),
     "page_text": ("추출된 페이지 본문 ({n}자)", "Extracted page text ({n} characters)"),
     "page_text_cut": (

@@ -13,6 +13,7 @@ from search_ui.cards import (
     url_html,
 )
 from search_ui.i18n import t
+from search_ui.render import esc
 from search_ui.results import entry_row, related_list
 from search_ui.state import close_resource
 
@@ -28,6 +29,19 @@ def _companions(engine: eng.Engine, lang: str, urls: list[str]) -> None:
                 st.html(url_html(url))
                 continue
             entry_row(lang, entry_html(lang, known), known["id"], f"companion-{known['id']}")
+
+
+def context_html(lang: str, mention: dict) -> str:
+    """The chat conversation before a mention, apart from the note and labelled as others'
+    words, so it never reads as what the contributor said."""
+    context = mention.get("context") or ""
+    if not context.strip():
+        return ""
+    label = " ".join(t(lang, "chat_context", time=mention.get("time") or "").split())
+    return (
+        f'<div class="rc-context"><div class="rc-context-label">{esc(label)}</div>'
+        f'<div class="rc-pre">{esc(context)}</div></div>'
+    )
 
 
 def _page_text(lang: str, text: str) -> None:
@@ -53,6 +67,8 @@ def resource_page(engine: eng.Engine, lang: str, ref: str) -> None:
         st.subheader(t(lang, "mentions", n=len(record["mentions"])), divider="gray")
         for mention in record["mentions"]:
             st.html(mention_html(lang, mention))
+            if mention.get("context"):
+                st.html(context_html(lang, mention))
         if record.get("companions"):
             _companions(engine, lang, record["companions"])
         _page_text(lang, record.get("page_text") or "")

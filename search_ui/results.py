@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from indexer.cli_index import export_rows, rows_to_csv, rows_to_markdown
+from indexer.export import export_rows, rows_to_csv, rows_to_markdown
 from indexer.search import Hit
 from search_ui import engine as eng
 from search_ui.cards import link_state, related_html, result_card_html
@@ -110,8 +110,16 @@ def results(engine: eng.Engine, state: UIState) -> None:
         st.info(t(lang, "no_results_filters" if filters.active() else "no_results"))
         return
     st.caption(t(lang, "results_count", n=len(response.results), ms=response.took_ms))
-    for hit in response.results:
+    close = [hit for hit in response.results if not hit.weak]
+    weak = [hit for hit in response.results if hit.weak]
+    if response.no_close_match:
+        st.info(t(lang, "no_close_match"), icon=":material/search_off:")
+    for hit in close:
         _card(engine, lang, hit)
+    if weak:
+        with st.expander(t(lang, "less_related", n=len(weak)), expanded=False):
+            for hit in weak:
+                _card(engine, lang, hit)
     if len(response.results) >= k:
         st.button(
             t(lang, "more"), on_click=_show_more, args=(signature, k), icon=":material/expand_more:"

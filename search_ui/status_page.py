@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from indexer.cli_index import index_stats
+from indexer.export import index_stats
 from indexer.store import IndexMissing
 from search_ui import engine as eng
 from search_ui.cards import definitions_html

@@ -1,5 +1,6 @@
-"""Running the real app end to end: build an index, serve it with `streamlit run`, and drive
-Debian's headless Chromium with Selenium. Used by test_browser.py and bench/screenshots.py."""
+"""Running the real servers end to end: build an index, serve it with `streamlit run` (and
+drive Debian's headless Chromium with Selenium) or with `recall serve`. Used by
+test_browser.py, test_api.py and the benchmarks."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from indexer.config import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "search_ui" / "app.py"
+SERVER = ROOT / "search_ui" / "server.py"  # what `recall ui` runs: APP, warmed up at start
 SAMPLE = ROOT / "data" / "keras-open-chat.md"
 HOSTILE = ROOT / "tests" / "fixtures" / "hostile.md"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -53,30 +55,44 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
+def _wait_healthy(health: str, process: subprocess.Popen, log: Path) -> None:
+    """Until `health` answers 200 (a server answers once it has loaded the model and the
+    index: connections wait in the listen queue until then)."""
     deadline = time.monotonic() + SERVER_START_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {process.returncode}:\n{log.read_text()}")
+            raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()}")
         with (
             contextlib.suppress(OSError),
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response,
+            urllib.request.urlopen(health, timeout=SERVER_START_SECONDS) as response,
         ):
             if response.status == 200:
                 return
         time.sleep(0.3)
     raise RuntimeError(
-        f"streamlit did not answer within {SERVER_START_SECONDS}s:\n{log.read_text()}"
+        f"{health} did not answer within {SERVER_START_SECONDS}s:\n{log.read_text()}"
     )
 
 
 @contextlib.contextmanager
-def serve_app(index: Path, log: Path) -> Iterator[str]:
-    """`streamlit run search_ui/app.py` on a free loopback port; yields its base URL.
+def _serving(command: list[str], env: dict, health: str, log: Path) -> Iterator[None]:
+    """Run `command` in its own process group until `health` answers; the group is always
+    terminated (then killed) on exit, whatever happened inside the block."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            _wait_healthy(health, process, log)
+            yield
+        finally:
+            _stop(process)
 
-    The server runs in its own process group, which is always terminated (then killed)
-    on exit, whatever happened inside the block.
-    """
+
+@contextlib.contextmanager
+def serve_app(index: Path, log: Path) -> Iterator[str]:
+    """`streamlit run search_ui/server.py` on a free loopback port, once it has loaded the
+    model and the index; yields its base URL."""
     port = free_port()
     env = dict(
         os.environ,
@@ -90,7 +106,7 @@ def serve_app(index: Path, log: Path) -> Iterator[str]:
         "-m",
         "streamlit",
         "run",
-        str(APP),
+        str(SERVER),
         "--server.headless=true",
         "--server.address=127.0.0.1",
         f"--server.port={port}",
@@ -99,15 +115,21 @@ def serve_app(index: Path, log: Path) -> Iterator[str]:
         "--client.toolbarMode=viewer",
     ]
     url = f"http://127.0.0.1:{port}"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        try:
-            _wait_healthy(url, process, log)
-            yield url
-        finally:
-            _stop(process)
+    with _serving(command, env, f"{url}/_stcore/health", log):
+        yield url
+
+
+@contextlib.contextmanager
+def serve_api(index: Path, log: Path) -> Iterator[str]:
+    """`recall serve` on a free loopback port, once it has loaded the model and the index;
+    yields its base URL."""
+    port = free_port()
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    command = [sys.executable, "-m", "indexer", "serve", "--index", str(index)]
+    command += ["--host", "127.0.0.1", "--port", str(port)]
+    url = f"http://127.0.0.1:{port}"
+    with _serving(command, env, f"{url}/healthz", log):
+        yield url
 
 
 def _stop(process: subprocess.Popen) -> None:

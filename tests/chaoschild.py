@@ -132,7 +132,7 @@ def _mark_stages(stage_file: Path) -> None:
 
     build.parse_sources = entering("parse", build.parse_sources)
     build.fetch_pages = entering("fetch", build.fetch_pages)
-    build.LexicalIndex.from_texts = entering("embed", build.LexicalIndex.from_texts)
+    build.field_index = entering("embed", build.field_index)
     store.dense_index = entering("publish", store.dense_index)
 
 

@@ -26,10 +26,10 @@ KILL_POINTS = {
     "fetch": ("fetch", None, None),
     "extract": ("fetch", "indexer.pagecache:extract", "before"),
     "embed": ("embed", None, None),  # the n-th batch of KillableEmbedder
-    "lexical": ("embed", "indexer.build:LexicalIndex.from_texts", "before"),
+    "lexical": ("embed", "indexer.build:field_index", "before"),
     "write-dense": ("publish", "faiss:write_index", "after"),
     "write-meta": ("publish", "indexer.store:_write_meta", "after"),
-    "write-lexical": ("publish", "indexer.lexical:LexicalIndex.save", "after"),
+    "write-lexical": ("publish", "indexer.lexical:FieldIndex.save", "after"),
     "fsync": ("publish", "indexer.store:_fsync_tree", "before"),
     "rename": ("publish", "indexer.store:_publish", "before"),
     "link": ("publish", "os:replace", "before"),  # the new link made, not yet swapped in

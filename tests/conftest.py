@@ -22,6 +22,20 @@ settings.register_profile(
 settings.load_profile("recall")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory):
+    """The decompressed model weights (indexer/usecache.py) go to a folder of this session,
+    for this process and the servers and commands the tests start, not to ~/.cache."""
+    folder = tmp_path_factory.mktemp("model-cache")
+    previous = os.environ.get("RECALL_MODEL_CACHE")
+    os.environ["RECALL_MODEL_CACHE"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("RECALL_MODEL_CACHE", None)
+    else:
+        os.environ["RECALL_MODEL_CACHE"] = previous
+
+
 @pytest.fixture
 def local_server():
     """A real HTTP server on 127.0.0.1 serving tests/fixtures/pages/ (see httpserver.py)."""

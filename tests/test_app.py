@@ -11,6 +11,7 @@ from apprun import APP, HOSTILE, SAMPLE, build_index
 from streamlit.testing.v1 import AppTest
 
 from indexer.config import DEFAULT_MODEL
+from indexer.embed import load_embedder
 from search_ui import engine as eng
 
 pytestmark = pytest.mark.slow
@@ -25,7 +26,7 @@ NLP_BOOK = "텐서플로와 머신러닝으로 시작하는 자연어 처리"
 def index(tmp_path_factory):
     root = tmp_path_factory.mktemp("app")
     index = build_index(
-        [SAMPLE], root / "index", root / "cache", embedder=eng.embedder_for(DEFAULT_MODEL)
+        [SAMPLE], root / "index", root / "cache", embedder=load_embedder(DEFAULT_MODEL)
     )
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("RECALL_INDEX", str(index))
@@ -225,7 +226,7 @@ def test_no_index_page(index, tmp_path, monkeypatch):
 
 
 def test_model_and_index_load_once_and_a_rebuild_is_picked_up(index, tmp_path):
-    embedder = eng.embedder_for(DEFAULT_MODEL)
+    embedder = load_embedder(DEFAULT_MODEL)
     path = build_index([SAMPLE], tmp_path / "index", tmp_path / "cache", embedder=embedder)
     first = eng.open_engine(path)
     assert eng.open_engine(path).searcher is first.searcher  # warm: nothing reloaded

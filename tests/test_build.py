@@ -19,10 +19,11 @@ from conftest import GAN, SAMPLE_LIST, TPU, VIDEO_LIST
 from fakes import FakeEmbedder
 
 from indexer.build import PROFILE_WEIGHT, Builder, FetchOutcome, fetch_pages
+from indexer.lexical import top_k
 from indexer.morphology import TOKENIZER_NAME, tokenize
 from indexer.pagecache import PageCache, PageRecord
 from indexer.search import Searcher
-from indexer.sources.markdown import parse_sources
+from indexer.sources.files import parse_sources
 from indexer.store import BuildLocked, IndexReader, builds_dir
 
 TESTS_DIR = Path(__file__).resolve().parent
@@ -188,9 +189,9 @@ def _offline_build(fake_build, settings, source):
 def _counting_parse(monkeypatch) -> list:
     calls = []
 
-    def counted(sources):
+    def counted(sources, options=None):
         calls.append(sources)
-        return parse_sources(sources)
+        return parse_sources(sources, options)
 
     monkeypatch.setattr("indexer.build.parse_sources", counted)
     return calls
@@ -298,8 +299,8 @@ def test_one_changed_note_re_embeds_only_that_resource(tmp_path, fake_build, fak
         same = np.allclose(reader.doc_vectors[pos], old.doc_vectors[pos], atol=1e-6)
         assert same == (pos != gan)
     # And the new words are searchable.
-    rows, _ = reader.lexical.search(tokenize("동결"), 5)
-    assert {int(reader.passage_docs[row]) for row in rows} == {gan}
+    rows, _ = top_k(reader.lexical.scores(tokenize("동결"), {"notes": 1.0}), 5)
+    assert set(rows.tolist()) == {gan}
     reader.close()
     old.close()
 

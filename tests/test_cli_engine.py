@@ -26,7 +26,8 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from indexer.cli import main
-from indexer.cli_index import EXPORT_FIELDS, rows_to_markdown
+from indexer.export import EXPORT_FIELDS, rows_to_markdown
+from indexer.sources.markdown import parse_text
 from indexer.store import DENSE, MANIFEST, META
 
 HIT_KEYS = {
@@ -384,15 +385,23 @@ def link_line(line: str) -> tuple[str, str, str]:
 
 
 @slow
-def test_export_markdown_links_every_resource(capsys, real_index):
+def test_export_markdown_is_a_list_that_reads_back(capsys, real_index):
     code, out, _ = run(capsys, "export", "--index", real_index.path, "--format", "md")
     assert code == 0
-    lines = out.splitlines()
-    assert len(lines) == 14
-    href, label, after = link_line(lines[0])
+    _, exported, _ = run(capsys, "export", "--index", real_index.path, "--format", "json")
+    rows = json.loads(exported)
+    assert "## 이명규 (2019.02.22)" in out.splitlines()
+    bullets = [line for line in out.splitlines() if line.lstrip().startswith("* ")]
+    assert len(bullets) == sum(len(row["mentions"]) for row in rows)
+    href, label, after = link_line(bullets[0])
     assert href == "https://arxiv.org/abs/1811.12649"
     assert label == "Making Classification Competitive for Deep Metric Learning"
-    assert after == " — 이명규 (2019-02-22) — offline"
+    assert after == ""
+    reread = {r.url: r for r in parse_text(out, "exported.md").resources}
+    assert set(reread) == {row["url"] for row in rows}
+    for row in rows:
+        assert reread[row["url"]].contributors == row["contributors"]
+        assert reread[row["url"]].dates == row["dates"]
 
 
 def test_export_markdown_keeps_odd_titles_inside_their_links(tmp_path, capsys, fake_build):
@@ -410,11 +419,13 @@ def test_export_markdown_keeps_odd_titles_inside_their_links(tmp_path, capsys, f
     code, exported, _ = run(capsys, "export", "--index", built.path, "--format", "json")
     titles = {row["url"]: row["title"] for row in json.loads(exported)}
     assert titles["https://ex.com/a"].endswith("\\")  # the title that used to break out
-    for line in out.splitlines():
+    bullets = [line for line in out.splitlines() if line.startswith("* ")]
+    assert len(bullets) == len(titles) == 4  # the autolink inside a title is a link too
+    for line in bullets:
         href, label, after = link_line(line)
-        expected = " ".join(titles[href].split()).replace("[", "(").replace("]", ")")
-        assert label == expected
-        assert after == " — 홍길동 (2019-05-01) — invalid_url"
+        assert (label, after) == (titles[href], "")
+    reread = parse_text(out, "exported.md")
+    assert {r.url: r.title for r in reread.resources} == titles
 
 
 @given(
@@ -483,7 +494,7 @@ def corrupt(path):
 
 @slow
 @pytest.mark.parametrize(
-    "name", [META, "lexical/bm25.data.npy", "lexical/bm25.vocab.json", MANIFEST, DENSE]
+    "name", [META, "lexical/title/bm25.data.npy", "lexical/notes/bm25.vocab.json", MANIFEST, DENSE]
 )
 def test_a_corrupt_index_names_the_file_and_build_full_recovers(
     tmp_path, capsys, real_index, clone_index, name

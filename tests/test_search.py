@@ -5,6 +5,7 @@ and the pure pieces (fusion arithmetic, query cleaning, duplicate URLs)."""
 from __future__ import annotations
 
 import faiss
+import numpy as np
 import pytest
 from conftest import (
     BOOK,
@@ -24,10 +25,8 @@ from fakes import FakeEmbedder
 
 from indexer.build import Builder
 from indexer.embed import load_embedder
+from indexer.rank import RRF_K, Candidate, Ranking, fuse
 from indexer.search import (
-    BM25_HALF,
-    DENSE_WEIGHT,
-    RRF_K,
     Filters,
     Searcher,
     SearchResponse,
@@ -36,9 +35,15 @@ from indexer.search import (
 )
 from indexer.store import IndexIncompatible, IndexReader
 
-RANKERS = [("hybrid", "rrf"), ("hybrid", "convex"), ("dense", "rrf"), ("lexical", "rrf")]
+RANKERS = [
+    ("hybrid", "zscore"),
+    ("hybrid", "rrf"),
+    ("hybrid", "convex"),
+    ("dense", "rrf"),
+    ("lexical", "rrf"),
+]
 ALL_RANKERS = [f"{mode}-{fusion}" for mode, fusion in RANKERS]
-MEANING_RANKERS = ["hybrid-rrf", "hybrid-convex", "dense-rrf"]
+MEANING_RANKERS = ["hybrid-zscore", "hybrid-rrf", "hybrid-convex", "dense-rrf"]
 
 # (query, the resource it must rank first, the rankers that must do it)
 RANKING_CASES = [
@@ -354,26 +359,82 @@ def test_an_index_of_another_model_says_to_rebuild(monkeypatch, fake_build, real
         Searcher.open(fake.path)
 
 
+@pytest.mark.slow
+def test_confidence_tells_answered_from_unanswerable(real_searcher):
+    assert real_searcher.calibration is not None  # fitted for the bundled model
+    answered = real_searcher.search("LSTM 시계열 예측", k=5)
+    assert not answered.no_close_match
+    assert answered.results[0].url == LSTM_ARTICLE and not answered.results[0].weak
+    assert 0 < answered.results[0].confidence <= 1
+    unanswerable = real_searcher.search("김치찌개 맛있게 끓이는 법", k=5)
+    assert unanswerable.results and all(hit.weak for hit in unanswerable.results)
+    assert unanswerable.no_close_match
+    data = unanswerable.to_dict()
+    assert data["no_close_match"] is True and data["results"][0]["weak"] is True
+
+
 # --- pure pieces --------------------------------------------------------------------------
 
 
+def _candidates(dense, keyword, coverage=None):
+    coverage = coverage or [0.0] * len(dense)
+    return [
+        Candidate(pos, d, kw, [], d, cov)
+        for pos, (d, kw, cov) in enumerate(zip(dense, keyword, coverage, strict=True))
+    ]
+
+
+NO_THIN = np.zeros(4, np.float32)
+
+
 def test_rrf_fusion_by_hand():
-    fused = Searcher.fuse({1: 0.9, 2: 0.5}, {2: 3.0, 3: 1.0}, "rrf")
-    assert fused[1] == pytest.approx(1 / (RRF_K + 1))
-    assert fused[2] == pytest.approx(1 / (RRF_K + 2) + 1 / (RRF_K + 1))
-    assert fused[3] == pytest.approx(1 / (RRF_K + 2))
+    candidates = _candidates([0.9, 0.5, 0.1], [0.0, 3.0, 1.0])
+    fuse(candidates, Ranking(fusion="rrf"), "hybrid", None, NO_THIN)
+    first, second, third = (c.score for c in candidates)
+    assert first == pytest.approx(1 / (RRF_K + 1) + 1 / (RRF_K + 3))
+    assert second == pytest.approx(1 / (RRF_K + 2) + 1 / (RRF_K + 1))
+    assert third == pytest.approx(1 / (RRF_K + 3) + 1 / (RRF_K + 2))
 
 
 def test_convex_fusion_by_hand():
-    fused = Searcher.fuse({1: 0.9, 2: 0.5, 4: -0.2}, {2: BM25_HALF, 3: 3 * BM25_HALF}, "convex")
-    keyword = 1 - DENSE_WEIGHT
-    assert fused[1] == pytest.approx(DENSE_WEIGHT * 0.9)
-    # A BM25 score of BM25_HALF counts as half a keyword match, three times that as 3/4.
-    assert fused[2] == pytest.approx(DENSE_WEIGHT * 0.5 + keyword * 0.5)
-    assert fused[3] == pytest.approx(keyword * 0.75)
-    assert fused[4] == 0.0  # a negative similarity adds nothing
-    assert Searcher.fuse({}, {}, "convex") == {}
-    assert Searcher.fuse({1: 0.5}, {}) == {1: pytest.approx(DENSE_WEIGHT * 0.5)}
+    ranking = Ranking(fusion="convex", dense_weight=0.8, bm25_half=20.0)
+    candidates = _candidates([0.9, 0.5, -0.2], [0.0, 20.0, 60.0])
+    fuse(candidates, ranking, "hybrid", None, NO_THIN)
+    assert candidates[0].score == pytest.approx(0.8 * 0.9)
+    # A BM25 score of bm25_half counts as half a keyword match, three times that as 3/4;
+    # a negative similarity adds nothing.
+    assert candidates[1].score == pytest.approx(0.8 * 0.5 + 0.2 * 0.5)
+    assert candidates[2].score == pytest.approx(0.2 * 0.75)
+
+
+def test_zscore_fusion_is_scale_free():
+    """Scaling one ranker's raw scores (another model, a bigger collection) changes
+    nothing: each ranker is calibrated per query before the two are mixed."""
+    ranking = Ranking(coverage_weight=0.0, intent_boost=0.0, thin_discount=0.0)
+    one = _candidates([0.9, 0.5, 0.4], [1.0, 8.0, 0.0])
+    scaled = _candidates([0.09, 0.05, 0.04], [100.0, 800.0, 0.0])
+    for candidates in (one, scaled):
+        fuse(candidates, ranking, "hybrid", None, NO_THIN)
+    assert [c.score for c in one] == pytest.approx([c.score for c in scaled])
+    assert max(c.score for c in one) == pytest.approx(1.0)  # rescaled to 0..1
+
+
+def test_type_preference_and_thin_discount_scale_relevance():
+    ranking = Ranking(coverage_weight=0.0, intent_boost=0.5, thin_discount=0.5)
+    candidates = _candidates([0.8, 0.8, 0.8, 0.1], [1.0, 1.0, 1.0, 0.0])
+    preferred = np.array([1, 0, 0, 1], np.float32)  # the least relevant one is of the kind
+    thin = np.array([0, 0, 1, 0], np.float32)
+    fuse(candidates, ranking, "hybrid", preferred, thin)
+    scores = [c.score for c in candidates]
+    assert scores[0] == pytest.approx(1.5 * scores[1])
+    assert scores[2] == pytest.approx(0.5 * scores[1])
+    assert scores[3] == 0.0  # a preferred kind does not lift an irrelevant resource
+
+
+def test_coverage_breaks_ties_between_equal_rankers():
+    candidates = _candidates([0.5, 0.5], [2.0, 2.0], [1.0, 0.5])
+    fuse(candidates, Ranking(), "hybrid", None, NO_THIN)
+    assert candidates[0].score > candidates[1].score
 
 
 def test_clean_query():

@@ -17,9 +17,10 @@ from conftest import SAMPLE_LIST
 from fakes import FakeEmbedder
 
 from indexer.build import Builder
+from indexer.lexical import top_k
 from indexer.morphology import tokenize
 from indexer.search import Searcher
-from indexer.sources.markdown import parse_sources
+from indexer.sources.files import parse_sources
 from indexer.store import (
     DENSE,
     DOC_VECTORS,
@@ -113,7 +114,7 @@ def test_a_reader_stays_on_its_build_when_a_new_one_is_published(tmp_path, fake_
         assert second.report.build_id != first.report.build_id
         assert reader.build_id == first.report.build_id
         assert any(doc["title"] == "Somethings about TPU" for doc in reader.docs)
-        assert len(reader.lexical.search(tokenize("Somethings"), 5)[0]) == 1
+        assert len(top_k(reader.lexical.scores(tokenize("Somethings"), {"title": 1.0}), 5)[0]) == 1
         fresh = IndexReader(first.path)
         assert fresh.build_id == second.report.build_id
         assert any(doc["title"] == "Everything about TPU pods" for doc in fresh.docs)
@@ -239,11 +240,12 @@ CORRUPTIONS = [
     (META, flip_byte),
     (DOC_VECTORS, truncate),
     (PASSAGE_DOCS, flip_byte),
-    ("lexical/bm25.data.npy", flip_byte),
-    ("lexical/bm25.indices.npy", truncate),
-    ("lexical/bm25.vocab.json", overwrite),
-    ("lexical/bm25.params.json", delete),
-    ("lexical/lexical.json", overwrite),
+    ("lexical/title/bm25.data.npy", flip_byte),
+    ("lexical/notes/bm25.indices.npy", truncate),
+    ("lexical/headings/bm25.vocab.json", overwrite),
+    ("lexical/url/bm25.params.json", delete),
+    ("lexical/title/lexical.json", overwrite),
+    ("lexical/fields.json", delete),
     (MANIFEST, truncate),
     (MANIFEST, overwrite),
 ]
@@ -305,7 +307,7 @@ def test_an_index_of_another_format_is_incompatible(fake_build):
 
 
 @pytest.mark.parametrize("full", [True, False], ids=["full", "incremental"])
-@pytest.mark.parametrize("name", [DENSE, META, "lexical/bm25.data.npy", MANIFEST])
+@pytest.mark.parametrize("name", [DENSE, META, "lexical/title/bm25.data.npy", MANIFEST])
 def test_a_build_after_corruption_recovers(fake_build, fake_settings, name, full):
     settings = fake_settings()
     first = fake_build(settings=settings)

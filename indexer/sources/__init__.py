@@ -1,1 +1,1 @@
-"""Source readers: every input (markdown lists today) becomes resources, notes and warnings."""
+"""Source readers: markdown lists and chat exports become resources, notes and warnings."""

@@ -11,6 +11,8 @@ _DATE = re.compile(
     r"(?P<y>(?:19|20)\d{2})\s*(?:[./-]|년)\s*(?P<m>\d{1,2})\s*(?:[./-]|월)\s*(?P<d>\d{1,2})\s*일?\.?"
 )
 _HONORIFIC = re.compile(r"^(?P<name>.+?)(?:님|씨)(?=$|\s|[,:)의])")
+# A whole text ending in 님/씨 is one name, even with 님 or 씨 inside it ("김씨 철수님").
+_WHOLE_HONORIFIC = re.compile(r"^(?P<name>.+)(?:님|씨)$")
 _HANGUL_NAME = re.compile(r"^[가-힣]{2,4}$")
 _LATIN_NAME = re.compile(r"^[A-Z][a-z]+(?: [A-Z][a-z]+){1,2}$")
 # Common Korean surnames: a dated heading of two to four syllables starting
@@ -107,12 +109,17 @@ _MD_LINK_TEXT = re.compile(r"!?\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\((?:[^()\n]|\([^(
 _EMPHASIS = re.compile(r"(\*\*|__|~~|`)")
 
 
-def clean_inline(text: str) -> str:
-    """Markdown/HTML inline text reduced to what a reader sees, on one line per paragraph."""
+def clean_inline(text: str, decode: bool = True) -> str:
+    """Markdown/HTML inline text reduced to what a reader sees, on one line per paragraph.
+
+    With decode False, character references (`&#40;`) stay encoded: a heading is read
+    for its structure first, so that an encoded bracket or dot is text, not syntax.
+    """
     text = _MD_LINK_TEXT.sub(r"\1", text)
     text = _TAGS.sub("", text)
     text = _EMPHASIS.sub("", text)
-    text = html.unescape(text)
+    if decode:
+        text = html.unescape(text)
     lines = [re.sub(r"[ \t]+", " ", line).strip() for line in text.splitlines()]
     return "\n".join(line for line in lines if line)
 
@@ -129,8 +136,8 @@ def find_date(text: str) -> tuple[str | None, re.Match | None]:
 
 def _strip_honorific(text: str) -> tuple[str, str] | None:
     """(name, rest) when text opens with a name followed by 님/씨."""
-    match = _HONORIFIC.match(text.strip())
-    if not match or len(match["name"]) > 20:
+    match = _WHOLE_HONORIFIC.match(text.strip()) or _HONORIFIC.match(text.strip())
+    if not match or len(html.unescape(match["name"])) > 20:
         return None
     return match["name"].strip(), text.strip()[match.end() :].strip()
 
@@ -189,7 +196,7 @@ def parse_heading(raw: str) -> Heading:
     '이명규씨 (2019.02.22)', '이름님 페이스북(2019.03.22)', 'Topic (이름님, 2019.10.05)',
     'Topic (2019.04.23)', '이름 (2019.03.21) - subtopic', 'Topic', '2019. 10.31'.
     """
-    title = clean_inline(raw).replace("\n", " ")
+    title = clean_inline(raw, decode=False).replace("\n", " ")
     contributor = iso = None
     text = title
     for paren in re.finditer(r"\(([^()]*)\)", title):
@@ -204,12 +211,16 @@ def parse_heading(raw: str) -> Heading:
             text = (text[: match.start()] + " " + text[match.end() :]).strip()
     head, _, subtopic = text.partition(" - ")
     head = head.strip(" -:,")
-    topics = []
     if contributor is None:
         honorific = _strip_honorific(head)
         if honorific:
             contributor, head = honorific
         elif iso and looks_like_name(head):
             contributor, head = head, ""
-    topics = [part for part in (head.strip(" -:,"), subtopic.strip(" -:,")) if part]
-    return Heading(title=title, contributor=contributor, date=iso, topics=topics)
+    topics = [html.unescape(p) for p in (head.strip(" -:,"), subtopic.strip(" -:,")) if p]
+    return Heading(
+        title=html.unescape(title),
+        contributor=html.unescape(contributor) if contributor else None,
+        date=iso,
+        topics=topics,
+    )

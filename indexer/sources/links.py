@@ -129,6 +129,12 @@ def scan_links(text: str) -> list[Link]:
     return links
 
 
+def is_dangerous(url: str) -> bool:
+    """A javascript:, data:, file: or vbscript: target, never to be written as a link."""
+    return bool(_DANGEROUS_SCHEME.match(url))
+
+
+@functools.lru_cache(maxsize=65536)  # asked again for every mention of a link
 def target_problem(url: str) -> str | None:
     if _DANGEROUS_SCHEME.match(url):
         return url_problem(url)
@@ -221,7 +227,7 @@ def _is_generic(text: str) -> bool:
     return core in _GENERIC_WORDS or bool(re.fullmatch(r"\d+\s*(주차|장|강|편|부)", text.strip()))
 
 
-def _looks_like_url(text: str) -> bool:
+def looks_like_url(text: str) -> bool:
     return bool(re.match(r"^(?:[a-z][a-z0-9+.-]*:|www\.)\S*$", text.strip(), re.I))
 
 
@@ -250,7 +256,7 @@ def choose_title(
     text = context_label(link_text)
     while text.startswith("[") and text.endswith("]"):
         text = text[1:-1].strip()
-    is_url = not text or _looks_like_url(text)
+    is_url = not text or looks_like_url(text)
     generic = not is_url and _is_generic(text)
     short = len(text) <= _SHORT_TITLE_CHARS and len(text.split()) <= 2
     if not (is_url or generic or short):

@@ -4,29 +4,14 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 
-from indexer.resources import (
-    Mention,
-    Note,
-    ParseResult,
-    ParseWarning,
-    Resource,
-    normalize_url,
-    stable_id,
-)
+from indexer.resources import Mention, Note, ParseResult, Resource, stable_id
+from indexer.sources.accumulator import Accumulator, link_companions
 from indexer.sources.headings import Heading, clean_inline, parse_heading
-from indexer.sources.links import (
-    Link,
-    choose_title,
-    context_label,
-    mask_spans,
-    scan_links,
-    target_problem,
-)
+from indexer.sources.links import Link, choose_title, context_label, mask_spans, scan_links
 
 # ------------------------------------------------------------------- blocks
 
@@ -180,67 +165,12 @@ def _table_row(cells: list[str], header: list[str], raw: str, number: int) -> _I
 # ------------------------------------------------------------------ the parse
 
 
-@dataclass
-class _Accumulator:
-    """Merges links by normalised URL across every file of one parse."""
-
-    result: ParseResult = field(default_factory=ParseResult)
-    by_url: dict[str, Resource] = field(default_factory=dict)
-
-    def add(
-        self, link: Link, title: str, placeholder: bool, mention: Mention, categories: list[str]
-    ) -> Resource:
-        problem = target_problem(link.url)
-        url = link.url.strip() if problem else normalize_url(link.url)
-        resource = self.by_url.get(url)
-        if resource is None:
-            resource = Resource(
-                id=stable_id(url),
-                url=url,
-                original_urls=[],
-                title=title,
-                url_status="invalid" if problem else "ok",
-                invalid_reason=problem,
-                title_is_placeholder=placeholder,
-            )
-            self.by_url[url] = resource
-            self.result.resources.append(resource)
-            if problem:
-                self.warn(
-                    mention.source, mention.line, f"invalid URL {link.url[:200]!r}: {problem}"
-                )
-        elif resource.title_is_placeholder and not placeholder:
-            resource.title, resource.title_is_placeholder = title, False
-        if link.url not in resource.original_urls:
-            resource.original_urls.append(link.url)
-        resource.mentions.append(mention)
-        for category in categories:
-            if category and category not in resource.categories:
-                resource.categories.append(category)
-        return resource
-
-    def warn(self, source: str, line: int, message: str) -> None:
-        self.result.warnings.append(ParseWarning(source, line, message))
-
-
 def _join_notes(*parts: str) -> str:
     return "\n\n".join(part.strip() for part in parts if part and part.strip())
 
 
-_COMPANION_WINDOW = 10  # a bullet of hundreds of links is a list, not one post
-
-
-def _link_companions(resources: list[Resource]) -> None:
-    """Links posted together point at each other (nearest neighbours in long bullets)."""
-    for position, resource in enumerate(resources):
-        nearby = resources[max(0, position - _COMPANION_WINDOW) : position + _COMPANION_WINDOW + 1]
-        for other in nearby:
-            if other is not resource and other.url not in resource.companions:
-                resource.companions.append(other.url)
-
-
 class _FileParser:
-    def __init__(self, acc: _Accumulator, source: str):
+    def __init__(self, acc: Accumulator, source: str):
         self.acc = acc
         self.source = source
 
@@ -337,10 +267,10 @@ class _FileParser:
                 line=item.line_of(link.start),
             )
             resources.append(self.acc.add(link, title, placeholder, mention, categories))
-        _link_companions(resources)
+        link_companions(resources)
         if parent is not None:
             for resource in resources:
-                _link_companions([parent, resource])
+                link_companions([parent, resource])
         primary = resources[0] if resources else parent
         self._children(item.children, section, section_note, label, primary)
         return resources
@@ -394,68 +324,8 @@ def _flatten(item: _Item) -> str:
     return "\n".join(part for part in parts if part)
 
 
-# ------------------------------------------------------------------- sources
-
-_BINARY_SNIFF = 8192
-
-
-def decode_source(data: bytes) -> tuple[str | None, str | None]:
-    """Text of a list file and a warning when it was not clean UTF-8.
-
-    Returns (None, reason) for binary files, which are skipped.
-    """
-    if not data.strip():
-        return "", "empty file"
-    if b"\x00" in data[:_BINARY_SNIFF]:
-        return None, "binary file (contains NUL bytes); skipped"
-    try:
-        return data.decode("utf-8-sig"), None
-    except UnicodeDecodeError as exc:
-        position = exc.start
-    for encoding in ("cp949", "euc-kr"):
-        try:
-            return data.decode(encoding), f"not UTF-8 (byte {position}); decoded as {encoding}"
-        except UnicodeDecodeError:
-            continue
-    return (
-        data.decode("utf-8", errors="replace"),
-        f"not UTF-8 (byte {position}); undecodable bytes replaced",
-    )
-
-
-def list_files(paths: Iterable[Path]) -> list[Path]:
-    """Markdown files named by the user: files as given, folders searched recursively."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*.md") if p.is_file()))
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise FileNotFoundError(f"no such file or folder: {path}")
-    return files
-
-
-def parse_text(text: str, source: str, acc: _Accumulator | None = None) -> ParseResult:
-    """Parse one list given as text; used by tests and by parse_sources."""
-    acc = acc or _Accumulator()
+def parse_text(text: str, source: str, acc: Accumulator | None = None) -> ParseResult:
+    """Parse one list given as text; used by tests and by the file dispatch."""
+    acc = acc or Accumulator()
     _FileParser(acc, source).parse(text)
-    return acc.result
-
-
-def parse_sources(paths: Iterable[Path]) -> ParseResult:
-    """Parse every list under the given files and folders into one merged result."""
-    acc = _Accumulator()
-    for path in list_files(paths):
-        source = str(path)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            acc.warn(source, 0, f"unreadable: {exc.strerror or exc}")
-            continue
-        text, problem = decode_source(data)
-        if problem:
-            acc.warn(source, 1, problem)
-        if text:
-            parse_text(text, source, acc)
     return acc.result

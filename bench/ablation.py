@@ -1,0 +1,244 @@
+"""Ranking ablation and calibration on the labelled sets, half by half.
+
+Builds (once, offline) an index of the sample list, of the adioshun lists, and of both
+together (the collection scenario: the sample list's queries inside the big collection),
+then scores ranking variants one change at a time. Every setting is chosen on the tuning
+half; the report half is what BENCHMARKS.md shows.
+
+    .venv/bin/python bench/ablation.py [--half tune|report] [--calibrate]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import common
+import numpy as np
+
+from indexer.config import DEFAULT_MODEL
+from indexer.embed import load_embedder
+from indexer.evaluate import EvalSet, Ranked, evaluate
+from indexer.rank import CALIBRATION, Ranking, load_calibration
+from indexer.search import Searcher
+
+WORK = common.OUT / "ablation"
+# One change at a time, each on top of the rows above it ("+"), from the previous default.
+BEFORE = {
+    "fusion": "convex",
+    "dense_weight": 0.8,
+    "bridge": False,
+    "intent_boost": 0.0,
+    "thin_discount": 0.0,
+    "coverage_weight": 0.0,
+    "field_weights": {name: 1.0 for name in Ranking().field_weights},
+}
+ZSCORE = {"fusion": "zscore", "dense_weight": Ranking().dense_weight}
+STEPS = (
+    ("before: raw-score convex fusion, one keyword field", BEFORE),
+    ("+ field-aware keyword scoring", {"field_weights": Ranking().field_weights}),
+    ("+ fusion on per-query z-scores", ZSCORE),
+    ("+ query-word coverage in the fusion", {"coverage_weight": Ranking().coverage_weight}),
+    ("+ query intent (type words)", {"intent_boost": Ranking().intent_boost}),
+    ("+ Korean–English glossary", {"bridge": True}),
+    ("+ thin-resource discount", {"thin_discount": Ranking().thin_discount}),
+)
+COLUMNS = ("all", "lang=ko", "lang=en", "kind=cross", "type=any")
+
+
+@dataclass
+class Scenario:
+    name: str
+    index: Path
+    eval_set: EvalSet
+
+
+def _collection_set(seed: EvalSet) -> EvalSet:
+    queries = [{**q, "rel": [*q["rel"], *q.get("rel_collection", [])]} for q in seed.queries]
+    return EvalSet(queries, seed.related)
+
+
+def scenarios(embedder) -> list[Scenario]:
+    """The sample list, the adioshun lists, and the sample list inside the adioshun lists."""
+    found = {}
+    for corpus in common.corpora():
+        reason = corpus.missing()
+        if reason:
+            print(reason, file=sys.stderr)
+            continue
+        found[corpus.name] = corpus
+    result = []
+    for name, corpus in found.items():
+        index = WORK / name / "index"
+        if not (index / "manifest.json").exists():
+            common.build_index(corpus, index, DEFAULT_MODEL, embedder, full=False)
+        result.append(Scenario(name, index, corpus.eval_set()))
+    if {"keras-seed", "adioshun"} <= set(found):
+        both = common.Corpus(
+            "collection",
+            (*found["keras-seed"].sources, *found["adioshun"].sources),
+            found["keras-seed"].eval_path,
+        )
+        index = WORK / "collection" / "index"
+        if not (index / "manifest.json").exists():
+            common.build_index(both, index, DEFAULT_MODEL, embedder, full=False)
+        seed_set = found["keras-seed"].eval_set()
+        result.append(Scenario("collection", index, _collection_set(seed_set)))
+    return result
+
+
+def score(searcher: Searcher, eval_set: EvalSet, ranking: Ranking) -> dict:
+    searcher.ranking = ranking
+
+    def rank(query: str, k: int) -> Ranked:
+        response = searcher.search(query, k=k)
+        return Ranked(
+            [hit.url for hit in response.results],
+            [hit.weak for hit in response.results],
+            response.no_close_match,
+        )
+
+    def related(ref: str, k: int) -> list[str]:
+        try:
+            return [hit.url for hit in searcher.related(ref, k)]
+        except KeyError:
+            return []
+
+    return evaluate(eval_set, rank, related, k=common.K)
+
+
+def _row(results: dict[str, dict], half: str) -> dict[str, float]:
+    """MRR@10 on one half: the adioshun set by split, the seed set, the collection."""
+    row = {}
+    adioshun = results.get("adioshun", {}).get("halves", {}).get(half)
+    if adioshun:
+        row["all"] = adioshun[f"mrr@{common.K}"]
+        for split in COLUMNS[1:]:
+            row[split] = adioshun["splits"].get(split, {}).get(f"mrr@{common.K}", float("nan"))
+    for name in ("keras-seed", "collection"):
+        summary = results.get(name, {}).get("halves", {}).get(half)
+        if summary:
+            row[name] = summary[f"mrr@{common.K}"]
+    return row
+
+
+def ablation(opened: list[tuple[Scenario, Searcher]], half: str) -> list[tuple[str, dict]]:
+    rows, options = [], {}
+    for label, change in STEPS:
+        options.update(change)
+        ranking = Ranking().with_options(**options)
+        results = {s.name: score(searcher, s.eval_set, ranking) for s, searcher in opened}
+        rows.append((label, _row(results, half)))
+        print(label, rows[-1][1], file=sys.stderr)
+    return rows
+
+
+def markdown(rows: list[tuple[str, dict]], half: str) -> str:
+    names = ["all", "lang=ko", "lang=en", "kind=cross", "type=any", "keras-seed", "collection"]
+    heads = [
+        "adioshun",
+        "Korean",
+        "English",
+        "cross-language",
+        "topic+type",
+        "sample list",
+        "collection",
+    ]
+    lines = [
+        f"MRR@10 on the {half} half, each change added to the rows above it:",
+        "",
+        "| change | " + " | ".join(heads) + " |",
+        "|---|" + "---|" * len(heads),
+    ]
+    for label, row in rows:
+        cells = [f"{row[name]:.3f}" if name in row else "–" for name in names]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ calibration
+
+
+def _features(opened, ranking: Ranking, half: str) -> tuple[np.ndarray, np.ndarray, list]:
+    """(similarity, coverage) of every top-10 hit of every query of `half`, with whether
+    it is relevant; and per query the position of its first relevant hit."""
+    from indexer.resources import normalize_url
+
+    x, y, queries = [], [], []
+    for scenario, searcher in opened:
+        if scenario.name == "collection":
+            continue
+        searcher.ranking = ranking
+        for item in scenario.eval_set.queries:
+            if item.get("split") != half:
+                continue
+            wanted = {normalize_url(u) for u in item["rel"]}
+            hits = searcher.search(item["q"], k=common.K).results
+            start = len(x)
+            first = None
+            for i, hit in enumerate(hits):
+                relevant = normalize_url(hit.url) in wanted
+                first = i if relevant and first is None else first
+                x.append((hit.similarity or 0.0, hit.coverage))
+                y.append(relevant)
+            queries.append((bool(wanted), start, len(x), first))
+    return np.array(x, dtype=float), np.array(y, dtype=float), queries
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, steps: int = 200) -> np.ndarray:
+    """Newton's method for logistic regression with a small ridge (intercept first)."""
+    design = np.hstack([np.ones((len(x), 1)), x])
+    weights = np.zeros(design.shape[1])
+    ridge = 1e-3 * np.eye(design.shape[1])
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-design @ weights))
+        gradient = design.T @ (p - y) + ridge @ weights
+        hessian = design.T @ (design * (p * (1 - p))[:, None]) + ridge
+        weights -= np.linalg.solve(hessian, gradient)
+    return weights
+
+
+def calibrate(opened, ranking: Ranking, target: float = 0.97) -> dict:
+    """Fit P(relevant | similarity, coverage) on the tuning half and choose the highest
+    threshold that keeps `target` of the answerable queries' first relevant hits strong."""
+    x, y, queries = _features(opened, ranking, "tune")
+    weights = fit_logistic(x, y)
+    p = 1 / (1 + np.exp(-(weights[0] + x @ weights[1:])))
+    firsts = sorted(p[start + first] for ok, start, _, first in queries if ok and first is not None)
+    threshold = float(firsts[int(np.floor((1 - target) * len(firsts)))]) if firsts else 0.0
+    unanswerable = [p[start:end] for ok, start, end, _ in queries if not ok]
+    told = np.mean([bool(len(s)) and bool((s < threshold).all()) for s in unanswerable])
+    return {
+        "intercept": round(float(weights[0]), 4),
+        "dense": round(float(weights[1]), 4),
+        "coverage": round(float(weights[2]), 4),
+        "threshold": round(threshold, 4),
+        "tune_first_relevant_not_weak": target,
+        "tune_no_close_match_share": round(float(told), 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--half", default="tune", choices=("tune", "report"))
+    parser.add_argument("--calibrate", action="store_true", help="refit the weak-hit threshold")
+    args = parser.parse_args()
+    embedder = load_embedder(DEFAULT_MODEL)
+    opened = [(s, Searcher.open(s.index, embedder)) for s in scenarios(embedder)]
+    if args.calibrate:
+        entry = calibrate(opened, Ranking())
+        table = json.loads(CALIBRATION.read_text()) if CALIBRATION.exists() else {"models": {}}
+        table["models"][DEFAULT_MODEL] = entry
+        table["source"] = "bench/ablation.py --calibrate, tuning half of bench/data/*.json"
+        CALIBRATION.write_text(json.dumps(table, indent=1) + "\n", encoding="utf-8")
+        print(json.dumps(entry, indent=1))
+        for _, searcher in opened:
+            searcher.calibration = load_calibration(DEFAULT_MODEL)
+    print(markdown(ablation(opened, args.half), args.half))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,253 @@
+"""Start-up: each command as a new user runs it, a new process every time (median of 5, the
+page cache warm), its wall time and peak resident memory as `/usr/bin/time -v` reports them
+(the child's wait4 rusage), beside the floor: a process doing only what any search must (load
+the model, open the dense index, encode one query, one FAISS search). Then the app: seconds
+from server start to ready, from page load to the first answer in headless Chromium, and the
+server time per further question (AppTest). Writes bench/out/startup.md (a section for
+BENCHMARKS.md) and bench/out/startup.json.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/startup.py [--runs 5] [--no-browser]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import common
+from common import OUT, build_index, corpora, machine_facts, md_table, median, percentiles
+
+from indexer.config import DEFAULT_MODEL
+from indexer.store import DENSE
+
+QUERY = "LSTM으로 시계열 예측"
+TARGET_S, TARGET_MB, LIGHT_TARGET_S = 1.5, 450, 0.5
+RECALL = [sys.executable, "-m", "indexer"]
+TIME = "/usr/bin/time"  # GNU time (Debian package `time`)
+# The floor: what any search process must do, and nothing else.
+FLOOR = """
+import sys
+import faiss
+from indexer.embed import load_embedder
+index = faiss.read_index(sys.argv[2])
+vectors = load_embedder(sys.argv[1]).encode_queries([sys.argv[3]])
+faiss.omp_set_num_threads(1)
+index.search(vectors, 10)
+"""
+
+
+def timed(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one run of `command` in a new process, as GNU time
+    reports them: a small launcher, so the child's peak is not the benchmark's own (Linux
+    carries a parent's peak RSS into its child across fork and exec)."""
+    done = subprocess.run(
+        [TIME, "-f", "%e %M", *command], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed: {done.stderr.decode()}")
+    wall, kilobytes = done.stderr.decode().split()[-2:]
+    return float(wall), int(kilobytes) / 1024
+
+
+def measure(command: list[str], runs: int) -> dict:
+    timed(command)  # once first: page cache and the model's decompressed copy
+    samples = []
+    for _ in range(runs):
+        common.wait_for_quiet()
+        samples.append(timed(command))
+    return {
+        "wall_s": median(wall for wall, _ in samples),
+        "peak_mb": median(mb for _, mb in samples),
+        "walls": [round(wall, 3) for wall, _ in samples],
+    }
+
+
+def commands(index: Path, source: Path, related_to: str) -> dict[str, list[str]]:
+    at = ["--index", str(index)]
+    return {
+        "recall --help": [*RECALL, "--help"],
+        "recall parse": [*RECALL, "parse", str(source)],
+        "recall stats": [*RECALL, "stats", *at],
+        "recall export": [*RECALL, "export", *at],
+        "recall search": [*RECALL, "search", QUERY, "--json", *at],
+        "recall related": [*RECALL, "related", related_to, "--json", *at],
+        "floor": [sys.executable, "-c", FLOOR, DEFAULT_MODEL, str(index / DENSE), QUERY],
+    }
+
+
+def cli_figures(runs: int) -> list[dict]:
+    figures = []
+    for corpus in corpora():
+        if not all(source.exists() for source in corpus.sources):
+            print(f"{corpus.name}: sources absent, skipped", flush=True)
+            continue
+        index = OUT / "startup" / f"{corpus.name}-index"
+        if not index.exists():
+            print(f"building {corpus.name} into {index} …", flush=True)
+            build_index(corpus, index, DEFAULT_MODEL)
+        manifest = json.loads((index / "manifest.json").read_text())
+        related_to = corpus.eval_set().related[0]["of"]
+        for name, command in commands(index, corpus.sources[0], related_to).items():
+            figure = measure(command, runs)
+            figure.update(corpus=corpus.name, passages=manifest["counts"]["passages"], name=name)
+            print(
+                f"{corpus.name:<10} {name:<16} {figure['wall_s']:.2f} s "
+                f"{figure['peak_mb']:.0f} MB {figure['walls']}",
+                flush=True,
+            )
+            figures.append(figure)
+    return figures
+
+
+def app_figures(runs: int) -> dict:
+    """The app in headless Chromium: start to ready, page load to first answer, a second
+    question; and the server time per question over the evaluation questions (AppTest)."""
+    sys.path.insert(0, str(common.ROOT / "tests"))
+    from apprun import SAMPLE, card_titles, chrome, search, serve_app, wait_for
+
+    folder = OUT / "startup"
+    index = folder / "keras-seed-index"
+    starts, firsts, seconds = [], [], []
+    for run in range(runs):
+        common.wait_for_quiet()
+        began = time.perf_counter()
+        with serve_app(index, folder / "streamlit.log") as url:
+            starts.append(time.perf_counter() - began)
+            with chrome(folder / f"profile-{run}") as driver:
+                for question, expected, into in (
+                    (QUERY, "Time Series Prediction Using LSTM", firsts),
+                    ("GAN 한 장 요약", "GAN", seconds),
+                ):
+                    began = time.perf_counter()
+                    if into is firsts:
+                        driver.get(url)
+                    search(driver, question)
+                    wait_for(driver, lambda d, e=expected: any(e in t for t in card_titles(d)))
+                    into.append(time.perf_counter() - began)
+    return {
+        "start_to_ready_s": median(starts),
+        "first_answer_s": median(firsts),
+        "second_question_s": median(seconds),
+        "server_ms_per_question": server_time_per_question(),
+        "sample": str(SAMPLE),
+    }
+
+
+def server_time_per_question() -> dict:
+    """Seconds of a script run answering a new question, in-process with AppTest on the
+    largest index, the model and the index already loaded."""
+    os.environ["STREAMLIT_LOGGER_LEVEL"] = "error"  # AppTest's bare-mode warnings
+    from streamlit.testing.v1 import AppTest
+
+    corpus = common.largest_corpus()
+    index = OUT / "startup" / f"{corpus.name}-index"
+    os.environ["RECALL_INDEX"] = str(index)
+    app_path = str(common.ROOT / "search_ui" / "app.py")
+    AppTest.from_file(app_path, default_timeout=300).run()  # loads model and index
+    times = []
+    for item in corpus.eval_set().queries[:40]:
+        app = AppTest.from_file(app_path, default_timeout=300)
+        app.query_params["q"] = item["q"]
+        began = time.perf_counter()
+        app.run()
+        times.append((time.perf_counter() - began) * 1000)
+    return {"corpus": corpus.name, "questions": len(times), **percentiles(times)}
+
+
+def report(figures: list[dict], app: dict | None, machine: dict) -> str:
+    lines = [
+        "## Start-up",
+        "",
+        "`bench/startup.py`: every command in a new process, as a new user runs it: median of "
+        f"5 runs (page cache warm, the model's decompressed copy already in the user's cache), "
+        "wall time and peak resident memory (the process's rusage, as `/usr/bin/time -v` "
+        "reports them). The floor is a process that only loads the model, opens the dense "
+        "index, encodes one query and does one FAISS search. "
+        f"{machine['usable_cores']} cores, {machine['cpu']}, {machine['date'][:10]}.",
+        "",
+    ]
+    for corpus in dict.fromkeys(f["corpus"] for f in figures):
+        rows, floor = [], next(f for f in figures if f["corpus"] == corpus and f["name"] == "floor")
+        for f in figures:
+            if f["corpus"] != corpus:
+                continue
+            heavy = f["name"] in ("recall search", "recall related")
+            target = (
+                f"≤ {TARGET_S} s, ≤ {TARGET_MB} MB"
+                if heavy
+                else ""
+                if f["name"] == "floor"
+                else f"≤ {LIGHT_TARGET_S} s"
+            )
+            met = (
+                f["wall_s"] <= TARGET_S and f["peak_mb"] <= TARGET_MB
+                if heavy
+                else None
+                if f["name"] == "floor"
+                else f["wall_s"] <= LIGHT_TARGET_S
+            )
+            ratio = f"{f['wall_s'] / floor['wall_s']:.2f}×" if heavy else ""
+            mark = "" if met is None else ("yes" if met else "**no**")
+            rows.append(
+                [
+                    f"`{f['name']}`",
+                    f"{f['wall_s']:.2f} s",
+                    f"{f['peak_mb']:.0f} MB",
+                    ratio,
+                    target,
+                    mark,
+                ]
+            )
+        passages = next(f["passages"] for f in figures if f["corpus"] == corpus)
+        lines += [
+            f"{corpus} index ({passages:,} passages):",
+            "",
+            md_table(["command", "wall", "peak RSS", "× floor (wall)", "target", "met"], rows),
+            "",
+        ]
+    if app:
+        per = app["server_ms_per_question"]
+        rows = [
+            ["server start to ready (health answers)", f"{app['start_to_ready_s']:.1f} s"],
+            ["page load to the first answer (Chromium)", f"{app['first_answer_s']:.2f} s"],
+            ["a second question (Chromium)", f"{app['second_question_s']:.2f} s"],
+            [
+                f"server time per new question, {per['corpus']} ({per['questions']} questions)",
+                f"p50 {per['p50']:.0f} ms, p95 {per['p95']:.0f} ms",
+            ],
+        ]
+        lines += [
+            "The app (`recall ui`: `search_ui/server.py` loads the model and the index before "
+            "it listens, and says so):",
+            "",
+            md_table(["", "median"], rows),
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--no-browser", action="store_true", help="skip the app's figures")
+    args = parser.parse_args()
+    common.quiet()
+    figures = cli_figures(args.runs)
+    browser = Path("/usr/bin/chromium").exists() and not args.no_browser
+    app = app_figures(min(args.runs, 3)) if browser else None
+    machine = machine_facts()
+    (OUT / "startup.json").write_text(
+        json.dumps({"cli": figures, "app": app, "machine": machine}, indent=1), "utf-8"
+    )
+    text = report(figures, app, machine)
+    (OUT / "startup.md").write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Questions as every front end takes them (filters, dates, types, how many results) and the
+answers as JSON-ready dicts: `recall search --json`, `recall related --json` and the JSON
+API build theirs with these functions, so they cannot drift apart.
+
+Light to import (argument parsers use it); the search code is imported when first used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from indexer.search import Filters, Hit
+
+TYPES = ("paper", "repo", "video", "book", "article", "pdf", "note", "other")
+MODES = ("hybrid", "dense", "lexical")  # as indexer.search.MODES, without importing it
+MAX_K = 100  # results per request in the JSON API
+
+
+def iso_date(text: str) -> str:
+    """A YYYY-MM-DD date, normalised; ValueError saying what is wrong otherwise."""
+    try:
+        return date.fromisoformat(text.strip()).isoformat()
+    except ValueError as exc:
+        raise ValueError(f"not a date: {text!r} (use YYYY-MM-DD)") from exc
+
+
+def make_filters(
+    contributors: Iterable[str] = (),
+    since: str | None = None,
+    until: str | None = None,
+    domains: Iterable[str] = (),
+    types: Iterable[str] = (),
+) -> Filters:
+    """Filters from what a user typed: hosts are matched lower-cased, dates must be dates
+    and types known ones (ValueError otherwise)."""
+    from indexer.search import Filters
+
+    types = tuple(types)
+    unknown = [t for t in types if t not in TYPES]
+    if unknown:
+        raise ValueError(f"unknown type {unknown[0]!r}; choose among {', '.join(TYPES)}")
+    return Filters(
+        contributors=tuple(contributors),
+        since=iso_date(since) if since else None,
+        until=iso_date(until) if until else None,
+        domains=tuple(d.strip().lower() for d in domains),
+        types=types,
+    )
+
+
+def related_answer(ref: str, hits: Sequence[Hit]) -> dict:
+    """What `recall related --json` prints for one URL or id."""
+    return {"of": ref, "results": [hit.to_dict() for hit in hits]}

@@ -1,0 +1,170 @@
+"""Query understanding: type words become a resource-kind preference, and machine-learning
+terms are bridged between Korean and English with the bundled glossary."""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from indexer.morphology import Term, analyse_many
+
+DATA = Path(__file__).parent / "data"
+TYPE_WORDS = DATA / "type_words.tsv"
+GLOSSARY = DATA / "glossary_ko_en.tsv"
+_HANGUL = re.compile("[\uac00-\ud7a3]")
+
+
+class DataFileError(RuntimeError):
+    """A bundled data table is missing or malformed (a broken install)."""
+
+
+def _rows(path: Path, columns: int) -> list[list[str]]:
+    """The data rows of a tab-separated table: `#` comments and the header line skipped."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise DataFileError(f"cannot read {path}: {exc}") from exc
+    rows = [line.split("\t") for line in lines if line.strip() and not line.startswith("#")]
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) != columns:
+            raise DataFileError(f"{path}: data row {number} has {len(row)} fields, not {columns}")
+    return rows[1:]
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+@dataclass(frozen=True)
+class TypeWords:
+    """Which words ask for which kind of resource, and which resource types are that kind."""
+
+    intent_of: dict[str, str]  # folded word -> intent
+    types_of: dict[str, frozenset[str]]  # intent -> resource types that satisfy it
+    words_of: dict[str, tuple[str, ...]]  # intent -> its words (folded)
+
+    def intents_in(self, text: str) -> set[str]:
+        """The kinds a resource's own words (title, headings, list name) say it is."""
+        folded = _fold(text)
+        return {
+            intent
+            for intent, words in self.words_of.items()
+            if any(_occurs(word, folded) for word in words)
+        }
+
+
+@functools.cache
+def type_words() -> TypeWords:
+    intent_of: dict[str, str] = {}
+    types_of: dict[str, frozenset[str]] = {}
+    words_of: dict[str, tuple[str, ...]] = {}
+    for intent, types, words in _rows(TYPE_WORDS, 3):
+        folded = tuple(_fold(word) for word in words.split("|") if word)
+        words_of[intent] = folded
+        types_of[intent] = frozenset(t for t in types.split(",") if t)
+        for word in folded:
+            intent_of[word] = intent
+    return TypeWords(intent_of, types_of, words_of)
+
+
+def _occurs(variant: str, folded_text: str) -> bool:
+    """Whether a folded term occurs in folded text: Latin terms as whole words, Korean
+    terms anywhere with spaces ignored (합성곱 신경망 = 합성곱신경망, and particles follow)."""
+    if _HANGUL.search(variant):
+        return variant.replace(" ", "") in folded_text.replace(" ", "")
+    return re.search(rf"(?<![\w]){re.escape(variant)}(?![\w])", folded_text) is not None
+
+
+@dataclass(frozen=True)
+class GlossaryEntry:
+    english: tuple[str, ...]
+    korean: tuple[str, ...]
+
+    @property
+    def variants(self) -> tuple[str, ...]:
+        return self.english + self.korean
+
+
+@functools.cache
+def glossary() -> tuple[GlossaryEntry, ...]:
+    entries = []
+    for english, korean, _source in _rows(GLOSSARY, 3):
+        entries.append(
+            GlossaryEntry(
+                tuple(_fold(v) for v in english.split("|") if v.strip()),
+                tuple(_fold(v) for v in korean.split("|") if v.strip()),
+            )
+        )
+    return tuple(entries)
+
+
+@functools.lru_cache(maxsize=8192)
+def _variant_tokens(variant: str) -> tuple[str, ...]:
+    return tuple(term.token for term in analyse_many([variant])[0])
+
+
+@dataclass(frozen=True)
+class Bridge:
+    """A glossary term found in the query: its tokens as asked and in the other language."""
+
+    asked: str
+    alternatives: tuple[tuple[str, ...], ...]  # token lists of the entry's other variants
+
+
+@dataclass
+class QueryPlan:
+    """What a query asks: topic terms for the keyword ranker, text for the dense ranker,
+    the kinds of resource it prefers, and the glossary bridges across languages."""
+
+    text: str
+    terms: list[Term]  # every analysed term, for explanations and highlighting
+    topic_terms: list[Term]  # terms minus type words
+    dense_text: str
+    intents: set[str] = field(default_factory=set)
+    bridges: list[Bridge] = field(default_factory=list)
+
+    @property
+    def topic_tokens(self) -> list[str]:
+        return list(dict.fromkeys(term.token for term in self.topic_terms))
+
+
+def plan_query(text: str, terms: list[Term], *, strip_dense: bool, bridge: bool) -> QueryPlan:
+    """Read type words and glossary terms out of an analysed query.
+
+    A query made only of type words ("논문") keeps them as its topic: there is nothing
+    else to search for.
+    """
+    words = type_words()
+    typed = [term for term in terms if _fold(term.token) in words.intent_of]
+    topic = [term for term in terms if term not in typed] or list(terms)
+    intents = {words.intent_of[_fold(t.token)] for t in typed} if len(topic) < len(terms) else set()
+    dense_text = text
+    if strip_dense and intents:
+        stripped = text
+        for term in typed:
+            stripped = re.sub(re.escape(term.surface), " ", stripped, flags=re.IGNORECASE)
+        dense_text = " ".join(stripped.split()) or text
+    bridges = _bridges(text, {term.token for term in topic}) if bridge else []
+    return QueryPlan(text, terms, topic, dense_text, intents, bridges)
+
+
+def _bridges(text: str, topic_tokens: set[str]) -> list[Bridge]:
+    folded = _fold(text)
+    found = []
+    for entry in glossary():
+        asked = next((v for v in entry.variants if _occurs(v, folded)), None)
+        if asked is None:
+            continue
+        alternatives = tuple(
+            tokens
+            for variant in entry.variants
+            if variant != asked and not _occurs(variant, folded)
+            for tokens in [_variant_tokens(variant)]
+            if tokens and not set(tokens) <= topic_tokens
+        )
+        if alternatives:
+            found.append(Bridge(asked, tuple(dict.fromkeys(alternatives))))
+    return found

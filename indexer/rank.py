@@ -1,0 +1,180 @@
+"""Per-resource ranking: keyword scores over fields, fusion with the dense ranker on
+per-query calibrated scores, the type preference, thin-evidence discount, and how sure
+Recall is of each hit."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+import numpy as np
+
+from indexer.lexical import FieldIndex
+from indexer.query import QueryPlan
+
+FUSIONS = ("zscore", "minmax", "convex", "rrf")
+RRF_K = 60
+CALIBRATION = Path(__file__).parent / "data" / "calibration.json"
+
+
+def _default_weights() -> dict[str, float]:
+    return {
+        "title": 1.0,
+        "notes": 0.7,
+        "headings": 0.4,
+        "url": 0.3,
+        "people": 0.2,
+        "context": 0.3,
+        "page": 0.5,
+    }
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Every ranking setting; the defaults were chosen on the tuning half of
+    bench/data/*.json (BENCHMARKS.md, ablation)."""
+
+    field_weights: dict[str, float] = field(default_factory=_default_weights)
+    fusion: str = "zscore"
+    dense_weight: float = 0.6  # share of the dense ranker in the fused score
+    bm25_half: float = 20.0  # convex fusion only: the BM25 score worth half a match
+    secondary_weight: float = 0.3  # what a resource's 2nd and 3rd passages add to its best
+    coverage_weight: float = 0.4  # the share of the query's words a resource holds
+    bridge: bool = True  # glossary terms in the other language count as keyword matches
+    bridge_weight: float = 0.6  # ... at this share of the asked term
+    strip_dense: bool = False  # embed the query without its type words
+    intent_boost: float = 0.3  # a resource of the kind the query asks for gains this share
+    thin_discount: float = 0.1  # a resource whose only text is its link loses this share
+
+    def with_options(self, **options) -> Ranking:
+        known = {f.name for f in fields(self)}
+        unknown = set(options) - known
+        if unknown:
+            raise ValueError(f"unknown ranking options: {', '.join(sorted(unknown))}")
+        return replace(self, **options)
+
+
+def keyword_scores(index: FieldIndex, plan: QueryPlan, ranking: Ranking) -> np.ndarray:
+    """BM25 over the fields for the topic words, plus each glossary bridge's best
+    other-language variant at `bridge_weight`."""
+    weights = ranking.field_weights
+    scores = index.scores(plan.topic_tokens, weights)
+    if ranking.bridge:
+        for bridge in plan.bridges:
+            best = np.max([_all_of(index, alt, weights) for alt in bridge.alternatives], axis=0)
+            scores += ranking.bridge_weight * best
+    return scores
+
+
+def _all_of(index: FieldIndex, tokens: tuple[str, ...], weights: dict[str, float]) -> np.ndarray:
+    """BM25 of a multi-word term, only where every one of its words is present: "neural"
+    alone is not "convolutional neural network"."""
+    each = [index.scores([token], weights) for token in tokens]
+    total = np.sum(each, axis=0)
+    total[np.any([score <= 0 for score in each], axis=0)] = 0.0
+    return total
+
+
+@dataclass
+class Candidate:
+    pos: int
+    dense: float | None  # best passage cosine (+ a share of the next two), None if unseen
+    keyword: float
+    rows: list[int]  # the resource's passages that the dense ranker returned, best first
+    similarity: float | None = None  # cosine of the best of them
+    coverage: float = 0.0  # share of the query's topic words the resource holds
+    score: float = 0.0
+
+
+def _normalise(values: np.ndarray, method: str) -> np.ndarray:
+    if method == "minmax":
+        low, high = float(values.min()), float(values.max())
+        return (values - low) / (high - low) if high > low else np.zeros_like(values)
+    mean, std = float(values.mean()), float(values.std())
+    return (values - mean) / std if std > 1e-9 else np.zeros_like(values)
+
+
+def fuse(
+    candidates: list[Candidate],
+    ranking: Ranking,
+    mode: str,
+    preferred: np.ndarray | None,
+    thin: np.ndarray,
+) -> None:
+    """Set each candidate's fused score. A resource the dense ranker did not return
+    counts as its weakest returned one."""
+    if not candidates:
+        return
+    seen = [c.dense for c in candidates if c.dense is not None]
+    floor = min(seen) if seen else 0.0
+    dense = np.array([floor if c.dense is None else c.dense for c in candidates])
+    keyword = np.array([c.keyword for c in candidates])
+    if mode == "dense":
+        fused = dense.copy()
+    elif mode == "lexical":
+        fused = keyword.copy()
+    elif ranking.fusion == "rrf":
+        fused = np.zeros(len(candidates))
+        for values in (dense, keyword):
+            ranks = np.empty(len(values))
+            ranks[np.argsort(-values, kind="stable")] = np.arange(len(values))
+            fused += 1.0 / (RRF_K + ranks + 1)
+    elif ranking.fusion == "convex":
+        fused = ranking.dense_weight * np.maximum(dense, 0) + (1 - ranking.dense_weight) * (
+            keyword / (keyword + ranking.bm25_half)
+        )
+    else:
+        fused = ranking.dense_weight * _normalise(dense, ranking.fusion) + (
+            1 - ranking.dense_weight
+        ) * _normalise(keyword, ranking.fusion)
+        coverage = np.array([c.coverage for c in candidates])
+        fused += ranking.coverage_weight * _normalise(coverage, ranking.fusion)
+    if mode == "hybrid" and ranking.fusion in ("zscore", "minmax"):
+        # Preference and discount scale a resource's own relevance (rescaled to 0..1 over
+        # the candidates): a paper on another topic gains little from being a paper.
+        positions = np.array([c.pos for c in candidates])
+        fused = _normalise(fused, "minmax")
+        factor = 1.0 - ranking.thin_discount * thin[positions]
+        if preferred is not None:
+            factor += ranking.intent_boost * preferred[positions]
+        fused *= factor
+    for candidate, value in zip(candidates, fused, strict=True):
+        candidate.score = float(value)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """P(relevant) of a hit from its dense similarity and keyword coverage, fitted on the
+    tuning half for one model; `threshold` is the probability below which a hit is weak."""
+
+    intercept: float
+    dense: float
+    coverage: float
+    threshold: float
+
+    def probability(self, dense: float, coverage: float) -> float:
+        z = self.intercept + self.dense * dense + self.coverage * coverage
+        return 1.0 / (1.0 + math.exp(-z))
+
+
+def load_calibration(model: str, path: Path = CALIBRATION) -> Calibration | None:
+    """The calibration fitted for `model`, or None when none was (a model Recall was not
+    measured with: its hits are then never called weak)."""
+    try:
+        table = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    entry = table.get("models", {}).get(model)
+    if not isinstance(entry, dict):
+        return None
+    try:
+        return Calibration(
+            float(entry["intercept"]),
+            float(entry["dense"]),
+            float(entry["coverage"]),
+            float(entry["threshold"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None

