@@ -5,7 +5,7 @@ together (the collection scenario: the sample list's queries inside the big coll
 then scores ranking variants one change at a time. Every setting is chosen on the tuning
 half; the report half is what BENCHMARKS.md shows.
 
-    .venv/bin/python bench/ablation.py [--half tune|report] [--calibrate]
+    .venv/bin/python bench/ablation.py [--calibrate] [--write]
 """
 
 from __future__ import annotations
@@ -125,38 +125,94 @@ def _row(results: dict[str, dict], half: str) -> dict[str, float]:
     return row
 
 
-def ablation(opened: list[tuple[Scenario, Searcher]], half: str) -> list[tuple[str, dict]]:
-    rows, options = [], {}
+def ablation(opened: list[tuple[Scenario, Searcher]]) -> list[tuple[str, dict]]:
+    """Each step's evaluation results per scenario (both halves in each)."""
+    steps, options = [], {}
     for label, change in STEPS:
         options.update(change)
         ranking = Ranking().with_options(**options)
         results = {s.name: score(searcher, s.eval_set, ranking) for s, searcher in opened}
-        rows.append((label, _row(results, half)))
-        print(label, rows[-1][1], file=sys.stderr)
-    return rows
+        steps.append((label, results))
+        print(label, _row(results, "tune"), file=sys.stderr)
+    return steps
 
 
-def markdown(rows: list[tuple[str, dict]], half: str) -> str:
+def markdown(steps: list[tuple[str, dict]], half: str) -> str:
     names = ["all", "lang=ko", "lang=en", "kind=cross", "type=any", "keras-seed", "collection"]
-    heads = [
-        "adioshun",
-        "Korean",
-        "English",
-        "cross-language",
-        "topic+type",
-        "sample list",
-        "collection",
-    ]
+    heads = ["adioshun", "Korean", "English", "cross-language", "topic+type", "sample list",
+             "collection"]  # fmt: skip
     lines = [
-        f"MRR@10 on the {half} half, each change added to the rows above it:",
-        "",
-        "| change | " + " | ".join(heads) + " |",
-        "|---|" + "---|" * len(heads),
+        "| change | " + " | ".join(heads) + " | related R@5 |",
+        "|---|" + "---|" * (len(heads) + 1),
     ]
-    for label, row in rows:
+    for label, results in steps:
+        row = _row(results, half)
         cells = [f"{row[name]:.3f}" if name in row else "–" for name in names]
+        related = results.get("adioshun", {}).get("related_halves", {}).get(half, {})
+        cells.append(f"{related['related_recall@5']:.3f}" if related else "–")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def confidence_lines(results: dict, half: str) -> list[str]:
+    lines = []
+    for name, result in results.items():
+        summary = result.get("halves", {}).get(half, {}).get("confidence")
+        if not summary or name == "collection":
+            continue
+        told, strong = summary["no_close_match_share"], summary["first_relevant_not_weak_share"]
+        lines.append(
+            f"| {name} | {summary['unanswerable']} | "
+            f"{'–' if told is None else f'{told:.0%}'} | {summary['answerable_judged']} | "
+            f"{'–' if strong is None else f'{strong:.0%}'} |"
+        )
+    return lines
+
+
+def section(steps: list[tuple[str, dict]], calibration: dict | None) -> str:
+    start, end = common.block_markers("ranking")
+    counts = {s: r["queries"] for s, r in steps[-1][1].items()}
+    final = steps[-1][1]
+    parts = [
+        start,
+        "## Ranking ablation (bench/ablation.py)",
+        "",
+        "Written by `.venv/bin/python bench/ablation.py --calibrate --write` (kept by `make "
+        "bench`). Offline indexes (lists only, no page text) of the sample list, the adioshun "
+        "lists, and both together (*collection*: the sample list's queries inside the whole dev "
+        "corpus, with `rel_collection` answers counted). Queries split once by a hash of their "
+        "id into a tuning half and a report half (`split` in bench/data/*.json); every weight "
+        "and threshold was chosen on the tuning half. Answerable queries per scenario: "
+        + ", ".join(f"{name} {n}" for name, n in counts.items())
+        + ". Each change is added to the rows above it; the last row is Recall's default.",
+        "",
+        "**Report half** (MRR@10; related Recall@5 on the adioshun set):",
+        "",
+        markdown(steps, "report"),
+        "",
+        "Tuning half, for reference:",
+        "",
+        markdown(steps, "tune"),
+        "",
+        "Confidence of the default on the report half (weak = calibrated P(relevant) below the "
+        "threshold; `no_close_match` = every hit weak):",
+        "",
+        '| set | unanswerable queries | told "no close match" | answerable judged | first '
+        "relevant hit not weak |",
+        "|---|---|---|---|---|",
+        *confidence_lines(final, "report"),
+    ]
+    if calibration:
+        parts += [
+            "",
+            "Calibration (tuning half, use-multilingual): P(relevant) = σ("
+            f"{calibration['intercept']} + {calibration['dense']}·similarity + "
+            f"{calibration['coverage']}·coverage), weak below {calibration['threshold']} "
+            f"(kept {calibration['tune_first_relevant_not_weak']:.0%} of the tuning half's first "
+            "relevant hits strong).",
+        ]
+    parts.append(end)
+    return "\n".join(parts)
 
 
 # ------------------------------------------------------------------ calibration
@@ -223,21 +279,22 @@ def calibrate(opened, ranking: Ranking, target: float = 0.97) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--half", default="tune", choices=("tune", "report"))
     parser.add_argument("--calibrate", action="store_true", help="refit the weak-hit threshold")
+    parser.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     args = parser.parse_args()
     embedder = load_embedder(DEFAULT_MODEL)
     opened = [(s, Searcher.open(s.index, embedder)) for s in scenarios(embedder)]
+    table = json.loads(CALIBRATION.read_text()) if CALIBRATION.exists() else {"models": {}}
     if args.calibrate:
-        entry = calibrate(opened, Ranking())
-        table = json.loads(CALIBRATION.read_text()) if CALIBRATION.exists() else {"models": {}}
-        table["models"][DEFAULT_MODEL] = entry
+        table["models"][DEFAULT_MODEL] = calibrate(opened, Ranking())
         table["source"] = "bench/ablation.py --calibrate, tuning half of bench/data/*.json"
         CALIBRATION.write_text(json.dumps(table, indent=1) + "\n", encoding="utf-8")
-        print(json.dumps(entry, indent=1))
         for _, searcher in opened:
             searcher.calibration = load_calibration(DEFAULT_MODEL)
-    print(markdown(ablation(opened, args.half), args.half))
+    text = section(ablation(opened), table["models"].get(DEFAULT_MODEL))
+    print(text)
+    if args.write:
+        common.write_kept_block(common.ROOT / "BENCHMARKS.md", "ranking", text)
 
 
 if __name__ == "__main__":

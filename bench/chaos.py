@@ -33,7 +33,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import common  # noqa: E402  (after the path setup above)
 
-START, END = common.RELIABILITY_START, common.RELIABILITY_END
+START, END = common.block_markers("reliability")
 SEED = 20240229
 
 
@@ -501,7 +501,7 @@ def main() -> None:
     section = render(results, args.quick, command)
     common.write_json(common.OUT / "chaos.json", results)
     target = (common.OUT if args.quick else common.ROOT) / "BENCHMARKS.md"
-    common.write_reliability_block(target, section)
+    common.write_kept_block(target, "reliability", section)
     print(section)
     log(f"wrote the reliability section of {target}")
 

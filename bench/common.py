@@ -50,24 +50,31 @@ PACKAGES = (
 )
 
 
-RELIABILITY_START, RELIABILITY_END = "<!-- reliability:start -->", "<!-- reliability:end -->"
+# Sections of BENCHMARKS.md that other scripts write (bench/ablation.py, bench/chaos.py):
+# make bench keeps them as they are.
+KEPT_BLOCKS = ("ranking", "reliability")
 
 
-def reliability_block(path: Path) -> str | None:
-    """The Reliability section `bench/chaos.py` wrote into `path`, markers included."""
+def block_markers(name: str) -> tuple[str, str]:
+    return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+
+
+def kept_block(path: Path, name: str) -> str | None:
+    """The section called `name` in `path`, markers included, or None."""
+    start, end = block_markers(name)
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if RELIABILITY_START not in text or RELIABILITY_END not in text:
+    if start not in text or end not in text:
         return None
-    inside = text.split(RELIABILITY_START, 1)[1].split(RELIABILITY_END, 1)[0]
-    return RELIABILITY_START + inside + RELIABILITY_END
+    return start + text.split(start, 1)[1].split(end, 1)[0] + end
 
 
-def write_reliability_block(path: Path, section: str) -> None:
-    """Replace the Reliability section of `path`, or append it."""
+def write_kept_block(path: Path, name: str, section: str) -> None:
+    """Replace the section called `name` (markers included in `section`), or append it."""
+    start, end = block_markers(name)
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if RELIABILITY_START in text and RELIABILITY_END in text:
-        head, rest = text.split(RELIABILITY_START, 1)
-        text = head + section + rest.split(RELIABILITY_END, 1)[1]
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        text = head + section + rest.split(end, 1)[1]
     else:
         text = (text.rstrip("\n") + "\n\n" if text.strip() else "") + section + "\n"
     path.write_text(text, encoding="utf-8")

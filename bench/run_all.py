@@ -175,9 +175,9 @@ def main() -> None:
     if "fetch" in results:
         sections.append(render_fetch(results["fetch"]))
     target = out_dir / "BENCHMARKS.md"
-    reliability = common.reliability_block(target)  # bench/chaos.py's section, kept
+    kept = [block for name in common.KEPT_BLOCKS if (block := common.kept_block(target, name))]
     text = "\n\n".join(sections) + "\n"
-    target.write_text(text + (f"\n{reliability}\n" if reliability else ""), encoding="utf-8")
+    target.write_text(text + "".join(f"\n{block}\n" for block in kept), encoding="utf-8")
     print(text)
     log(f"wrote {out_dir / 'BENCHMARKS.md'}")
 

@@ -19,6 +19,7 @@ from typing import Annotated, Literal
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from indexer.answers import MAX_K, MODES, make_filters, related_answer
@@ -67,7 +68,8 @@ def create_app(live: LiveIndex) -> FastAPI:
             print(f"recall serve: no usable index yet ({exc})", file=sys.stderr, flush=True)
         yield
 
-    app = FastAPI(
+    # Its OpenAPI page (/docs) from assets in the package: no CDN, so it works offline.
+    app = FastAPIOffline(
         title="Recall",
         summary="Search what a community has shared: the JSON of `recall search --json`.",
         version="1",

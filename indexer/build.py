@@ -10,7 +10,7 @@ import re
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -478,6 +478,7 @@ class Builder:
                 },
                 "fetch_counts": report.fetch_counts,
                 "sources": source_entries,
+                "source_files": [source.to_dict() for source in parsed.files],
                 "content_hash": content_hash,
                 "inputs_fingerprint": self._inputs_fingerprint(source_entries, model),
                 "warnings": report.warnings,
@@ -514,6 +515,8 @@ class Builder:
             "tokenizer": TOKENIZER_NAME,
             "model": model,
             "max_resources": self.settings.max_resources_per_build,
+            # what a chat export keeps (privacy options) changes what is indexed
+            "reading": asdict(self.settings.reading),
             "ann_threshold": self.settings.ann_threshold,
             "sources": source_entries,
             "cache": cache_state,

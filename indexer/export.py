@@ -116,5 +116,7 @@ def index_stats(reader: IndexMetadata) -> dict:
         "fetch_counts": manifest["fetch_counts"],
         "size_bytes": reader.size_on_disk(),
         "sources": manifest["sources"],
+        # per list or chat export: reader, messages, links, members, date range
+        "source_files": manifest.get("source_files", []),
         "unavailable": dead,
     }

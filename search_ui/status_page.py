@@ -47,6 +47,23 @@ def status_page(engine: eng.Engine, lang: str) -> None:
             ]
         )
     )
+    if stats["source_files"]:
+        files = stats["source_files"]
+        st.subheader(t(lang, "source_files"), divider="gray")
+        st.dataframe(
+            {
+                t(lang, "source_file"): [one_line(f["path"]) for f in files],
+                t(lang, "source_reader"): [f["reader"] for f in files],
+                t(lang, "source_messages"): [f.get("messages") for f in files],
+                t(lang, "source_links"): [f.get("links") for f in files],
+                t(lang, "source_members"): [f.get("members") for f in files],
+                t(lang, "source_dates"): [
+                    f"{f.get('first_date') or ''} – {f.get('last_date') or ''}" for f in files
+                ],
+            },
+            hide_index=True,
+            width="stretch",
+        )
     st.subheader(t(lang, "rebuild"), divider="gray")
     sources = [s["path"] for s in stats["sources"]]
     st.code(rebuild_command(engine.path, sources), language="bash")
