@@ -37,14 +37,17 @@ BEFORE = {
     "field_weights": {name: 1.0 for name in Ranking().field_weights},
 }
 ZSCORE = {"fusion": "zscore", "dense_weight": Ranking().dense_weight}
-STEPS = (
-    ("before: raw-score convex fusion, one keyword field", BEFORE),
-    ("+ field-aware keyword scoring", {"field_weights": Ranking().field_weights}),
-    ("+ fusion on per-query z-scores", ZSCORE),
-    ("+ query-word coverage in the fusion", {"coverage_weight": Ranking().coverage_weight}),
-    ("+ query intent (type words)", {"intent_boost": Ranking().intent_boost}),
-    ("+ Korean–English glossary", {"bridge": True}),
-    ("+ thin-resource discount", {"thin_discount": Ranking().thin_discount}),
+STEPS = (  # (label, change, kept)
+    ("before: raw-score convex fusion, one keyword field", BEFORE, True),
+    ("+ field-aware keyword scoring", {"field_weights": Ranking().field_weights}, True),
+    ("(not kept) min-max instead of z-scores", {"fusion": "minmax", "dense_weight": 0.6}, False),
+    ("+ fusion on per-query z-scores", ZSCORE, True),
+    ("+ query-word coverage in the fusion", {"coverage_weight": Ranking().coverage_weight}, True),
+    ("+ query intent (type words)", {"intent_boost": Ranking().intent_boost}, True),
+    ("(not kept) type words also out of the dense query", {"strip_dense": True}, False),
+    ("+ Korean–English glossary", {"bridge": True}, True),
+    ("+ thin-resource discount", {"thin_discount": Ranking().thin_discount}, True),
+    ("(not kept) fused similarity of keyword-only resources", {"estimate_unseen": True}, False),
 )
 COLUMNS = ("all", "lang=ko", "lang=en", "kind=cross", "type=any")
 
@@ -128,9 +131,10 @@ def _row(results: dict[str, dict], half: str) -> dict[str, float]:
 def ablation(opened: list[tuple[Scenario, Searcher]]) -> list[tuple[str, dict]]:
     """Each step's evaluation results per scenario (both halves in each)."""
     steps, options = [], {}
-    for label, change in STEPS:
-        options.update(change)
-        ranking = Ranking().with_options(**options)
+    for label, change, kept in STEPS:
+        if kept:
+            options.update(change)
+        ranking = Ranking().with_options(**{**options, **change})
         results = {s.name: score(searcher, s.eval_set, ranking) for s, searcher in opened}
         steps.append((label, results))
         print(label, _row(results, "tune"), file=sys.stderr)
@@ -172,7 +176,7 @@ def confidence_lines(results: dict, half: str) -> list[str]:
 def section(steps: list[tuple[str, dict]], calibration: dict | None) -> str:
     start, end = common.block_markers("ranking")
     counts = {s: r["queries"] for s, r in steps[-1][1].items()}
-    final = steps[-1][1]
+    final = next(results for (label, results) in reversed(steps) if "(not kept)" not in label)
     parts = [
         start,
         "## Ranking ablation (bench/ablation.py)",
@@ -184,7 +188,8 @@ def section(steps: list[tuple[str, dict]], calibration: dict | None) -> str:
         "id into a tuning half and a report half (`split` in bench/data/*.json); every weight "
         "and threshold was chosen on the tuning half. Answerable queries per scenario: "
         + ", ".join(f"{name} {n}" for name, n in counts.items())
-        + ". Each change is added to the rows above it; the last row is Recall's default.",
+        + ". Each change is added to the rows above it; a row marked (not kept) was tried on "
+        "top of the rows above it and dropped; the last kept row is Recall's default.",
         "",
         "**Report half** (MRR@10; related Recall@5 on the adioshun set):",
         "",

@@ -27,7 +27,7 @@ from indexer.build import doc_passages, index_data
 from indexer.chunk import Passage
 from indexer.config import DEFAULT_MODEL, load_settings
 from indexer.embed import load_embedder
-from indexer.lexical import LexicalIndex
+from indexer.lexical import FIELDS, FieldIndex
 from indexer.morphology import TOKENIZER_NAME, tokenize_many
 from indexer.store import IndexData, IndexReader
 
@@ -185,7 +185,11 @@ def make_index_data(base: Base, size: int, seed: int = SEED) -> tuple[IndexData,
         "content_hash": "",
         "stage_seconds": {},
     }
-    lexical = LexicalIndex.from_tokens(tokens)
+    # Keyword fields per resource: its profile's words as notes, the rest as page text.
+    fields = {name: [[] for _ in docs] for name in FIELDS}
+    for passage, pos, words in zip(passages, positions, tokens, strict=True):
+        fields["notes" if passage.kind == "profile" else "page"][pos].extend(words)
+    lexical = FieldIndex.from_tokens(fields)
     threshold = load_settings().ann_threshold
     data = index_data(manifest, docs, passages, positions, vectors, lexical, {}, threshold)
     return data, [p.embed_text for p in passages]

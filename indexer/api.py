@@ -45,8 +45,15 @@ class ApiError(Exception):
         self.message = message
 
 
-def _error(status: int, message: str, **extra) -> JSONResponse:
-    return JSONResponse({"error": message, **extra}, status_code=status)
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _required(value: str, what: str) -> str:
+    """`value`, or a 400 saying that `what` is missing."""
+    if not value.strip():
+        raise ApiError(400, f"missing {what}")
+    return value
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -75,7 +82,6 @@ def create_app(live: LiveIndex) -> FastAPI:
         version="1",
         lifespan=lifespan,
     )
-    app.state.live = live
 
     def searcher() -> Searcher:
         try:
@@ -115,8 +121,7 @@ def create_app(live: LiveIndex) -> FastAPI:
             Literal["json", "md"], Query(description="md: the markdown list the app exports")
         ] = "json",
     ):
-        if not q.strip():
-            raise ApiError(400, "missing query: give q=…")
+        _required(q, "query: give q=…")
         try:
             filters = make_filters(contributor or (), since, until, domain or (), type or ())
         except ValueError as exc:
@@ -133,8 +138,7 @@ def create_app(live: LiveIndex) -> FastAPI:
         id: Annotated[str, Query(description="a resource id or URL")] = "",
         k: Count = 5,
     ):
-        if not id.strip():
-            raise ApiError(400, "missing resource: give id=… (an id or a URL)")
+        _required(id, "resource: give id=… (an id or a URL)")
         try:
             hits = searcher().related(id, k=k)
         except KeyError as exc:
@@ -145,9 +149,7 @@ def create_app(live: LiveIndex) -> FastAPI:
     def resource(
         id: Annotated[str, Query(description="a resource id or URL")] = "",
     ):
-        if not id.strip():
-            raise ApiError(400, "missing resource: give id=… (an id or a URL)")
-        record = searcher().record(id)
+        record = searcher().record(_required(id, "resource: give id=… (an id or a URL)"))
         if record is None:
             raise ApiError(404, f"no resource with id or URL {id!r} in the index")
         return JSONResponse(record)

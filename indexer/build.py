@@ -10,7 +10,8 @@ import re
 import time
 import uuid
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,10 +21,12 @@ from indexer.chunk import Passage, page_passages, profile_passages
 from indexer.config import Settings
 from indexer.embed import Embedder, load_embedder
 from indexer.lexical import FIELDS, FieldIndex
+from indexer.linkhealth import last_seen_alive, link_health
 from indexer.morphology import TOKENIZER_NAME, tokenize_many
 from indexer.query import type_words
 from indexer.resources import Note, ParseResult, Resource
 from indexer.sources.files import list_files, parse_sources
+from indexer.sources.options import ReadOptions
 from indexer.store import (
     FORMAT_VERSION,
     IndexData,
@@ -47,6 +50,7 @@ class FetchOutcome:
     pages: dict  # normalised URL -> PageRecord
     stats: dict
     imported: dict | None = None
+    evidence: dict = field(default_factory=dict)  # normalised URL -> linkhealth.Evidence
 
 
 def fetch_pages(
@@ -82,7 +86,8 @@ def fetch_pages(
         stats = fetcher.stats.to_dict()
         if export_warc:
             stats["exported"] = write_warc(cache, export_warc)
-    return FetchOutcome(pages, stats, imported)
+        evidence = cache.evidence(urls)
+    return FetchOutcome(pages, stats, imported, evidence)
 
 
 # ------------------------------------------------------------------ documents
@@ -345,6 +350,23 @@ def index_data(
     )
 
 
+def maintained(settings: Settings) -> Settings:
+    """Settings for rebuilding the served index as it was built: the reading (privacy)
+    options it recorded, so that `recall add` or `recall check-links` never puts back a
+    name or an address that `recall build --pseudonymize` kept out."""
+    try:
+        recorded = read_manifest(settings.index_dir).get("reading")
+    except IndexProblem:
+        return settings
+    if not isinstance(recorded, dict):
+        return settings
+    fields_known = {f.name for f in dataclass_fields(ReadOptions)}
+    options = {k: tuple(v) if isinstance(v, list) else v for k, v in recorded.items()}
+    return replace(
+        settings, reading=ReadOptions(**{k: v for k, v in options.items() if k in fields_known})
+    )
+
+
 class Builder:
     """Runs the pipeline; the embedder and fetch step are injectable for tests."""
 
@@ -412,6 +434,11 @@ class Builder:
                     if served is not None:
                         page, kept = served, kept + 1
                 docs.append(resource_doc(resource, page))
+                proof = fetched.evidence.get(resource.url)
+                docs[-1]["link_health"] = link_health(
+                    docs[-1]["fetch_status"], proof, self.settings.dead_rule
+                )
+                docs[-1]["last_ok_at"] = last_seen_alive(docs[-1]["last_ok_at"], proof)
                 if page is not None and page.text:
                     pages[resource.id] = page.text
             if kept:
@@ -479,6 +506,7 @@ class Builder:
                 "fetch_counts": report.fetch_counts,
                 "sources": source_entries,
                 "source_files": [source.to_dict() for source in parsed.files],
+                "reading": self.settings.reading.recorded(),
                 "content_hash": content_hash,
                 "inputs_fingerprint": self._inputs_fingerprint(source_entries, model),
                 "warnings": report.warnings,
@@ -517,6 +545,7 @@ class Builder:
             "max_resources": self.settings.max_resources_per_build,
             # what a chat export keeps (privacy options) changes what is indexed
             "reading": asdict(self.settings.reading),
+            "dead_rule": asdict(self.settings.dead_rule),  # what makes a checked link dead
             "ann_threshold": self.settings.ann_threshold,
             "sources": source_entries,
             "cache": cache_state,

@@ -15,6 +15,7 @@ from indexer.cli_common import (
     UsageError,
     add_allow_host_option,
     add_reading_options,
+    duration,
     parse_or_fail,
     print_json,
     progress_wanted,
@@ -58,22 +59,6 @@ def cmd_parse(args) -> int:
 
 # ------------------------------------------------------------------------ fetch
 
-_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def _duration(text: str) -> float:
-    """argparse type for --max-age: 90s, 30m, 12h, 7d, 2w (a bare number is seconds)."""
-    value = text.strip().lower()
-    unit = value[-1:] if value[-1:] in _DURATION_UNITS else "s"
-    number = value[:-1] if value[-1:] in _DURATION_UNITS else value
-    try:
-        seconds = float(number) * _DURATION_UNITS[unit]
-    except ValueError:
-        seconds = -1.0
-    if not seconds >= 0:  # also rejects nan
-        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (try 30m, 12h or 7d)")
-    return seconds
-
 
 def _add_fetch(sub) -> None:
     p = sub.add_parser("fetch", help="fetch the linked pages into the page cache")
@@ -85,7 +70,7 @@ def _add_fetch(sub) -> None:
     )
     p.add_argument(
         "--max-age",
-        type=_duration,
+        type=duration,
         metavar="DURATION",
         help="skip pages fetched more recently than this (30m, 12h, 7d); "
         "by default every cached page is revalidated",

@@ -104,3 +104,21 @@ def with_reading_options(settings: Settings, args: argparse.Namespace) -> Settin
 def progress_wanted() -> bool:
     """Progress bars only on a terminal."""
     return sys.stderr.isatty()
+
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def duration(text: str) -> float:
+    """argparse type for --max-age and --since-last: 90s, 30m, 12h, 7d, 2w (a bare number
+    is seconds)."""
+    value = text.strip().lower()
+    unit = value[-1:] if value[-1:] in _DURATION_UNITS else "s"
+    number = value[:-1] if value[-1:] in _DURATION_UNITS else value
+    try:
+        seconds = float(number) * _DURATION_UNITS[unit]
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:  # also rejects nan
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (try 30m, 12h or 7d)")
+    return seconds

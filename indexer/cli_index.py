@@ -15,6 +15,7 @@ from indexer.cli_common import (
     add_allow_host_option,
     add_index_option,
     add_reading_options,
+    duration,
     print_json,
     progress_wanted,
     with_reading_options,
@@ -41,25 +42,31 @@ def _add_build(sub) -> None:
     p.set_defaults(func=cmd_build)
 
 
+def _build_inputs(args):
+    """Settings and sources of `recall build` and `recall check-links`, which publish alike."""
+    settings = load_settings(
+        data_dir=args.data,
+        index_dir=args.index,
+        cache_dir=args.cache,
+        model=getattr(args, "model", None),
+        allow_hosts=tuple(args.allow_hosts) if args.allow_hosts else None,
+    )
+    settings = with_reading_options(settings, args)
+    sources = [Path(s) for s in args.sources] or [settings.data_dir]
+    for source in sources:
+        if not source.exists():
+            raise UsageError(f"no such file or folder: {source}")
+    return settings, sources
+
+
 def cmd_build(args) -> int:
     from indexer.build import Builder
     from indexer.embed import ModelLoadError
     from indexer.store import IndexProblem
 
-    settings = load_settings(
-        data_dir=args.data,
-        index_dir=args.index,
-        cache_dir=args.cache,
-        model=args.model,
-        allow_hosts=tuple(args.allow_hosts) if args.allow_hosts else None,
-    )
-    settings = with_reading_options(settings, args)
+    settings, sources = _build_inputs(args)
     if args.import_warc and not Path(args.import_warc).is_file():
         raise UsageError(f"no such WARC file: {args.import_warc}")
-    sources = [Path(s) for s in args.sources] or [settings.data_dir]
-    for source in sources:
-        if not source.exists():
-            raise UsageError(f"no such file or folder: {source}")
     try:
         report = Builder(settings).build(
             sources,
@@ -87,6 +94,118 @@ def cmd_build(args) -> int:
         for warning in report.warnings[:50]:
             print(f"  {warning}")
     return EXIT_OK
+
+
+# ------------------------------------------------------------------ check-links
+
+
+def _add_check_links(sub) -> None:
+    p = sub.add_parser(
+        "check-links", help="revalidate every link, publish its health, print what changed"
+    )
+    p.add_argument("sources", nargs="*", metavar="SOURCE", help="the lists the index is built from")
+    add_index_option(p)
+    p.add_argument("--cache", metavar="DIR", help="page cache folder (RECALL_CACHE)")
+    p.add_argument(
+        "--since-last",
+        type=duration,
+        metavar="DURATION",
+        help="only links not checked within this long (30m, 12h, 7d); by default every link",
+    )
+    add_allow_host_option(p)
+    p.add_argument("--json", action="store_true", help="print the changes as JSON (for a bot)")
+    add_reading_options(p)
+    p.set_defaults(func=cmd_check_links)
+
+
+def _publish_and_print(args, work, print_text) -> int:
+    """Run work(), which publishes an index, and print its report (JSON with --json); a
+    model or index problem is one line on stderr."""
+    from indexer.embed import ModelLoadError
+    from indexer.store import IndexProblem
+
+    try:
+        report = work()
+    except (ModelLoadError, IndexProblem) as exc:
+        print(f"recall: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        print_text(report)
+    return EXIT_OK
+
+
+def cmd_check_links(args) -> int:
+    from indexer.checklinks import check_links
+
+    settings, sources = _build_inputs(args)
+    return _publish_and_print(
+        args,
+        lambda: check_links(
+            settings, sources, since_last=args.since_last, progress=progress_wanted()
+        ),
+        _print_check,
+    )
+
+
+def _print_check(report) -> None:
+    print(f"checked:    {report.checked} links ({report.skipped} not checked this time)")
+    print("health:     " + ", ".join(f"{k} {v}" for k, v in report.health.items()))
+    for kind, items in report.changes.items():
+        print(f"{kind.replace('_', ' ')}: {len(items)}")
+        for item in items:
+            seen = f", last seen alive {item['last_ok_at'][:10]}" if item["last_ok_at"] else ""
+            print(f"  {item['url']}  ({item['fetch_status']}{seen})")
+    print(f"index:      published {report.build_id}")
+
+
+# ------------------------------------------------------------------------ add
+
+
+def _add_add(sub) -> None:
+    p = sub.add_parser("add", help="add a resource to a list, fetch it and publish the index")
+    p.add_argument("url", metavar="URL", help="the http(s) address of the resource")
+    p.add_argument("--note", help="what you want to say about it")
+    p.add_argument("--by", metavar="NAME", help="who shares it")
+    p.add_argument("--date", metavar="YYYY-MM-DD", help="when (default today)")
+    p.add_argument("--title", help="its title (default: the page's own)")
+    p.add_argument("--list", metavar="FILE", help="the list to append to (default data/added.md)")
+    add_index_option(p)
+    p.add_argument("--cache", metavar="DIR", help="page cache folder (RECALL_CACHE)")
+    p.add_argument("--offline", action="store_true", help="do not fetch the page now")
+    add_allow_host_option(p)
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_add)
+
+
+def cmd_add(args) -> int:
+    from indexer.add import AddError, AddRequest, add_resource
+
+    settings = load_settings(
+        data_dir=args.data,
+        index_dir=args.index,
+        cache_dir=args.cache,
+        allow_hosts=tuple(args.allow_hosts) if args.allow_hosts else None,
+    )
+    request = AddRequest(args.url, args.note, args.by, args.date, args.title or "")
+
+    def add():
+        try:
+            return add_resource(settings, request, args.list, offline=args.offline)
+        except AddError as exc:
+            raise UsageError(str(exc)) from exc
+
+    return _publish_and_print(args, add, _print_added)
+
+
+def _print_added(result) -> None:
+    print(f"added:      {result.url}  to {result.list_file}:{result.line}")
+    if result.already:
+        print(f"already in: {', '.join(result.already)} (this is another mention)")
+    print(f"page:       {result.fetch_status}  link health: {result.link_health}")
+    state = "searchable" if result.searchable else "NOT in the index"
+    print(f"index:      published {result.build_id}, {state}")
 
 
 # ------------------------------------------------------------------------ stats
@@ -128,7 +247,7 @@ def cmd_stats(args) -> int:
     )
     print("fetch:     " + ", ".join(f"{k} {v}" for k, v in stats["fetch_counts"].items()))
     print(f"size:      {stats['size_bytes'] / 1e6:.1f} MB")
-    print(f"unavailable links: {len(stats['unavailable'])}")
+    print("links:     " + ", ".join(f"{k} {v}" for k, v in stats["link_health"].items()))
     return EXIT_OK
 
 
@@ -215,4 +334,4 @@ def cmd_serve(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = [_add_build, _add_stats, _add_export, _add_ui, _add_serve]
+COMMANDS = [_add_build, _add_add, _add_check_links, _add_stats, _add_export, _add_ui, _add_serve]

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from indexer.linkhealth import DeadRule
 from indexer.sources.options import ReadOptions
 
 DEFAULT_MODEL = "use-multilingual"
@@ -52,6 +53,7 @@ class Settings:
     max_resources_per_build: int = 100_000
     ann_threshold: int = 50_000  # passages; above this the dense index is approximate
     reading: ReadOptions = field(default_factory=ReadOptions)  # privacy, chat windows
+    dead_rule: DeadRule = field(default_factory=DeadRule)  # evidence that makes a link dead
     # Decompressed copies of the bundled model's weights, read in a fraction of the time.
     model_cache_dir: Path = field(default_factory=lambda: user_cache_dir(os.environ))
 
@@ -114,6 +116,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         if env.get(var)
     }
     values["reading"] = replace(ReadOptions(), **reading)
+    values["dead_rule"] = DeadRule.from_env(env)
     for name, value in overrides.items():
         if value is None:
             continue

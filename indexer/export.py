@@ -7,8 +7,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter
 from collections.abc import Iterable
 
+from indexer.linkhealth import HEALTHS
 from indexer.store import IndexMetadata
 
 EXPORT_FIELDS = [
@@ -18,6 +20,7 @@ EXPORT_FIELDS = [
     "contributors",
     "dates",
     "fetch_status",
+    "link_health",
     "last_ok_at",
     "notes",
 ]
@@ -36,6 +39,7 @@ def export_rows(docs: list[dict]) -> list[dict]:
                 "contributors": doc["contributors"],
                 "dates": doc["dates"],
                 "fetch_status": doc.get("fetch_status"),
+                "link_health": doc.get("link_health"),
                 "last_ok_at": doc.get("last_ok_at"),
                 "notes": [m["note"] for m in doc["mentions"] if m["note"]],
                 "mentions": doc["mentions"],
@@ -79,9 +83,7 @@ def rows_to_markdown(rows: list[dict]) -> str:
     for row in rows:
         who = ", ".join(row["contributors"]) or "?"
         when = ", ".join(row["dates"]) or "?"
-        status = (
-            "" if row["fetch_status"] in ("ok", "not_modified") else f" — {row['fetch_status']}"
-        )
+        status = " — dead link" if row.get("link_health") == "dead" else ""
         title = _markdown_text(row["title"])
         if row["url"].lower().startswith(("http://", "https://")):
             target = row["url"].replace("<", "%3C").replace(">", "%3E").replace(" ", "%20")
@@ -94,16 +96,23 @@ def rows_to_markdown(rows: list[dict]) -> str:
 
 def index_stats(reader: IndexMetadata) -> dict:
     manifest = reader.manifest
-    dead = [
-        {
-            "url": d["url"],
-            "title": d["title"],
-            "status": d.get("fetch_status"),
-            "last_ok_at": d.get("last_ok_at"),
-        }
-        for d in reader.docs
-        if d["kind"] == "resource" and d.get("fetch_status") not in ("ok", "not_modified")
-    ]
+    resources = [d for d in reader.docs if d["kind"] == "resource"]
+    health = Counter(d.get("link_health") or "unchecked" for d in resources)
+    # every link not known to be alive, dead first
+    dead = sorted(
+        (
+            {
+                "url": d["url"],
+                "title": d["title"],
+                "status": d.get("fetch_status"),
+                "link_health": d.get("link_health") or "unchecked",
+                "last_ok_at": d.get("last_ok_at"),
+            }
+            for d in resources
+            if d.get("link_health") != "ok"
+        ),
+        key=lambda item: HEALTHS.index(item["link_health"]),
+    )
     return {
         "index": str(reader.path),
         "build_id": reader.build_id,
@@ -118,5 +127,6 @@ def index_stats(reader: IndexMetadata) -> dict:
         "sources": manifest["sources"],
         # per list or chat export: reader, messages, links, members, date range
         "source_files": manifest.get("source_files", []),
+        "link_health": {name: health[name] for name in HEALTHS},
         "unavailable": dead,
     }

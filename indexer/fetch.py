@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from indexer.config import FetchLimits
 from indexer.extract import content_kind, media_type
+from indexer.linkhealth import check_result
 from indexer.pagecache import (
     PageCache,
     PageRecord,
@@ -65,6 +66,7 @@ class FetchStats:
     robots_requests: int = 0
     retries: int = 0
     from_cache: int = 0  # answered from the cache without the network (offline, max-age)
+    checked: int = 0  # URLs whose link health this run checked over the network
     network_down: bool = False
 
     def to_dict(self) -> dict:
@@ -86,6 +88,7 @@ class _Outcome:
     retry_after: float | None = None
     etag: str | None = None  # validators of a 304
     last_modified: str | None = None
+    nxdomain: bool = False  # a DNS failure saying the name does not exist
 
 
 # ------------------------------------------------------------------ the fetcher
@@ -135,6 +138,8 @@ class Fetcher:
         self._robots: dict[str, RobotFileParser | None] = {}
         self._robots_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._answered = False
+        self._answered_hosts: set[str] = set()
+        self._checked: dict[str, _Outcome] = {}  # what this run asked the network, per URL
         self._network_failures = 0
         # Tasks are created in a sliding window: a 100,000-link list never becomes
         # 100,000 live coroutines, yet the window is wide enough that one slow host
@@ -160,7 +165,21 @@ class Fetcher:
                 await window.acquire()
                 group.create_task(one(key, original))
         self.stats.network_down = self._network_is_down()
+        self.stats.checked = len(self._checked)
+        self.cache.record_checks(self._check_results(), utc_now())
         return {key: results[key] for key in pending}
+
+    def _check_results(self) -> dict[str, str]:
+        """Each checked URL's result for its link health, judged once the whole run is
+        known: an NXDOMAIN counts only if another host answered in this run."""
+        results = {}
+        for key, outcome in self._checked.items():
+            host = urlsplit(key).hostname or ""
+            others_up = bool(self._answered_hosts - {host})
+            results[key] = check_result(
+                outcome.status, outcome.http_status, outcome.nxdomain, others_up
+            )
+        return results
 
     async def _fetch_one(self, key: str, original: str) -> PageRecord:
         problem = url_problem(original)
@@ -176,6 +195,7 @@ class Fetcher:
         if outcome.status == "offline":
             return self._from_cache(key, cached)
         self._note_network(outcome)
+        self._checked[key] = outcome
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._worker, self._store, key, cached, outcome)
 
@@ -197,6 +217,7 @@ class Fetcher:
     def _note_network(self, outcome: _Outcome) -> None:
         if outcome.http_status is not None:
             self._answered = True
+            self._answered_hosts.add(urlsplit(outcome.final_url or "").hostname or "")
         elif outcome.status in _NETWORK_DOWN_STATUSES and not self._answered:
             self._network_failures += 1
             if self._network_failures == self.limits.offline_after_failures:
@@ -319,7 +340,7 @@ class Fetcher:
         except BlockedAddress as exc:
             return _Outcome("blocked_address", final_url=url, error=str(exc))
         except DNSFailure as exc:
-            return _Outcome("dns", final_url=url, error=str(exc))
+            return _Outcome("dns", final_url=url, error=str(exc), nxdomain=exc.nxdomain)
         except httpx.ConnectError as exc:
             return _Outcome(connect_status(exc), final_url=url, error=str(exc) or repr(exc))
         except TooLarge as exc:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from indexer.config import FetchLimits
 from indexer.extract import extract
+from indexer.linkhealth import Evidence, observe
 from indexer.resources import normalize_url
 
 log = logging.getLogger(__name__)
@@ -184,6 +185,7 @@ def response_record(
 # ------------------------------------------------------------------- the store
 
 _PAGE_COLUMNS = [f.name for f in fields(PageRecord)]
+_EVIDENCE_COLUMNS = [f.name for f in fields(Evidence)]
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pages (
     url TEXT PRIMARY KEY, status TEXT NOT NULL, http_status INTEGER, final_url TEXT,
@@ -192,6 +194,10 @@ CREATE TABLE IF NOT EXISTS pages (
     author TEXT, published TEXT, language TEXT, kind TEXT, error TEXT
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS link_checks (
+    url TEXT PRIMARY KEY, checked_at TEXT NOT NULL, result TEXT NOT NULL, gone_since TEXT,
+    gone_last_at TEXT, gone_checks INTEGER NOT NULL, alive_at TEXT
+);
 CREATE TABLE IF NOT EXISTS responses (
     url TEXT PRIMARY KEY, final_url TEXT NOT NULL, http_status INTEGER NOT NULL,
     reason TEXT NOT NULL, headers TEXT NOT NULL, body BLOB NOT NULL, fetched_at TEXT NOT NULL
@@ -346,6 +352,16 @@ class PageCache:
             return None
         return StoredResponse(final_url, status, reason, pairs, body, fetched_at)
 
+    def evidence(self, urls: list[str] | None = None) -> dict[str, Evidence]:
+        """What the checks of these links (or of every link) showed, by normalised URL."""
+        query = f"SELECT {', '.join(_EVIDENCE_COLUMNS)} FROM link_checks"
+        rows = self._use(lambda db: db.execute(query).fetchall())
+        found = {row[0]: Evidence(*row) for row in rows}
+        if urls is None:
+            return found
+        wanted = (normalize_url(url) for url in urls)
+        return {url: found[url] for url in wanted if url in found}
+
     def __len__(self) -> int:
         return self._use(lambda db: db.execute("SELECT count(*) FROM pages").fetchone()[0])
 
@@ -388,6 +404,25 @@ class PageCache:
                         response.fetched_at,
                     ),
                 )
+
+    def record_checks(self, results: dict[str, str], now: str) -> None:
+        """One more check of each link (normalised URL -> alive, gone or failed)."""
+        if not results:
+            return
+        previous = self.evidence(list(results))
+        updated = [observe(previous.get(url), url, result, now) for url, result in results.items()]
+        rows = [[getattr(proof, name) for name in _EVIDENCE_COLUMNS] for proof in updated]
+        insert = (
+            f"INSERT OR REPLACE INTO link_checks ({', '.join(_EVIDENCE_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(_EVIDENCE_COLUMNS))})"
+        )
+
+        def write(db) -> None:
+            with db:
+                db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
+                db.executemany(insert, rows)
+
+        self._use(write)
 
     def close(self) -> None:
         with self._lock:

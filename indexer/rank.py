@@ -40,6 +40,7 @@ class Ranking:
     fusion: str = "zscore"
     dense_weight: float = 0.6  # share of the dense ranker in the fused score
     bm25_half: float = 20.0  # convex fusion only: the BM25 score worth half a match
+    estimate_unseen: bool = False  # fuse keyword-only resources with their vector's similarity
     secondary_weight: float = 0.3  # what a resource's 2nd and 3rd passages add to its best
     coverage_weight: float = 0.4  # the share of the query's words a resource holds
     bridge: bool = True  # glossary terms in the other language count as keyword matches

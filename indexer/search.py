@@ -94,6 +94,7 @@ class Hit:
     coverage: float = 0.0  # share of the query's topic words the resource holds
     confidence: float | None = None  # P(relevant), calibrated per model; None: not known
     weak: bool = False  # below the calibrated threshold: shown as "less related"
+    link_health: str | None = None  # ok, dead, unreachable, unchecked, unfetchable (linkhealth)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -245,10 +246,16 @@ class Searcher:
         return expanded / max(float(np.linalg.norm(expanded)), 1e-12)
 
     def _candidates(
-        self, dense: dict[int, float], keyword: np.ndarray | None, depth: int
+        self,
+        dense: dict[int, float],
+        keyword: np.ndarray | None,
+        depth: int,
+        vector: np.ndarray | None,
     ) -> list[Candidate]:
         """Resources from either ranker: each one's best passage plus a share of the next
-        two, and its keyword score."""
+        two, and its keyword score. A resource only the keyword ranker returned is shown with
+        the similarity of its resource vector (exact for a resource with one passage); in the
+        fusion it counts as the least similar returned one unless `estimate_unseen`."""
         per_doc: dict[int, list[tuple[float, int]]] = defaultdict(list)
         for row, score in dense.items():
             per_doc[int(self.reader.passage_docs[row])].append((score, row))
@@ -259,7 +266,11 @@ class Searcher:
             candidates[pos] = Candidate(pos, total, 0.0, [row for _, row in scored], scored[0][0])
         if keyword is not None:
             for pos in top_k(keyword, depth)[0].tolist():
-                candidates.setdefault(pos, Candidate(pos, None, 0.0, []))
+                if pos in candidates:
+                    continue
+                estimate = None if vector is None else float(self.reader.doc_vectors[pos] @ vector)
+                fused = estimate if self.ranking.estimate_unseen else None
+                candidates[pos] = Candidate(pos, fused, 0.0, [], estimate)
             for candidate in candidates.values():
                 candidate.keyword = float(keyword[candidate.pos])
         return list(candidates.values())
@@ -302,7 +313,7 @@ class Searcher:
             dense = self._dense(vector, depth) if vector is not None else {}
             if expand and dense:
                 dense = self._dense(self._expand(vector, dense), depth)
-            candidates = self._candidates(dense, keyword, depth)
+            candidates = self._candidates(dense, keyword, depth, vector)
             if keyword is not None:
                 self._cover(candidates, plan)
             fuse(candidates, ranking, mode, preferred, self._thin)
@@ -401,6 +412,7 @@ class Searcher:
             coverage=round(coverage, 4),
             confidence=None if confidence is None else round(confidence, 4),
             weak=confidence is not None and confidence < self.calibration.threshold,
+            link_health=doc.get("link_health"),
         )
 
     # -------------------------------------------------------------- browsing
@@ -515,6 +527,7 @@ class Searcher:
                     ["related"],
                     why,
                     doc["kind"],
+                    link_health=doc.get("link_health"),
                 )
             )
         return hits

@@ -24,13 +24,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import faiss
-import numpy as np
-
 from indexer.chunk import Passage
 
 if TYPE_CHECKING:
+    import faiss
+    import numpy as np
+
     from indexer.lexical import FieldIndex
+
+# numpy, FAISS and the keyword index are imported by the functions that use them, so that
+# reading an index's metadata (`recall stats`, `recall export`) imports none of them.
 
 FORMAT_VERSION = 2  # 2: keyword index per resource field
 MANIFEST = "manifest.json"
@@ -132,6 +135,9 @@ def ivf_probes(lists: int) -> int:
 
 def dense_index(vectors: np.ndarray, ann_threshold: int) -> tuple[faiss.Index, str]:
     """Exact inner product for small indexes, an inverted file (IVF) above the threshold."""
+    import faiss
+    import numpy as np
+
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     dim = vectors.shape[1]
     kind = dense_kind(len(vectors), ann_threshold)
@@ -194,6 +200,9 @@ def build_lock(index_path: Path) -> Iterator[None]:
 
 def write_index(index_path: Path, data: IndexData) -> Path:
     """Write a build beside the served one and publish it atomically; returns its folder."""
+    import faiss
+    import numpy as np
+
     folder = builds_dir(index_path)
     folder.mkdir(parents=True, exist_ok=True)
     build_id = data.manifest["build_id"]
@@ -411,7 +420,9 @@ class IndexReader(IndexMetadata):
 
     def __init__(self, index_path: Path):
         super().__init__(index_path)
-        # bm25s (and scipy under it) only for the readers that search.
+        import faiss
+        import numpy as np
+
         from indexer.lexical import FieldIndex, LexicalIndexError
 
         try:
@@ -442,6 +453,8 @@ class IndexReader(IndexMetadata):
             )
 
     def vectors(self, rows: list[int]) -> np.ndarray:
+        import numpy as np
+
         if not rows:
             return np.zeros((0, self.dense.d), dtype=np.float32)
         return np.vstack([self.dense.reconstruct(int(row)) for row in rows]).astype(np.float32)

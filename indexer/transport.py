@@ -26,7 +26,12 @@ class BlockedAddress(Exception):
 
 
 class DNSFailure(Exception):
-    """The host name does not resolve."""
+    """The host name does not resolve; `nxdomain` when the resolver said the name does
+    not exist (rather than that it could not find out)."""
+
+    def __init__(self, message: str, nxdomain: bool = False):
+        super().__init__(message)
+        self.nxdomain = nxdomain
 
 
 class TooLarge(Exception):
@@ -80,7 +85,7 @@ async def _resolve(host: str, port: int, timeout: float | None) -> list[str]:
         async with asyncio.timeout(timeout):
             infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise DNSFailure(f"{host}: {exc.strerror}") from exc
+        raise DNSFailure(f"{host}: {exc.strerror}", exc.errno == socket.EAI_NONAME) from exc
     except TimeoutError as exc:
         raise DNSFailure(f"{host}: name resolution timed out") from exc
     return list(dict.fromkeys(str(info[4][0]) for info in infos))

@@ -2,49 +2,32 @@
 
 from __future__ import annotations
 
+from indexer.linkhealth import DeadRule, link_health
 from search_ui.i18n import t, type_label, why_text
 from search_ui.render import anchor, badge, esc, excerpt, highlight, link, one_line, safe_href
 
 NOTE_CHARS = 220
-OK_STATUSES = {"ok", "not_modified"}
-UNCHECKED_STATUSES = {None, "", "offline"}
-# Pages the fetcher could not or would not read, although a person may still open them.
-UNFETCHABLE_STATUSES = {
-    "robots",
-    "unsupported_type",
-    "too_large",
-    "blocked_address",
-    "http_401",
-    "http_403",
-    "http_429",
-    "error",
-}
+_NO_PROOF = DeadRule()
 
 
-def link_state(fetch_status: str | None) -> str:
-    """ok, unchecked (never fetched), invalid (not a web URL), unfetchable or dead."""
-    if fetch_status in OK_STATUSES:
-        return "ok"
-    if fetch_status in UNCHECKED_STATUSES:
-        return "unchecked"
-    if fetch_status == "invalid_url":
-        return "invalid"
-    if fetch_status in UNFETCHABLE_STATUSES:
-        return "unfetchable"
-    return "dead"
+def health(doc: dict) -> str:
+    """The link health the index recorded; an index built before link health was recorded
+    gets it from the fetch status alone, which never makes a link dead."""
+    return doc.get("link_health") or link_health(doc.get("fetch_status"), None, _NO_PROOF)
 
 
 def status_badge(lang: str, doc: dict) -> str:
-    """A visible marker for a dead, invalid or unreadable link; nothing for a live one."""
-    state = link_state(doc.get("fetch_status"))
+    """A badge only for a dead link (with when it was last seen alive); a quiet word for a
+    link not checked yet or not a web address; nothing otherwise."""
+    state = health(doc)
     if state == "dead":
         seen = doc.get("last_ok_at")
         when = t(lang, "last_seen", date=seen[:10]) if seen else t(lang, "never_seen")
         return badge(f"{t(lang, 'dead_link')} · {when}", "dead")
-    if state == "invalid":
-        return badge(t(lang, "invalid_link"), "dead")
+    if state == "unchecked":
+        return f'<span class="rc-quiet">{esc(t(lang, "not_checked"))}</span>'
     if state == "unfetchable":
-        return badge(f"{t(lang, 'not_fetched')} · {doc.get('fetch_status')}", "muted")
+        return f'<span class="rc-quiet">{esc(t(lang, "invalid_link"))}</span>'
     return ""
 
 
@@ -74,7 +57,7 @@ def meta_html(lang: str, doc: dict) -> str:
     marker = status_badge(lang, doc)
     if marker:
         parts.append(marker)
-    if link_state(doc.get("fetch_status")) == "invalid" and doc.get("url"):
+    if health(doc) == "unfetchable" and doc.get("url"):
         parts.append(f'<span class="rc-url">{esc(one_line(doc["url"]))}</span>')
     return f'<div class="rc-meta">{"".join(parts)}</div>'
 

@@ -69,7 +69,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "last_seen": ("마지막 확인 {date}", "last seen alive {date}"),
     "never_seen": ("한 번도 열리지 않음", "never seen alive"),
     "invalid_link": ("잘못된 링크", "Invalid link"),
-    "not_fetched": ("본문 미수집", "Text not fetched"),
+    "not_checked": ("아직 확인 안 함", "not checked yet"),
     "kept_text": ("보관된 본문 보기", "Read the kept text"),
     "export": ("내보내기", "Export"),
     "export_md": ("마크다운 저장", "Markdown"),
@@ -101,7 +101,6 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "앞의 {shown}자만 표시합니다 (전체 {n}자).",
         "Showing the first {shown} of {n} characters.",
     ),
-    "no_page_text": ("페이지 본문이 없습니다.", "No page text was kept."),
     "description": ("페이지 설명", "Page description"),
     "status_title": ("색인 상태", "Index status"),
     "built": ("생성 시각", "Built at"),
@@ -117,8 +116,15 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "build_dir": ("빌드 폴더", "Build folder"),
     "fetch_counts": ("페이지 수집 상태", "Fetch statuses"),
     "status": ("상태", "Status"),
-    "unavailable": ("끊기거나 수집할 수 없는 링크 ({n})", "Dead or unfetchable links ({n})"),
+    "unavailable": ("정상이 아닌 링크 ({n})", "Links not known to be alive ({n})"),
     "none_unavailable": ("모든 링크가 정상입니다.", "Every link is reachable."),
+    "link_health": ("링크 상태", "Link health"),
+    "health_groups": (
+        "끊김 {dead} · 일시적으로 닿지 않음 {unreachable} · 아직 확인 안 함 {unchecked} · "
+        "수집 불가 {unfetchable}",
+        "dead {dead} · unreachable for now {unreachable} · not checked yet {unchecked} · "
+        "unfetchable {unfetchable}",
+    ),
     "title": ("제목", "Title"),
     "url": ("주소", "URL"),
     "last_seen_column": ("마지막 정상 확인", "Last seen alive"),

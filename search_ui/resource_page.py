@@ -45,10 +45,9 @@ def context_html(lang: str, mention: dict) -> str:
 
 
 def _page_text(lang: str, text: str) -> None:
+    if not text:  # no "(0 characters)" box for a page with no kept text
+        return
     with st.expander(t(lang, "page_text", n=f"{len(text):,}"), icon=":material/description:"):
-        if not text:
-            st.caption(t(lang, "no_page_text"))
-            return
         if len(text) > PAGE_TEXT_CHARS:
             st.caption(t(lang, "page_text_cut", shown=f"{PAGE_TEXT_CHARS:,}", n=f"{len(text):,}"))
         st.html(text_block_html(text[:PAGE_TEXT_CHARS]))

@@ -7,7 +7,7 @@ import streamlit as st
 from indexer.export import export_rows, rows_to_csv, rows_to_markdown
 from indexer.search import Hit
 from search_ui import engine as eng
-from search_ui.cards import link_state, related_html, result_card_html
+from search_ui.cards import health, related_html, result_card_html
 from search_ui.i18n import t
 from search_ui.state import UIState, open_button
 
@@ -49,7 +49,7 @@ def _card(engine: eng.Engine, lang: str, hit: Hit) -> None:
     shown = f"related-{hit.id}"  # session key: is this card's related list open
     with st.container(border=True):
         st.html(result_card_html(lang, hit.to_dict(), doc))
-        dead = link_state(hit.fetch_status) in ("dead", "invalid")
+        dead = health(hit.to_dict()) == "dead"
         with st.container(horizontal=True, gap="small"):
             open_button(
                 lang,

@@ -81,6 +81,7 @@ def status_page(engine: eng.Engine, lang: str) -> None:
     with right:
         dead = stats["unavailable"]
         st.subheader(t(lang, "unavailable", n=len(dead)), divider="gray")
+        st.caption(t(lang, "health_groups", **stats["link_health"]))
         if not dead:
             st.success(t(lang, "none_unavailable"))
             return
@@ -89,6 +90,7 @@ def status_page(engine: eng.Engine, lang: str) -> None:
                 t(lang, "title"): [one_line(d["title"]) for d in dead],
                 t(lang, "url"): [one_line(d["url"]) for d in dead],
                 t(lang, "status"): [d["status"] or "" for d in dead],
+                t(lang, "link_health"): [d["link_health"] for d in dead],
                 t(lang, "last_seen_column"): [(d["last_ok_at"] or "")[:10] for d in dead],
             },
             hide_index=True,

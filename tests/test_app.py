@@ -126,7 +126,8 @@ def test_resource_page_is_linkable_by_url(index):
     related = [text_of(b) for b in bodies(app, "rc-related")]
     assert any("LSTM-Neural-Network-for-Time-Series-Prediction" in r for r in related)
     assert any("이상훈 님이 함께 공유" in r for r in related)
-    assert [e.label for e in app.expander][-1].startswith("추출된 페이지 본문")
+    # built offline: no page text, so no "(0 characters)" box
+    assert not any(e.label.startswith("추출된 페이지 본문") for e in app.expander)
 
 
 def test_details_button_opens_the_resource_page_and_back_returns(index):
@@ -214,8 +215,11 @@ def test_status_view(index):
     assert [m.value for m in app.metric][:3] == ["11", "0", "11"]
     assert "use-multilingual" in "".join(b.proto.body for b in app.get("html"))
     assert app.code[0].value == f"recall build {SAMPLE.parent} --index {index}"
-    unavailable = app.dataframe[1].value
+    files = app.dataframe[0].value  # one row per list or chat export
+    assert len(files) == 1 and files.iloc[0, 1] == "markdown" and files.iloc[0, 3] == 11
+    unavailable = app.dataframe[2].value
     assert len(unavailable) == 11 and set(unavailable.iloc[:, 2]) == {"offline"}
+    assert set(unavailable.iloc[:, 3]) == {"unchecked"}  # never fetched is not dead
 
 
 def test_no_index_page(index, tmp_path, monkeypatch):

@@ -501,7 +501,10 @@ def test_a_corrupt_index_names_the_file_and_build_full_recovers(
 ):
     index = clone_index(real_index.path)
     corrupt(index.resolve() / name)
-    for argv in (["search", "TPU"], ["stats"], ["related", GAN], ["export"]):
+    readers = [["search", "TPU"], ["related", GAN]]
+    if not name.startswith("lexical/"):  # stats and export never open the keyword index
+        readers += [["stats"], ["export"]]
+    for argv in readers:
         code, out, err = run(capsys, *argv, "--index", index)
         assert code == 2 and out == ""
         assert name.rsplit("/", 1)[-1] in err and FIX in err

@@ -115,3 +115,26 @@ def test_a_long_earlier_message_is_cut_in_the_context(tmp_path):
     line = context.splitlines()[1]
     assert line.startswith("최지은: 긴 글") and line.endswith("…")
     assert len("최지은: ") + 490 < len(line) <= len("최지은: ") + 501
+
+
+def test_a_rebuild_that_maintains_the_index_keeps_its_privacy_options(
+    tmp_path, fake_build, fake_settings
+):
+    """`recall add` and `recall check-links` rebuild the served index: they reuse the
+    reading options it was built with, so no real name comes back."""
+    from indexer.build import maintained
+
+    export = tmp_path / "chat.txt"
+    export.write_text(EXPORT, encoding="utf-8")
+    options = ReadOptions(pseudonymize=True, exclude_senders=("최지은",))
+    fake_build([export], settings=fake_settings(reading=options))
+    plain = fake_settings()  # what a command without reading flags starts from
+    kept = maintained(plain)
+    assert kept.reading.pseudonymize and not plain.reading.pseudonymize
+    assert kept.reading.exclude_senders[0].startswith("sha256:")  # recorded as a digest
+    assert kept.reading.excludes("최지은") and not kept.reading.excludes("김태영")
+    rebuilt = fake_build([export], settings=kept, full=True)
+    stored = b"".join(p.read_bytes() for p in rebuilt.path.resolve().rglob("*") if p.is_file())
+    for dropped in ("이명규", "김태영", "최지은", "이직"):
+        assert dropped.encode() not in stored
+    assert maintained(fake_settings("no-index-yet")) == fake_settings("no-index-yet")

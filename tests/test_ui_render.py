@@ -6,7 +6,6 @@ import pytest
 
 from search_ui.cards import (
     definitions_html,
-    link_state,
     mention_html,
     meta_html,
     result_card_html,
@@ -126,30 +125,12 @@ def test_excerpt_cuts_at_a_word_boundary():
     assert excerpt("줄\n\n바꿈", 100) == "줄 바꿈"
 
 
-@pytest.mark.parametrize(
-    ("status", "state"),
-    [
-        ("ok", "ok"),
-        ("not_modified", "ok"),
-        ("offline", "unchecked"),
-        (None, "unchecked"),
-        ("invalid_url", "invalid"),
-        ("robots", "unfetchable"),
-        ("http_403", "unfetchable"),
-        ("http_404", "dead"),
-        ("dns", "dead"),
-        ("timeout", "dead"),
-    ],
-)
-def test_link_state(status, state):
-    assert link_state(status) == state
-
-
 def test_dead_link_badge_says_when_the_page_was_last_seen():
-    badge = status_badge("en", {"fetch_status": "http_404", "last_ok_at": "2021-03-01T10:00:00"})
+    doc = {"link_health": "dead", "fetch_status": "http_404", "last_ok_at": "2021-03-01T10:00"}
+    badge = status_badge("en", doc)
     assert "Dead link" in badge and "2021-03-01" in badge and "rc-dead" in badge
-    assert "never seen" in status_badge("en", {"fetch_status": "dns", "last_ok_at": None})
-    assert status_badge("en", {"fetch_status": "ok"}) == ""
+    assert "never seen" in status_badge("en", {"link_health": "dead", "last_ok_at": None})
+    assert status_badge("en", {"link_health": "ok", "fetch_status": "ok"}) == ""
 
 
 HOSTILE_DOC = {

@@ -113,8 +113,7 @@ def read_chat(
     export = read_export(text, source, format_name)
     for line, message in export.warnings:
         acc.warn(source, line, message)
-    excluded = {name.strip().casefold() for name in options.exclude_senders}
-    messages = [m for m in export.messages if m.sender.casefold() not in excluded]
+    messages = [m for m in export.messages if not options.excludes(m.sender)]
     members = {m.sender for m in messages}
     privacy = _Privacy(options, members)
     room = privacy.text(export.room)

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import asdict, dataclass
+
+_DIGEST = "sha256:"
+
+
+def sender_key(name: str) -> str:
+    """How a member is matched against `exclude_senders` (case and outer spaces ignored)."""
+    return name.strip().casefold()
+
+
+def sender_digest(name: str) -> str:
+    """An excluded member as an index may record it: a digest, never the name."""
+    return _DIGEST + hashlib.sha256(sender_key(name).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -21,3 +34,19 @@ class ReadOptions:
     context_messages: int = 5
     # The sender's link-less messages this many minutes after a link join its note.
     follow_up_minutes: float = 3.0
+
+    def excludes(self, sender: str) -> bool:
+        """Whether `sender` is excluded, named or given by digest (as an index records it)."""
+        keys = {
+            name if name.startswith(_DIGEST) else sender_key(name) for name in self.exclude_senders
+        }
+        return sender_key(sender) in keys or sender_digest(sender) in keys
+
+    def recorded(self) -> dict:
+        """These options as an index manifest keeps them: excluded members as digests."""
+        data = asdict(self)
+        data["exclude_senders"] = [
+            name if name.startswith(_DIGEST) else sender_digest(name)
+            for name in self.exclude_senders
+        ]
+        return data

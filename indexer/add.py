@@ -1,0 +1,236 @@
+"""`recall add` and the app's add form: one resource appended to a list in the sample
+list's own shape (under a lock, through a temporary file and a rename), its page fetched,
+and an index published in which only the new passages are embedded."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from indexer.config import Settings
+from indexer.listwriter import Entry, EntryLink, write_entry
+from indexer.resources import normalize_url, url_problem
+
+DEFAULT_LIST = "added.md"
+PUBLISH_WAIT_SECONDS = 600.0  # behind other adds' and builds' publishing
+
+
+class AddError(ValueError):
+    """Input that cannot be added: nothing was written."""
+
+
+@dataclass
+class AddRequest:
+    url: str
+    note: str | None = None  # None: not given; given, it must say something
+    by: str | None = None
+    date: str | None = None  # YYYY-MM-DD, today when None
+    title: str = ""
+
+
+@dataclass
+class AddResult:
+    url: str  # normalised
+    list_file: str
+    line: int  # of the new section's heading
+    already: list[str] = field(default_factory=list)  # file:line of earlier mentions
+    fetch_status: str | None = None
+    link_health: str | None = None
+    build_id: str = ""
+    searchable: bool = False
+    seconds: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+def _one_line(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def entry_for(request: AddRequest, today: date | None = None) -> Entry:
+    """The list entry of a request, or AddError saying what is wrong with it."""
+    url = (request.url or "").strip()
+    problem = url_problem(url)
+    if problem is not None:
+        raise AddError(f"not a web address: {url!r} ({problem})")
+    if request.note is not None and not request.note.strip():
+        raise AddError("the note is empty: say something about the resource, or leave --note out")
+    when = request.date or (today or date.today()).isoformat()
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", when):
+        raise AddError(f"not a date: {when!r} (use YYYY-MM-DD)")
+    try:
+        date.fromisoformat(when)
+    except ValueError as exc:
+        raise AddError(f"not a date: {when!r} ({exc})") from exc
+    link = EntryLink(url, _one_line(request.title))
+    return Entry(_one_line(request.by) or None, when, (request.note or "").strip(), [link])
+
+
+def list_path(settings: Settings, list_file: str | Path | None) -> Path:
+    """The list to append to (default data/added.md), or AddError when it cannot be one."""
+    path = Path(list_file) if list_file else settings.data_dir / DEFAULT_LIST
+    if path.suffix.lower() != ".md":
+        raise AddError(f"{path}: the list must be a markdown file (.md)")
+    if path.is_dir():
+        raise AddError(f"{path} is a folder, not a list file")
+    if not path.parent.is_dir():
+        raise AddError(f"{path}: no such folder {path.parent}")
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise AddError(f"{path} is not writable")
+    return path
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on a list, held by every writer (CLI, app, other processes)."""
+    lock = path.with_name(f".{path.name}.lock")  # hidden: never read as a list
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _earlier_mentions(text: str, source: str, url: str) -> list[str]:
+    from indexer.sources.markdown import parse_text
+
+    found = parse_text(text, source).resources
+    return [f"{m.source}:{m.line}" for r in found if r.url == url for m in r.mentions]
+
+
+def append_entry(path: Path, entry: Entry) -> tuple[range, list[str]]:
+    """Append a post to a list atomically; returns the lines of its section and where the
+    list already mentioned its first link."""
+    section = write_entry(entry)
+    url = normalize_url(entry.links[0].url)
+    with _locked(path):
+        old = path.read_text(encoding="utf-8") if path.exists() else ""
+        already = _earlier_mentions(old, str(path), url) if old.strip() else []
+        head = old.rstrip("\n") + "\n\n" if old.strip() else ""
+        temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            with temporary.open("w", encoding="utf-8") as out:
+                out.write(head + section)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, path)
+        except OSError as exc:
+            temporary.unlink(missing_ok=True)
+            raise AddError(f"{path}: cannot write the list ({exc.strerror or exc})") from exc
+    first = head.count("\n") + 1
+    return range(first, first + section.count("\n")), already
+
+
+def _served_record(settings: Settings, url: str) -> dict | None:
+    from indexer.store import IndexMetadata, IndexProblem
+
+    try:
+        reader = IndexMetadata(settings.index_dir)
+    except IndexProblem:
+        return None
+    try:
+        return next((d for d in reader.docs if d["url"] == url), None)
+    finally:
+        reader.close()
+
+
+def _same_file(a: str, b: Path) -> bool:
+    return Path(a).resolve() == b.resolve()
+
+
+def _indexed_mentions(settings: Settings, url: str, list_file: Path) -> list[str]:
+    """Where the served index has the URL, outside the list being appended to."""
+    doc = _served_record(settings, url) or {"mentions": []}
+    return [
+        f"{m['source']}:{m['line']}"
+        for m in doc["mentions"]
+        if not _same_file(m["source"], list_file)
+    ]
+
+
+def _fetch_one(settings: Settings, url: str, offline: bool) -> str:
+    from indexer.fetch import Fetcher
+    from indexer.pagecache import PageCache
+
+    with PageCache(settings.cache_dir) as cache:
+        fetcher = Fetcher(cache, settings.fetch, allow_hosts=settings.allow_hosts, offline=offline)
+        return fetcher.fetch_all([url])[url].status
+
+
+def publish_sources(settings: Settings, path: Path) -> list[Path]:
+    """What the index is built from: the data folder, and the list when it lies elsewhere."""
+    data = settings.data_dir.resolve()
+    inside = path.resolve().is_relative_to(data)
+    return [settings.data_dir] if inside else [settings.data_dir, path]
+
+
+def _served_doc(settings: Settings, url: str, path: Path, lines: range) -> dict | None:
+    """The served record of the resource when it holds this very mention, else None."""
+    doc = _served_record(settings, url)
+    mentioned = doc is not None and any(
+        m["line"] in lines and _same_file(m["source"], path) for m in doc["mentions"]
+    )
+    return doc if mentioned else None
+
+
+def publish(settings: Settings, url: str, path: Path, lines: range, embedder=None):
+    """An index holding the new mention: built here, or by a concurrent add that started
+    after the mention was written (builds of one index run one at a time)."""
+    from indexer.build import Builder, maintained
+    from indexer.store import BuildLocked
+
+    settings = maintained(settings)
+    deadline = time.monotonic() + PUBLISH_WAIT_SECONDS
+    while True:
+        try:
+            Builder(settings, embedder).build(publish_sources(settings, path), offline=True)
+        except BuildLocked:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+            doc = _served_doc(settings, url, path, lines)
+            if doc is not None:
+                return doc
+            continue
+        return _served_doc(settings, url, path, lines)
+
+
+def add_resource(
+    settings: Settings,
+    request: AddRequest,
+    list_file: str | Path | None = None,
+    *,
+    offline: bool = False,
+    embedder=None,
+) -> AddResult:
+    """Append, fetch that one page, publish; AddError (and nothing written) on bad input."""
+    from indexer.store import read_manifest
+
+    clock = time.perf_counter()
+    entry = entry_for(request)
+    path = list_path(settings, list_file)
+    lines, already = append_entry(path, entry)
+    url = normalize_url(entry.links[0].url)
+    result = AddResult(url, str(path), lines.start)
+    result.already = list(dict.fromkeys(_indexed_mentions(settings, url, path) + already))
+    result.seconds["write"] = round(time.perf_counter() - clock, 3)
+    clock = time.perf_counter()
+    result.fetch_status = _fetch_one(settings, url, offline)
+    result.seconds["fetch"] = round(time.perf_counter() - clock, 3)
+    clock = time.perf_counter()
+    doc = publish(settings, url, path, lines, embedder)
+    result.build_id = read_manifest(settings.index_dir)["build_id"]
+    result.searchable = doc is not None
+    result.link_health = doc.get("link_health") if doc else None
+    result.seconds["publish"] = round(time.perf_counter() - clock, 3)
+    return result
