@@ -34,6 +34,7 @@ BEFORE = {
     "intent_boost": 0.0,
     "thin_discount": 0.0,
     "coverage_weight": 0.0,
+    "related_keyword_weight": 0.0,
     "field_weights": {name: 1.0 for name in Ranking().field_weights},
 }
 ZSCORE = {"fusion": "zscore", "dense_weight": Ranking().dense_weight}
@@ -48,6 +49,7 @@ STEPS = (  # (label, change, kept)
     ("+ Korean–English glossary", {"bridge": True}, True),
     ("+ thin-resource discount", {"thin_discount": Ranking().thin_discount}, True),
     ("(not kept) fused similarity of keyword-only resources", {"estimate_unseen": True}, False),
+    ("+ related: shared title and heading words", {"related_keyword_weight": 0.1}, True),
 )
 COLUMNS = ("all", "lang=ko", "lang=en", "kind=cross", "type=any")
 

@@ -44,15 +44,18 @@ class TypeWords:
 
     intent_of: dict[str, str]  # folded word -> intent
     types_of: dict[str, frozenset[str]]  # intent -> resource types that satisfy it
-    words_of: dict[str, tuple[str, ...]]  # intent -> its words (folded)
+    # intent -> (its Latin words as one whole-word pattern, its Korean words)
+    patterns: dict[str, tuple[re.Pattern | None, tuple[str, ...]]]
 
     def intents_in(self, text: str) -> set[str]:
         """The kinds a resource's own words (title, headings, list name) say it is."""
         folded = _fold(text)
+        joined = folded.replace(" ", "")
         return {
             intent
-            for intent, words in self.words_of.items()
-            if any(_occurs(word, folded) for word in words)
+            for intent, (latin, korean) in self.patterns.items()
+            if (latin is not None and latin.search(folded))
+            or any(word.replace(" ", "") in joined for word in korean)
         }
 
 
@@ -60,14 +63,17 @@ class TypeWords:
 def type_words() -> TypeWords:
     intent_of: dict[str, str] = {}
     types_of: dict[str, frozenset[str]] = {}
-    words_of: dict[str, tuple[str, ...]] = {}
+    patterns: dict[str, tuple[re.Pattern | None, tuple[str, ...]]] = {}
     for intent, types, words in _rows(TYPE_WORDS, 3):
         folded = tuple(_fold(word) for word in words.split("|") if word)
-        words_of[intent] = folded
         types_of[intent] = frozenset(t for t in types.split(",") if t)
+        latin = [re.escape(word) for word in folded if not _HANGUL.search(word)]
+        korean = tuple(word for word in folded if _HANGUL.search(word))
+        pattern = re.compile(rf"(?<![\w])(?:{'|'.join(latin)})(?![\w])") if latin else None
+        patterns[intent] = (pattern, korean)
         for word in folded:
             intent_of[word] = intent
-    return TypeWords(intent_of, types_of, words_of)
+    return TypeWords(intent_of, types_of, patterns)
 
 
 def _occurs(variant: str, folded_text: str) -> bool:

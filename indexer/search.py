@@ -481,9 +481,17 @@ class Searcher:
             raise KeyError(f"no resource with id or URL {ref!r} in the index")
         source = self.docs[pos]
         sims = self.reader.doc_vectors @ self.reader.doc_vectors[pos]
+        if self.ranking.related_keyword_weight:
+            # The resource's own title and headings as a keyword query, scaled to 0..1.
+            words = analyse_many([_topic_text(source)])[0]
+            keyword = self.reader.lexical.scores(
+                list(dict.fromkeys(t.token for t in words)), self.ranking.field_weights
+            )
+            keyword[pos] = 0.0
+            if keyword.max() > 0:
+                sims = sims + self.ranking.related_keyword_weight * keyword / keyword.max()
         companions = set(source.get("companions", []))
         posts = {(m["source"], m["section"]) for m in source["mentions"]}
-        people = set(source["contributors"])
         own_key = duplicate_key(source["url"])
         scored = []
         for other in np.argsort(-sims)[: max(200, 20 * k)]:
@@ -491,20 +499,25 @@ class Searcher:
             doc = self.docs[other]
             if other == pos or (own_key and duplicate_key(doc["url"]) == own_key):
                 continue
-            score, reasons = float(sims[other]), []
+            score, link = float(sims[other]), ""
             if doc["url"] in companions or source["url"] in doc.get("companions", []):
-                score += 0.25
-                reasons.append("posted together" + _by(doc, people))
+                score, link = score + 0.25, "posted together"
             elif posts & {(m["source"], m["section"]) for m in doc["mentions"]}:
-                score += 0.1
-                reasons.append("same post" + _by(doc, people))
+                score, link = score + 0.1, "same post"
+            scored.append((score, other, link))
+        scored.sort(key=lambda item: -item[0])
+        people = set(source["contributors"])
+        explained = []
+        for score, other, link in scored[:k]:  # topic words read for the shown ones only
+            doc = self.docs[other]
+            reasons = [link + _by(doc, people)] if link else []
             topic = matched_terms(_topic_text(source), _topic_text(doc))
             if topic:
                 reasons.append("similar topic: " + ", ".join(topic[:4]))
             elif not reasons:
-                reasons.append(f"similar content ({sims[other]:.2f})")
-            scored.append((score, other, "; ".join(reasons)))
-        scored.sort(key=lambda item: -item[0])
+                reasons.append(f"similar content ({float(sims[other]):.2f})")
+            explained.append((score, other, "; ".join(reasons)))
+        scored = explained
         hits = []
         for rank, (score, other, why) in enumerate(scored[:k], start=1):
             doc = self.docs[other]

@@ -8,6 +8,7 @@ from indexer.embed import ModelLoadError
 from indexer.store import IndexProblem
 from search_ui import engine as eng
 from search_ui import sidebar, state
+from search_ui.add_form import add_form
 from search_ui.front import front_page
 from search_ui.i18n import t
 from search_ui.resource_page import resource_page
@@ -54,6 +55,7 @@ st.text_input(
 )
 sidebar.language_switch(lang)
 sidebar.filters(lang, facets)
+add_form(lang)
 
 current = state.from_widgets()
 state.write_url(current)

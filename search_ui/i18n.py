@@ -141,6 +141,37 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "index_location": ("찾아본 위치: {path}", "Looked in: {path}"),
     "loading": ("모델과 색인을 불러오는 중…", "Loading the model and the index…"),
     "searching": ("검색 중…", "Searching…"),
+    "add_title": ("자료 추가", "Add a resource"),
+    "add_url": ("주소", "URL"),
+    "add_note": ("메모 (선택)", "Note (optional)"),
+    "add_name": ("이름 (선택)", "Name (optional)"),
+    "add_token": ("추가 토큰", "Add token"),
+    "add_submit": ("추가", "Add"),
+    "add_done": ("추가했습니다. 이제 검색됩니다.", "Added: it is searchable now."),
+    "add_not_searchable": (
+        "목록에 추가했지만 아직 색인에 없습니다.",
+        "Added to the list, but not in the index yet.",
+    ),
+    "add_already": (
+        "이미 있던 곳: {where} (언급이 하나 늘었습니다)",
+        "Already in {where} (one more mention)",
+    ),
+    "add_refused": (
+        "추가하지 않았습니다. 아무것도 쓰지 않았습니다:",
+        "Not added, nothing was written:",
+    ),
+    "add_unpublished": (
+        "목록에는 추가했지만 색인을 만들지 못했습니다:",
+        "Added to the list, but the index could not be published:",
+    ),
+    "add_bad_token": (
+        "토큰이 맞지 않습니다. 아무것도 쓰지 않았습니다.",
+        "Wrong token: nothing was written.",
+    ),
+    "add_rate": (
+        "추가는 1분에 {limit}번까지입니다. {seconds}초 뒤에 다시 시도하세요.",
+        "At most {limit} adds a minute: try again in {seconds} s.",
+    ),
 }
 
 _TYPES = {
