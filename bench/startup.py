@@ -165,7 +165,7 @@ def app_figures(runs: int) -> dict:
     """The app in headless Chromium: start to ready, page load to first answer, a second
     question; and the server time per question over the evaluation questions (AppTest)."""
     sys.path.insert(0, str(common.ROOT / "tests"))
-    from apprun import SAMPLE, card_titles, chrome, search, serve_app, wait_for
+    from apprun import SAMPLE, card_titles, chrome, search, serve_app, wait_for, wait_idle
 
     folder = OUT / "startup"
     index = folder / "keras-seed-index"
@@ -186,6 +186,7 @@ def app_figures(runs: int) -> dict:
                     search(driver, question)
                     wait_for(driver, lambda d, e=expected: any(e in t for t in card_titles(d)))
                     into.append(time.perf_counter() - began)
+                    wait_idle(driver)  # the page settles before the next question
     return {
         "start_to_ready_s": median(starts),
         "first_answer_s": median(firsts),

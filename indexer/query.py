@@ -76,14 +76,6 @@ def type_words() -> TypeWords:
     return TypeWords(intent_of, types_of, patterns)
 
 
-def _occurs(variant: str, folded_text: str) -> bool:
-    """Whether a folded term occurs in folded text: Latin terms as whole words, Korean
-    terms anywhere with spaces ignored (합성곱 신경망 = 합성곱신경망, and particles follow)."""
-    if _HANGUL.search(variant):
-        return variant.replace(" ", "") in folded_text.replace(" ", "")
-    return re.search(rf"(?<![\w]){re.escape(variant)}(?![\w])", folded_text) is not None
-
-
 @dataclass(frozen=True)
 class GlossaryEntry:
     english: tuple[str, ...]
@@ -157,17 +149,43 @@ def plan_query(text: str, terms: list[Term], *, strip_dense: bool, bridge: bool)
     return QueryPlan(text, terms, topic, dense_text, intents, bridges)
 
 
+@functools.cache
+def _latin_variants() -> re.Pattern:
+    """Every Latin glossary variant in one whole-word pattern, longest first (a query is
+    matched in one pass, not once per variant)."""
+    variants = {v for entry in glossary() for v in entry.variants if not _HANGUL.search(v)}
+    ordered = sorted(variants, key=lambda v: (-len(v), v))
+    return re.compile(rf"(?<![\w])(?:{'|'.join(map(re.escape, ordered))})(?![\w])")
+
+
+def _found_variants(folded: str) -> set[str]:
+    """The glossary variants that occur in folded query text: Latin terms as whole words,
+    Korean terms anywhere with spaces ignored (합성곱 신경망 = 합성곱신경망, and particles
+    follow)."""
+    found = set(_latin_variants().findall(folded))
+    joined = folded.replace(" ", "")
+    found.update(v for v, spaceless in _korean_variants() if spaceless in joined)
+    return found
+
+
+@functools.cache
+def _korean_variants() -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (v, v.replace(" ", "")) for entry in glossary() for v in entry.korean if _HANGUL.search(v)
+    )
+
+
 def _bridges(text: str, topic_tokens: set[str]) -> list[Bridge]:
-    folded = _fold(text)
+    present = _found_variants(_fold(text))
     found = []
     for entry in glossary():
-        asked = next((v for v in entry.variants if _occurs(v, folded)), None)
+        asked = next((v for v in entry.variants if v in present), None)
         if asked is None:
             continue
         alternatives = tuple(
             tokens
             for variant in entry.variants
-            if variant != asked and not _occurs(variant, folded)
+            if variant not in present
             for tokens in [_variant_tokens(variant)]
             if tokens and not set(tokens) <= topic_tokens
         )

@@ -87,6 +87,7 @@ class Candidate:
     rows: list[int]  # the resource's passages that the dense ranker returned, best first
     similarity: float | None = None  # cosine of the best of them
     coverage: float = 0.0  # share of the query's topic words the resource holds
+    found: dict[str, set] = field(default_factory=dict)  # field -> query words it holds
     score: float = 0.0
 
 

@@ -189,6 +189,7 @@ class Searcher:
         self.calibration = load_calibration(embedder.name)
         self.docs = reader.docs
         self._thin = np.array([bool(doc.get("thin")) for doc in self.docs], np.float32)
+        self._kind_masks: dict[str, np.ndarray] = {}  # intent -> 1.0 for resources of it
         self._by_url = {}
         for pos, doc in enumerate(self.docs):
             if doc["url"]:
@@ -336,16 +337,21 @@ class Searcher:
         bridged = [tok for b in plan.bridges for alt in b.alternatives for tok in alt]
         found = self.reader.lexical.tokens_in([*asked, *bridged], [c.pos for c in candidates])
         for candidate in candidates:
-            present = set().union(*found[candidate.pos].values())
-            candidate.coverage = _coverage(asked, plan, present)
+            candidate.found = found[candidate.pos]
+            candidate.coverage = _coverage(asked, plan, set().union(*candidate.found.values()))
 
     def _preferred(self, intents: set[str]) -> np.ndarray | None:
         """1.0 for each resource of a kind the query asks for ("LSTM 논문": papers)."""
         if not intents:
             return None
-        return np.array(
-            [bool(intents.intersection(doc.get("kinds", ()))) for doc in self.docs], np.float32
-        )
+        return np.max([self._kind_mask(intent) for intent in sorted(intents)], axis=0)
+
+    def _kind_mask(self, intent: str) -> np.ndarray:
+        if intent not in self._kind_masks:
+            self._kind_masks[intent] = np.array(
+                [intent in doc.get("kinds", ()) for doc in self.docs], np.float32
+            )
+        return self._kind_masks[intent]
 
     def _hit(self, rank: int, candidate: Candidate, plan: QueryPlan, keywords: bool) -> Hit:
         doc = self.docs[candidate.pos]
@@ -354,13 +360,7 @@ class Searcher:
         best_kind, best_text = passages.get(rows[0], ("profile", "")) if rows else ("profile", "")
         if best_kind == "profile":  # what people said or the page holds, not the header
             best_text = _written_text(doc, self.reader, candidate.pos)
-        asked = [t.token for t in plan.topic_terms]
-        bridged = [tok for b in plan.bridges for alt in b.alternatives for tok in alt]
-        found = (
-            self.reader.lexical.tokens_in([*asked, *bridged], [candidate.pos])[candidate.pos]
-            if keywords
-            else {}
-        )
+        found = candidate.found if keywords else {}
         present = set().union(*found.values()) if found else set()
         keyword_terms = list(
             dict.fromkeys(t.surface for t in plan.topic_terms if t.token in present)
@@ -368,10 +368,10 @@ class Searcher:
         keyword_terms += [
             b.asked
             for b in plan.bridges
-            if present.intersection(tok for alt in b.alternatives for tok in alt)
+            if any(present.issuperset(alt) for alt in b.alternatives)
             and b.asked not in keyword_terms
         ]
-        coverage = _coverage(asked, plan, present)
+        coverage = candidate.coverage
         matched = [
             name for name in ("title", "notes", "headings", "context", "page") if name in found
         ]

@@ -161,6 +161,7 @@ CREATE TABLE docs (pos INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, data TEXT N
 CREATE TABLE passages (row INTEGER PRIMARY KEY, doc INTEGER NOT NULL, kind TEXT NOT NULL,
                        text TEXT NOT NULL, hash TEXT NOT NULL);
 CREATE TABLE pages (id TEXT PRIMARY KEY, text TEXT NOT NULL);
+CREATE INDEX passages_by_doc ON passages (doc);
 """
 
 
