@@ -294,6 +294,11 @@ def cmd_export(args) -> int:
 def _add_ui(sub) -> None:
     p = sub.add_parser("ui", help="start the Streamlit app")
     add_index_option(p)
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; elsewhere adding needs RECALL_ADD_TOKEN)",
+    )
     p.add_argument("--port", type=int, default=8501)
     p.set_defaults(func=cmd_ui)
 
@@ -307,6 +312,8 @@ def cmd_ui(args) -> int:
         "streamlit",
         "run",
         str(app),
+        "--server.address",
+        args.host,
         "--server.port",
         str(args.port),
         "--server.headless",

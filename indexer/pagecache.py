@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
 import sqlite3
 import threading
+import time
 import uuid
 import zlib
 from collections.abc import Iterator
@@ -22,7 +24,7 @@ from indexer.resources import normalize_url
 log = logging.getLogger(__name__)
 
 CACHE_FILENAME = "pages.sqlite"
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2  # 2: link_checks; a cache of an older version gets the new tables at open
 _BATCH = 500
 
 
@@ -205,6 +207,15 @@ CREATE TABLE IF NOT EXISTS responses (
 """
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _CORRUPTION_CODES = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
+# Caches this process has open, by file. SQLite's POSIX locks belong to the process, and
+# closing any descriptor of the file drops them all (https://sqlite.org/howtocorrupt.html,
+# 2.2): the header check, which opens the file itself, runs only when no connection of this
+# process has it open.
+_OPEN_HERE: dict[Path, int] = {}
+_OPEN_HERE_LOCK = threading.Lock()
+# How long a cache that looks damaged while other processes have it open is looked at again
+# before it is treated as damaged all the same.
+_DAMAGE_WAIT_SECONDS = 10.0
 
 
 def _file_problem(path: Path) -> str | None:
@@ -238,8 +249,11 @@ def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
 class PageCache:
     """Pages keyed by normalised URL in `<directory>/pages.sqlite`.
 
-    Safe to share between threads (one connection behind a lock). A file that is
-    not SQLite or is truncated is moved aside and replaced by a fresh cache.
+    Safe to share between threads (one connection behind a lock) and processes: each
+    open cache holds a shared lock on `<file>.lock`. A file that is not SQLite or is
+    truncated is moved aside and replaced by a fresh cache, but only by a process that
+    holds that lock alone: what looks damaged while another process has the cache open
+    is that process's write in progress, and is waited out.
     """
 
     def __init__(self, directory: str | Path):
@@ -247,34 +261,66 @@ class PageCache:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.path = self.directory / CACHE_FILENAME
         self._lock = threading.Lock()
-        self._db = self._open()
+        self._users = (self.directory / f"{CACHE_FILENAME}.lock").open("a+")
+        self._key = self.path.resolve()
+        with _OPEN_HERE_LOCK:
+            try:
+                self._db = self._open()
+            except BaseException:
+                self._users.close()
+                raise
+            _OPEN_HERE[self._key] = _OPEN_HERE.get(self._key, 0) + 1
 
     # -- opening
 
     def _open(self) -> sqlite3.Connection:
-        problem = _file_problem(self.path)
-        if problem is None:
-            try:
-                return self._connect()
-            except sqlite3.DatabaseError as exc:
-                if not _is_corruption(exc):
-                    raise  # locked, read-only, disk full: not ours to throw away
-                problem = str(exc)
+        deadline = time.monotonic() + _DAMAGE_WAIT_SECONDS
+        while True:
+            fcntl.flock(self._users, fcntl.LOCK_SH)
+            problem = None if _OPEN_HERE.get(self._key) else _file_problem(self.path)
+            if problem is None:
+                try:
+                    return self._connect()
+                except sqlite3.DatabaseError as exc:
+                    if not _is_corruption(exc):
+                        raise  # locked, read-only, disk full: not ours to throw away
+                    problem = str(exc)
+            if self._alone() or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)  # another process is writing: look again
         self._move_aside(problem)
-        return self._connect()
+        db = self._connect()
+        fcntl.flock(self._users, fcntl.LOCK_SH)
+        return db
+
+    def _alone(self) -> bool:
+        """Take the lock exclusively if no other process has the cache open (then the
+        damage is real and moving the file aside takes nothing from anyone)."""
+        try:
+            fcntl.flock(self._users, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            # A failed conversion may have dropped the shared lock (flock converts by
+            # unlocking first): take it again, or another process could think it alone.
+            fcntl.flock(self._users, fcntl.LOCK_SH)
+            return False
+        return True
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, check_same_thread=False)
+        # Writers of other processes (builds, `recall add`) can hold the lock for a while.
+        db = sqlite3.connect(self.path, check_same_thread=False, timeout=60)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
-            db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
-            with db:
-                db.execute(
-                    "INSERT OR IGNORE INTO meta VALUES ('cache_id', ?), ('generation', '0')",
-                    (uuid.uuid4().hex,),
-                )
+            # Only a new cache is written to at open: opens of other processes then never
+            # wait on (or contend with) each other's writes.
+            if db.execute("PRAGMA user_version").fetchone()[0] != _SCHEMA_VERSION:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.executescript(_SCHEMA)
+                db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+                with db:
+                    db.execute(
+                        "INSERT OR IGNORE INTO meta VALUES ('cache_id', ?), ('generation', '0')",
+                        (uuid.uuid4().hex,),
+                    )
             # Reads the last leaf of each table: a damaged tail fails here, not mid-build.
             db.execute("SELECT url FROM pages ORDER BY url DESC LIMIT 1").fetchall()
             db.execute("SELECT url FROM responses ORDER BY url DESC LIMIT 1").fetchall()
@@ -304,15 +350,23 @@ class PageCache:
         file is then moved aside like a damaged one at open, and `work` runs again on a
         fresh cache, so a fetch goes on instead of failing every page it touches."""
         with self._lock:
-            try:
-                return work(self._db)
-            except sqlite3.DatabaseError as exc:
-                if not _is_corruption(exc):
-                    raise
+            deadline = time.monotonic() + _DAMAGE_WAIT_SECONDS
+            while True:
+                try:
+                    return work(self._db)
+                except sqlite3.DatabaseError as exc:
+                    if not _is_corruption(exc):
+                        raise
+                    problem = str(exc)
                 self._db.close()
-                self._move_aside(str(exc))
+                if self._alone() or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)  # another process's write in progress
                 self._db = self._connect()
-                return work(self._db)
+            self._move_aside(problem)
+            self._db = self._connect()
+            fcntl.flock(self._users, fcntl.LOCK_SH)
+            return work(self._db)
 
     # -- reading
 
@@ -425,8 +479,12 @@ class PageCache:
         self._use(write)
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, _OPEN_HERE_LOCK:
+            if self._users.closed:
+                return
             self._db.close()
+            self._users.close()  # releases the shared lock
+            _OPEN_HERE[self._key] -= 1
 
     def __enter__(self) -> PageCache:
         return self

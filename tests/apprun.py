@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -180,8 +181,12 @@ def chrome(profile: Path, width: int = 1400, height: int = 1000) -> Iterator[web
 
 
 def wait_for(driver: webdriver.Chrome, condition, timeout: float = 90, message: str = ""):
-    """WebDriverWait with a generous default: the first query loads the model."""
-    return WebDriverWait(driver, timeout, poll_frequency=0.25).until(condition, message)
+    """WebDriverWait with a generous default; an element replaced while the condition read
+    it (the app redrawing) means "not yet", not a failure."""
+    wait = WebDriverWait(
+        driver, timeout, poll_frequency=0.25, ignored_exceptions=(StaleElementReferenceException,)
+    )
+    return wait.until(condition, message)
 
 
 def wait_idle(driver: webdriver.Chrome, timeout: float = 90) -> None:
@@ -200,7 +205,9 @@ def search(driver: webdriver.Chrome, query: str) -> None:
     """Type a question into the search box and press Enter."""
     box = wait_for(
         driver,
-        lambda d: d.find_element("css selector", '[data-testid="stTextInput"] input'),
+        lambda d: d.find_element(
+            "css selector", '[data-testid="stMain"] [data-testid="stTextInput"] input'
+        ),  # the question box, not a form's field in the sidebar
         message="no search box",
     )
     box.clear()

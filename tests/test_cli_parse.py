@@ -61,3 +61,15 @@ def test_missing_source_is_a_usage_error(tmp_path, capsys):
 
 def test_unknown_command_is_a_usage_error(capsys):
     assert main(["frobnicate"]) == 2
+
+
+def test_recall_ui_listens_on_this_machine_unless_told_otherwise(monkeypatch, tmp_path):
+    import subprocess
+
+    commands = []
+    monkeypatch.setattr(subprocess, "call", lambda command, env: commands.append(command) or 0)
+    assert main(["ui", "--index", str(tmp_path / "index")]) == 0
+    assert main(["ui", "--index", str(tmp_path / "index"), "--host", "0.0.0.0"]) == 0
+    local, everywhere = commands
+    assert local[local.index("--server.address") + 1] == "127.0.0.1"
+    assert everywhere[everywhere.index("--server.address") + 1] == "0.0.0.0"

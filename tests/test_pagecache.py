@@ -139,3 +139,27 @@ def test_truncated_cache_file_is_moved_aside(tmp_path, caplog):
         assert len(cache) == 0
     assert "truncated" in caplog.text
     assert len(list(tmp_path.glob("pages.sqlite.corrupt-*"))) == 1
+
+
+def test_a_cache_that_looks_damaged_while_another_holds_it_open_is_waited_out(tmp_path):
+    """Another process mid-write can make the file look damaged for a moment: while that
+    process has the cache open, nothing is moved aside, and the open succeeds once the
+    file is whole again."""
+    import threading
+    import time
+
+    with PageCache(tmp_path) as writer:
+        writer.put(PageRecord("https://example.com/kept", "ok", text="kept"))
+        path = tmp_path / "pages.sqlite"
+        whole = path.read_bytes()
+        path.write_bytes(b"half-written" * 10)  # what a reader may see for a moment
+        opened = []
+        reader = threading.Thread(target=lambda: opened.append(PageCache(tmp_path)))
+        reader.start()
+        time.sleep(0.3)
+        assert not list(tmp_path.glob("pages.sqlite.corrupt-*"))  # waiting, not moving
+        path.write_bytes(whole)
+        reader.join(timeout=15)
+        assert opened and opened[0].get("https://example.com/kept").text == "kept"
+        opened[0].close()
+    assert not list(tmp_path.glob("pages.sqlite.corrupt-*"))
