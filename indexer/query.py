@@ -4,13 +4,18 @@ terms are bridged between Korean and English with the bundled glossary."""
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
+import logging
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer.morphology import Term, analyse_many
+from indexer.morphology import TOKENIZER_NAME, Term, analyse_many
 
+_LOG = logging.getLogger(__name__)
 DATA = Path(__file__).parent / "data"
 TYPE_WORDS = DATA / "type_words.tsv"
 GLOSSARY = DATA / "glossary_ko_en.tsv"
@@ -99,9 +104,36 @@ def glossary() -> tuple[GlossaryEntry, ...]:
     return tuple(entries)
 
 
-@functools.lru_cache(maxsize=8192)
 def _variant_tokens(variant: str) -> tuple[str, ...]:
-    return tuple(term.token for term in analyse_many([variant])[0])
+    return _glossary_tokens().get(variant, ())
+
+
+@functools.cache
+def _glossary_tokens() -> dict[str, tuple[str, ...]]:
+    """Every glossary variant as index tokens, analysed once per glossary and tokenizer and
+    kept in the user's cache: a query that needs no Korean analysis then never loads Kiwi
+    (a second of a cold `recall search`)."""
+    from indexer.config import load_settings
+
+    digest = hashlib.sha256(GLOSSARY.read_bytes() + TOKENIZER_NAME.encode()).hexdigest()[:16]
+    path = load_settings().model_cache_dir / f"glossary-tokens-{digest}.json"
+    try:
+        return {v: tuple(tokens) for v, tokens in json.loads(path.read_text("utf-8")).items()}
+    except (OSError, ValueError, AttributeError):
+        pass  # not made yet, or damaged: made again below
+    variants = sorted({v for entry in glossary() for v in entry.variants})
+    table = {
+        v: tuple(t.token for t in terms)
+        for v, terms in zip(variants, analyse_many(variants), strict=True)
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        partial.write_text(json.dumps(table, ensure_ascii=False), encoding="utf-8")
+        os.replace(partial, path)
+    except OSError as exc:  # a read-only home: analysed again in the next process
+        _LOG.info("glossary tokens not cached in %s: %s", path, exc)
+    return table
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,9 @@ def _browser_adds(driver, app_url: str, numbers: list[int], url_of, extra: str) 
         lambda d: d.find_element(By.XPATH, f'//summary[contains(., "{t("ko", "add_title")}")]'),
         message="no add form",
     )
-    expander.click()
+    wait_idle(driver)
+    # A click at the summary's point can land on a neighbour still being laid out.
+    driver.execute_script("arguments[0].click()", expander)
     for number in [*numbers, None]:
         url = extra if number is None else url_of(number)
         box = wait_for(driver, lambda d: _field(d, "input", t("ko", "add_url")))

@@ -160,3 +160,25 @@ def test_thin_resources_are_marked_and_show_no_made_up_snippet(collection_search
     for hit in response.results:  # never the profile's synthetic header lines
         assert " · " not in hit.snippet and "(2020.01" not in hit.snippet
     assert bare.snippet == ""
+
+
+def test_an_english_query_is_bridged_without_loading_kiwi(tmp_path):
+    """The glossary's tokens are analysed once and cached: a process answering an English
+    question never pays Kiwi's start-up."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "RECALL_MODEL_CACHE": str(tmp_path / "cache")}
+    script = (
+        "from indexer import morphology, query\n"
+        "plan = query.plan_query('transfer learning', morphology.analyse_many(['transfer "
+        "learning'])[0], strip_dense=False, bridge=True)\n"
+        "print(bool(plan.bridges), morphology._MORPHOLOGY._kiwi is None)\n"
+    )
+    run = [sys.executable, "-c", script]
+    first = subprocess.run(run, env=env, capture_output=True, text=True, check=True)
+    assert first.stdout.split() == ["True", "False"]  # made the cache, with Kiwi
+    assert list((tmp_path / "cache").glob("glossary-tokens-*.json"))
+    second = subprocess.run(run, env=env, capture_output=True, text=True, check=True)
+    assert second.stdout.split() == ["True", "True"]  # bridged from the cache alone
