@@ -183,11 +183,13 @@ def plan_query(text: str, terms: list[Term], *, strip_dense: bool, bridge: bool)
 
 @functools.cache
 def _latin_variants() -> re.Pattern:
-    """Every Latin glossary variant in one whole-word pattern, longest first (a query is
-    matched in one pass, not once per variant)."""
+    """Every Latin glossary variant in one whole-word pattern, longest first at each
+    position (a query is matched in one pass, not once per variant)."""
     variants = {v for entry in glossary() for v in entry.variants if not _HANGUL.search(v)}
     ordered = sorted(variants, key=lambda v: (-len(v), v))
-    return re.compile(rf"(?<![\w])(?:{'|'.join(map(re.escape, ordered))})(?![\w])")
+    # A lookahead consumes nothing, so a term inside a longer one ("neural network" in
+    # "recurrent neural network") is found too.
+    return re.compile(rf"(?=(?<![\w])({'|'.join(map(re.escape, ordered))})(?![\w]))")
 
 
 def _found_variants(folded: str) -> set[str]:
