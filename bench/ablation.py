@@ -176,11 +176,9 @@ def confidence_lines(results: dict, half: str) -> list[str]:
 
 
 def section(steps: list[tuple[str, dict]], calibration: dict | None) -> str:
-    start, end = common.block_markers("ranking")
     counts = {s: r["queries"] for s, r in steps[-1][1].items()}
     final = next(results for (label, results) in reversed(steps) if "(not kept)" not in label)
     parts = [
-        start,
         "## Ranking ablation (bench/ablation.py)",
         "",
         "Written by `.venv/bin/python bench/ablation.py --calibrate --write` (kept by `make "
@@ -218,7 +216,6 @@ def section(steps: list[tuple[str, dict]], calibration: dict | None) -> str:
             f"(kept {calibration['tune_first_relevant_not_weak']:.0%} of the tuning half's first "
             "relevant hits strong).",
         ]
-    parts.append(end)
     return "\n".join(parts)
 
 

@@ -159,8 +159,7 @@ def main() -> None:
     (OUT / "api.json").write_text(json.dumps(result, ensure_ascii=False, indent=1), "utf-8")
     text = report(result)
     (OUT / "api.md").write_text(text, encoding="utf-8")
-    start, end = common.block_markers("api")
-    common.write_kept_block(common.ROOT / "BENCHMARKS.md", "api", f"{start}\n{text}\n{end}")
+    common.write_kept_block(common.ROOT / "BENCHMARKS.md", "api", text)
     print(text)
 
 

@@ -33,7 +33,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import common  # noqa: E402  (after the path setup above)
 
-START, END = common.block_markers("reliability")
 SEED = 20240229
 
 
@@ -408,7 +407,6 @@ def render(results: dict, quick: bool, command: str) -> str:
     index_detected = sum(c["detected"] for c in index_cases)
     index_recovered = sum(c["recovered"] for c in index_cases)
     parts = [
-        START,
         "## Reliability",
         "",
         f"`{command}`{' (quick run: small sizes)' if quick else ''}. Faults injected on purpose; "
@@ -459,7 +457,6 @@ def render(results: dict, quick: bool, command: str) -> str:
         f"Fuzzing (`tests/test_fuzz.py`, `tests/test_parser_properties.py`): "
         f"{fuzz['passed']} properties passed and {fuzz['failed']} failed with "
         f"{fuzz['examples_per_property']:,} examples each, in {fuzz['seconds']} s.",
-        END,
     ]
     return "\n".join(parts)
 

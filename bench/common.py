@@ -68,9 +68,10 @@ def kept_block(path: Path, name: str) -> str | None:
     return start + text.split(start, 1)[1].split(end, 1)[0] + end
 
 
-def write_kept_block(path: Path, name: str, section: str) -> None:
-    """Replace the section called `name` (markers included in `section`), or append it."""
+def write_kept_block(path: Path, name: str, body: str) -> None:
+    """Replace the section called `name` with `body` between its markers, or append it."""
     start, end = block_markers(name)
+    section = f"{start}\n{body}\n{end}"
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     if start in text and end in text:
         head, rest = text.split(start, 1)

@@ -326,8 +326,7 @@ def main() -> None:
     results.write_text(json.dumps(measured, indent=1), "utf-8")
     text = report(measured["cli"], measured["kiwi"], measured["app"], measured["machine"])
     (OUT / "startup.md").write_text(text, encoding="utf-8")
-    start, end = common.block_markers("startup")
-    common.write_kept_block(common.ROOT / "BENCHMARKS.md", "startup", f"{start}\n{text}\n{end}")
+    common.write_kept_block(common.ROOT / "BENCHMARKS.md", "startup", text)
     print(text)
 
 

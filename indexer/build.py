@@ -157,10 +157,7 @@ def evidence(doc: dict) -> dict:
     type words in its title, headings and list names) and whether it is thin (only its link
     to go on: a placeholder title, no note, no page text)."""
     words = type_words()
-    named = " \n ".join(
-        [doc["title"], *doc["categories"], *doc.get("sections", [])]
-        + [list_name(m["source"]) for m in doc["mentions"] if m.get("source")]
-    )
+    named = " \n ".join([doc["title"], *headings(doc)])
     kinds = {intent for intent, types in words.types_of.items() if doc["type"] in types}
     kinds |= words.intents_in(named)
     thin = (
@@ -216,18 +213,22 @@ def url_words(url: str) -> str:
     return " ".join(w for w in words if w and w not in _URL_NOISE and not w.isdigit())
 
 
+def headings(doc: dict) -> list[str]:
+    """What a record is filed under: its categories, sections and the names of its lists."""
+    names = [list_name(m["source"]) for m in doc["mentions"] if m.get("source")]
+    return [*doc["categories"], *doc.get("sections", []), *names]
+
+
 def doc_fields(doc: dict, page_text: str) -> dict[str, str]:
     """The text of each keyword field of a resource or note (see indexer/lexical.py)."""
     mentions = doc["mentions"]
     titles = dict.fromkeys(
         t for t in (doc["title"], doc.get("list_title"), doc.get("page_title")) if t
     )
-    headings = [*doc["categories"], *doc.get("sections", [])]
-    headings += [list_name(m["source"]) for m in mentions if m.get("source")]
     fields = {
         "title": "\n".join(titles),
         "notes": "\n".join(dict.fromkeys(m["note"] for m in mentions if m["note"])),
-        "headings": "\n".join(dict.fromkeys(h for h in headings if h)),
+        "headings": "\n".join(dict.fromkeys(h for h in headings(doc) if h)),
         "url": url_words(doc["url"]) if doc["url"] else "",
         "people": "\n".join(doc["contributors"]),
         "context": "\n".join(dict.fromkeys(m["context"] for m in mentions if m.get("context"))),

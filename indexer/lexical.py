@@ -10,8 +10,6 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-from indexer.morphology import tokenize_many
-
 _MANIFEST = "lexical.json"
 _FORMAT = 1
 _BM25_FILES = {
@@ -67,10 +65,6 @@ class LexicalIndex:
         bm25.index(documents, show_progress=False)
         return cls(bm25, len(documents))
 
-    @classmethod
-    def from_texts(cls, texts: Iterable[str]) -> LexicalIndex:
-        return cls.from_tokens(tokenize_many(texts))
-
     def __len__(self) -> int:
         return self._num_docs
 
@@ -81,12 +75,6 @@ class LexicalIndex:
         if not ids:
             return np.zeros(self._num_docs, dtype=np.float32)
         return self._bm25.get_scores_from_ids(ids).astype(np.float32, copy=False)
-
-    def search(self, tokens: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The ids (int64) and BM25 scores (float32, descending) of the best `k` documents
-        sharing at least one of the query's tokens (split by `tokenize`); empty arrays when
-        none does."""
-        return top_k(self.scores(tokens), k)
 
     def tokens_in(self, tokens: Sequence[str], rows: Iterable[int]) -> dict[int, set[str]]:
         """Which of `tokens` each document in `rows` contains, read from the index's

@@ -323,10 +323,7 @@ class Searcher:
                 break
             depth *= 4
         ranked.sort(key=lambda c: (-c.score, c.pos))
-        hits = [
-            self._hit(rank, c, plan, keyword is not None)
-            for rank, c in enumerate(ranked[:k], start=1)
-        ]
+        hits = [self._hit(rank, c, plan) for rank, c in enumerate(ranked[:k], start=1)]
         no_close_match = bool(hits) and all(hit.weak for hit in hits)
         if not hits and message is None:
             message = "no matching resources" + (" for these filters" if filters.active() else "")
@@ -353,15 +350,15 @@ class Searcher:
             )
         return self._kind_masks[intent]
 
-    def _hit(self, rank: int, candidate: Candidate, plan: QueryPlan, keywords: bool) -> Hit:
+    def _hit(self, rank: int, candidate: Candidate, plan: QueryPlan) -> Hit:
         doc = self.docs[candidate.pos]
         rows = candidate.rows
         passages = self.reader.passage_rows(rows[:3])
         best_kind, best_text = passages.get(rows[0], ("profile", "")) if rows else ("profile", "")
         if best_kind == "profile":  # what people said or the page holds, not the header
             best_text = _written_text(doc, self.reader, candidate.pos)
-        found = candidate.found if keywords else {}
-        present = set().union(*found.values()) if found else set()
+        found = candidate.found  # empty in dense mode: no keyword ranker ran
+        present = set().union(*found.values())
         keyword_terms = list(
             dict.fromkeys(t.surface for t in plan.topic_terms if t.token in present)
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from indexer.export import export_rows, rows_to_csv, rows_to_markdown
+from indexer.export import hit_rows, rows_to_csv, rows_to_markdown
 from indexer.search import Hit
 from search_ui import engine as eng
 from search_ui.cards import health, related_html, result_card_html
@@ -72,7 +72,7 @@ def _card(engine: eng.Engine, lang: str, hit: Hit) -> None:
 
 
 def _export(engine: eng.Engine, lang: str, hits: list[Hit]) -> None:
-    rows = export_rows([d for d in (eng.doc(engine, hit.id) for hit in hits) if d])
+    rows = hit_rows(engine.searcher.reader, [hit.id for hit in hits])  # as the API exports
     if not rows:
         return
     markdown = rows_to_markdown(rows)
