@@ -52,7 +52,7 @@ PACKAGES = (
 
 # Sections of BENCHMARKS.md that other scripts write (bench/ablation.py, bench/startup.py,
 # bench/api_bench.py, bench/chaos.py): make bench keeps them as they are.
-KEPT_BLOCKS = ("ranking", "startup", "api", "reliability")
+KEPT_BLOCKS = ("ranking", "startup", "api", "reliability", "add")
 
 
 def block_markers(name: str) -> tuple[str, str]:

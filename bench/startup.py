@@ -12,10 +12,12 @@ BENCHMARKS.md) and bench/out/startup.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,7 +28,7 @@ from indexer.config import DEFAULT_MODEL
 from indexer.store import DENSE
 
 QUERY = "LSTM으로 시계열 예측"
-TARGET_S, TARGET_MB, LIGHT_TARGET_S = 1.5, 450, 0.5
+TARGET_S, TARGET_MB, LIGHT_TARGET_S, APP_TARGET_S = 1.5, 450, 0.5, 2.0
 RECALL = [sys.executable, "-m", "indexer"]
 TIME = "/usr/bin/time"  # GNU time (Debian package `time`)
 # The floor: what any search process must do, and nothing else.
@@ -41,17 +43,47 @@ index.search(vectors, 10)
 """
 
 
-def timed(command: list[str]) -> tuple[float, float]:
+def _children(pid: int) -> list[int]:
+    kids = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):  # the task ended meanwhile
+            kids += [int(kid) for kid in (task / "children").read_text().split()]
+    return kids
+
+
+def _tree_rss_kb(pid: int) -> int:
+    """Resident kilobytes of `pid`'s descendants now (GNU time's own child and below)."""
+    total, stack = 0, _children(pid)
+    while stack:
+        child = stack.pop()
+        stack += _children(child)
+        try:
+            status = Path(f"/proc/{child}/status").read_text()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in status.splitlines()
+                       if line.startswith("VmRSS:")), 0)  # fmt: skip
+    return total
+
+
+def timed(command: list[str]) -> tuple[float, float, float]:
     """Wall seconds and peak RSS (MB) of one run of `command` in a new process, as GNU time
-    reports them: a small launcher, so the child's peak is not the benchmark's own (Linux
-    carries a parent's peak RSS into its child across fork and exec)."""
-    done = subprocess.run(
+    reports them (its largest process: a small launcher, so the child's peak is not the
+    benchmark's own; Linux carries a parent's peak RSS into its child across fork and
+    exec), and the peak of the sum over all its processes (a helper process included),
+    sampled every 10 ms."""
+    process = subprocess.Popen(
         [TIME, "-f", "%e %M", *command], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed: {done.stderr.decode()}")
-    wall, kilobytes = done.stderr.decode().split()[-2:]
-    return float(wall), int(kilobytes) / 1024
+    tree_kb = 0
+    while process.poll() is None:
+        tree_kb = max(tree_kb, _tree_rss_kb(process.pid))
+        time.sleep(0.01)
+    stderr = process.stderr.read().decode()
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed: {stderr}")
+    wall, kilobytes = stderr.split()[-2:]
+    return float(wall), int(kilobytes) / 1024, tree_kb / 1024
 
 
 def measure(command: list[str], runs: int) -> dict:
@@ -61,9 +93,10 @@ def measure(command: list[str], runs: int) -> dict:
         common.wait_for_quiet()
         samples.append(timed(command))
     return {
-        "wall_s": median(wall for wall, _ in samples),
-        "peak_mb": median(mb for _, mb in samples),
-        "walls": [round(wall, 3) for wall, _ in samples],
+        "wall_s": median(wall for wall, _, _ in samples),
+        "peak_mb": median(mb for _, mb, _ in samples),
+        "tree_peak_mb": median(mb for _, _, mb in samples),
+        "walls": [round(wall, 3) for wall, _, _ in samples],
     }
 
 
@@ -161,36 +194,52 @@ def cli_figures(runs: int) -> list[dict]:
     return figures
 
 
+FLOOR_APP = common.ROOT / "bench" / "floor_app.py"
+SECOND = ("GAN 한 장 요약", "GAN")
+
+
 def app_figures(runs: int) -> dict:
-    """The app in headless Chromium: start to ready, page load to first answer, a second
-    question; and the server time per question over the evaluation questions (AppTest)."""
+    """The app in headless Chromium, and the floor app (one box, one card) the same way:
+    server start to ready; navigation to the page's load event; from that load to the first
+    answer; a second question; and the server time per question over the evaluation
+    questions (AppTest)."""
     sys.path.insert(0, str(common.ROOT / "tests"))
     from apprun import SAMPLE, card_titles, chrome, search, serve_app, wait_for, wait_idle
 
     folder = OUT / "startup"
     index = folder / "keras-seed-index"
-    starts, firsts, seconds = [], [], []
-    for run in range(runs):
-        common.wait_for_quiet()
-        began = time.perf_counter()
-        with serve_app(index, folder / "streamlit.log") as url:
-            starts.append(time.perf_counter() - began)
-            with chrome(folder / f"profile-{run}") as driver:
-                for question, expected, into in (
-                    (QUERY, "Time Series Prediction Using LSTM", firsts),
-                    ("GAN 한 장 요약", "GAN", seconds),
-                ):
-                    began = time.perf_counter()
-                    if into is firsts:
-                        driver.get(url)
-                    search(driver, question)
-                    wait_for(driver, lambda d, e=expected: any(e in t for t in card_titles(d)))
-                    into.append(time.perf_counter() - began)
+    samples: dict[str, dict[str, list[float]]] = {"app": {}, "floor": {}}
+    for _ in range(runs):
+        for name, script in (("app", None), ("floor", FLOOR_APP)):
+            figures = samples[name]
+            common.wait_for_quiet()
+            began = time.perf_counter()
+            served = serve_app(index, folder / "streamlit.log", *([script] if script else []))
+            profile = tempfile.TemporaryDirectory(dir=folder)
+            with served as url, profile, chrome(Path(profile.name)) as driver:
+                figures.setdefault("ready", []).append(time.perf_counter() - began)
+                began = time.perf_counter()
+                driver.get(url)  # returns at the page's load event
+                loaded = time.perf_counter()
+                search(driver, QUERY)
+                wait_for(driver, lambda d: any("Time Series" in t for t in card_titles(d)))
+                figures.setdefault("load", []).append(loaded - began)
+                figures.setdefault("first", []).append(time.perf_counter() - loaded)
+                if script is None:
                     wait_idle(driver)  # the page settles before the next question
+                    began = time.perf_counter()
+                    search(driver, SECOND[0])
+                    wait_for(driver, lambda d: any(SECOND[1] in t for t in card_titles(d)))
+                    figures.setdefault("second", []).append(time.perf_counter() - began)
+    app, floor = samples["app"], samples["floor"]
     return {
-        "start_to_ready_s": median(starts),
-        "first_answer_s": median(firsts),
-        "second_question_s": median(seconds),
+        "start_to_ready_s": median(app["ready"]),
+        "page_load_s": median(app["load"]),
+        "first_answer_s": median(app["first"]),
+        "first_answers": [round(x, 2) for x in app["first"]],
+        "second_question_s": median(app["second"]),
+        "floor_page_load_s": median(floor["load"]),
+        "floor_first_answer_s": median(floor["first"]),
         "server_ms_per_question": server_time_per_question(),
         "sample": str(SAMPLE),
     }
@@ -221,9 +270,11 @@ def report(figures: list[dict], kiwi: list[dict], app: dict | None, machine: dic
         "",
         "`bench/startup.py`: every command in a new process, as a new user runs it: median of "
         f"5 runs (page cache warm, the model's decompressed copy already in the user's cache), "
-        "wall time and peak resident memory (the process's rusage, as `/usr/bin/time -v` "
-        "reports them). The floor is a process that only loads the model, opens the dense "
-        "index, encodes one query and does one FAISS search. "
+        "wall time and peak resident memory: of the largest process (its rusage, as "
+        "`/usr/bin/time -v` reports it) and of all the command's processes together (the sum "
+        "of their resident memory, sampled every 10 ms: `search` with a Korean question, and "
+        "`related`, have Kiwi loaded by a helper process). The floor is a process that only "
+        "loads the model, opens the dense index, encodes one query and does one FAISS search. "
         f"{machine['usable_cores']} cores, {machine['cpu']}, {machine['date'][:10]}.",
         "",
     ]
@@ -241,7 +292,7 @@ def report(figures: list[dict], kiwi: list[dict], app: dict | None, machine: dic
                 else f"≤ {LIGHT_TARGET_S} s"
             )
             met = (
-                f["wall_s"] <= TARGET_S and f["peak_mb"] <= TARGET_MB
+                f["wall_s"] <= TARGET_S and max(f["peak_mb"], f["tree_peak_mb"]) <= TARGET_MB
                 if heavy
                 else None
                 if f["name"] == "floor"
@@ -254,6 +305,7 @@ def report(figures: list[dict], kiwi: list[dict], app: dict | None, machine: dic
                     f"`{f['name']}`",
                     f"{f['wall_s']:.2f} s",
                     f"{f['peak_mb']:.0f} MB",
+                    f"{f['tree_peak_mb']:.0f} MB",
                     ratio,
                     target,
                     mark,
@@ -263,7 +315,10 @@ def report(figures: list[dict], kiwi: list[dict], app: dict | None, machine: dic
         lines += [
             f"{corpus} index ({passages:,} passages):",
             "",
-            md_table(["command", "wall", "peak RSS", "× floor (wall)", "target", "met"], rows),
+            md_table(
+                ["command", "wall", "peak RSS", "all processes", "× floor (wall)", "target", "met"],
+                rows,
+            ),
             "",
         ]
     rows = [
@@ -283,20 +338,25 @@ def report(figures: list[dict], kiwi: list[dict], app: dict | None, machine: dic
     ]
     if app:
         per = app["server_ms_per_question"]
+        met = "yes" if app["first_answer_s"] <= APP_TARGET_S else "**no**"
         rows = [
-            ["server start to ready (health answers)", f"{app['start_to_ready_s']:.1f} s"],
-            ["page load to the first answer (Chromium)", f"{app['first_answer_s']:.2f} s"],
-            ["a second question (Chromium)", f"{app['second_question_s']:.2f} s"],
-            [
-                f"server time per further question, {per['corpus']} ({per['questions']})",
-                f"p50 {per['p50']:.0f} ms, p95 {per['p95']:.0f} ms",
-            ],
-        ]
+            ["server start to ready (health answers)", f"{app['start_to_ready_s']:.1f} s", "", ""],
+            ["navigation to the page's load event", f"{app['page_load_s']:.2f} s",
+             f"{app['floor_page_load_s']:.2f} s", ""],
+            ["page load to the first answer", f"{app['first_answer_s']:.2f} s",
+             f"{app['floor_first_answer_s']:.2f} s", f"≤ {APP_TARGET_S:g} s: {met}"],
+            ["a second question", f"{app['second_question_s']:.2f} s", "", ""],
+            [f"server time per further question, {per['corpus']} ({per['questions']})",
+             f"p50 {per['p50']:.0f} ms, p95 {per['p95']:.0f} ms", "", "p95 ≤ 100 ms"],
+        ]  # fmt: skip
         lines += [
             "The app (`recall ui`: `search_ui/server.py` loads the model and the index before "
-            "it listens, and says so):",
+            "it listens, and says so), in headless Chromium with a fresh profile per run. The "
+            "floor is `bench/floor_app.py` served and measured the same way: a Streamlit page "
+            "with one question box that shows one card. First answers of the app: "
+            f"{', '.join(f'{x:.2f}' for x in app['first_answers'])} s.",
             "",
-            md_table(["", "median"], rows),
+            md_table(["", "app (median)", "floor (median)", "target"], rows),
             "",
         ]
     return "\n".join(lines)

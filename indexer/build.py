@@ -39,6 +39,7 @@ from indexer.store import (
     verify_files,
     write_index,
 )
+from indexer.tokencache import TokenCache
 
 log = logging.getLogger(__name__)
 
@@ -237,10 +238,14 @@ def doc_fields(doc: dict, page_text: str) -> dict[str, str]:
     return {name: fields[name] for name in FIELDS}
 
 
-def field_index(docs: list[dict], pages: dict[str, str]) -> FieldIndex:
-    """Every document's fields analysed in one pass and indexed field by field."""
+def field_index(
+    docs: list[dict], pages: dict[str, str], tokens: TokenCache | None = None
+) -> FieldIndex:
+    """Every document's fields analysed in one pass (texts analysed before read back from
+    `tokens`) and indexed field by field."""
     texts = [doc_fields(doc, pages.get(doc["id"], "")) for doc in docs]
-    flat = tokenize_many([text[name] for text in texts for name in FIELDS])
+    analyse = tokens.tokenize if tokens is not None else tokenize_many
+    flat = analyse([text[name] for text in texts for name in FIELDS])
     width = len(FIELDS)
     return FieldIndex.from_tokens({name: flat[column::width] for column, name in enumerate(FIELDS)})
 
@@ -276,6 +281,8 @@ class BuildReport:
     passages: int = 0
     embedded: int = 0
     reused: int = 0
+    texts_analysed: int = 0  # distinct field texts analysed (not in the token cache)
+    texts_reused: int = 0
     unchanged: bool = False
     dense_index: str = ""
     fetch_counts: dict = field(default_factory=dict)
@@ -487,7 +494,10 @@ class Builder:
             report.seconds["embed"] = round(time.perf_counter() - clock, 3)
 
             clock = time.perf_counter()
-            lexical = field_index(docs, pages)
+            # A full build analyses everything again, as it embeds everything again.
+            tokens = TokenCache(self.settings.cache_dir, reuse=not full)
+            lexical = field_index(docs, pages, tokens)
+            report.texts_analysed, report.texts_reused = tokens.analysed, tokens.hits
             report.seconds["lexical"] = round(time.perf_counter() - clock, 3)
 
             clock = time.perf_counter()

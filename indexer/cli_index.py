@@ -21,6 +21,7 @@ from indexer.cli_common import (
     with_reading_options,
 )
 from indexer.config import load_settings, served_index
+from indexer.morphology import start_helper
 
 # ------------------------------------------------------------------------ build
 
@@ -189,6 +190,7 @@ def cmd_add(args) -> int:
         allow_hosts=tuple(args.allow_hosts) if args.allow_hosts else None,
     )
     request = AddRequest(args.url, args.note, args.by, args.date, args.title or "")
+    start_helper()  # Kiwi loads while the page is fetched: the note and title are read next
 
     def add():
         try:

@@ -295,7 +295,7 @@ class Fetcher:
                 )
             if not robots_file and not await self._robots_allow(current):
                 return _Outcome("robots", final_url=current, error="disallowed by robots.txt")
-            async with self._slot(current):
+            async with self._slot(current, paced=not robots_file):
                 if robots_file:
                     self.stats.robots_requests += 1
                 elif self._network_is_down():
@@ -314,16 +314,18 @@ class Fetcher:
         )
 
     @asynccontextmanager
-    async def _slot(self, url: str) -> AsyncIterator[None]:
+    async def _slot(self, url: str, paced: bool = True) -> AsyncIterator[None]:
         """At most per_host requests in flight to a host, per_host_delay seconds between
-        their starts, and at most `concurrency` in flight overall."""
+        the starts of its paced requests (pages: the one small robots.txt request before
+        them is not paced), and at most `concurrency` in flight overall."""
         host = urlsplit(url).hostname or ""
         async with self._host_slots[host]:
-            now = time.monotonic()
-            start = max(now, self._next_start.get(host, 0.0))
-            self._next_start[host] = start + self.limits.per_host_delay
-            if start > now:
-                await asyncio.sleep(start - now)
+            if paced:
+                now = time.monotonic()
+                start = max(now, self._next_start.get(host, 0.0))
+                self._next_start[host] = start + self.limits.per_host_delay
+                if start > now:
+                    await asyncio.sleep(start - now)
             async with self._global_slots:
                 yield
 

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import json
 import re
+import subprocess
+import sys
 import threading
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
-from kiwipiepy import Kiwi, Token
+if TYPE_CHECKING:  # kiwipiepy is imported where Kiwi is loaded: a helper's user never does
+    from kiwipiepy import Kiwi, Token
 
 # Content morphemes: general and proper nouns, numerals, verb and adjective stems, roots.
 # Dependent nouns (NNB: 것, 수, 년) and function morphemes (particles, endings) are dropped.
@@ -65,25 +72,108 @@ class Term:
     surface: str
 
 
+class Morpheme(NamedTuple):
+    """A Kiwi token as the helper process sends it: the fields the terms are read from."""
+
+    form: str
+    tag: str
+    start: int
+    len: int
+
+
+def _load_kiwi() -> Kiwi:
+    from kiwipiepy import Kiwi
+
+    return Kiwi(**_KIWI_OPTIONS)
+
+
 class _Morphology:
-    """One Kiwi per process, created on first use; calls are serialised by a lock."""
+    """One Kiwi per process, created on first use; calls are serialised by a lock.
+
+    A short-lived command can instead have Kiwi loaded by a helper process (`start_helper`):
+    its second of loading then runs beside the model and the index loading here, on the
+    other core, and this process asks the helper for each analysis. The helper is this
+    module run with the same interpreter and options, so its tokens are Kiwi's own.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._kiwi: Kiwi | None = None
+        self._helper: subprocess.Popen | None = None
 
-    def analyse(self, chunks: list[str]) -> list[list[Token]]:
+    def start_helper(self) -> None:
+        with self._lock:
+            if self._kiwi is not None or self._helper is not None:
+                return
+            try:
+                self._helper = subprocess.Popen(
+                    [sys.executable, "-m", "indexer.morphology"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                )
+            except OSError:
+                return  # analysed here instead
+            atexit.register(self._stop_helper)
+
+    def _ask_helper(self, chunks: list[str]) -> list[list[Morpheme]] | None:
+        helper = self._helper
+        try:
+            helper.stdin.write(json.dumps(chunks, ensure_ascii=False).encode() + b"\n")
+            helper.stdin.flush()
+            answer = json.loads(helper.stdout.readline())
+            analysed = [[Morpheme(*token) for token in tokens] for tokens in answer]
+            if len(analysed) == len(chunks):
+                return analysed
+        except (OSError, ValueError, TypeError):
+            pass
+        self._stop_helper()  # a helper that failed once is not asked again
+        return None
+
+    def _stop_helper(self) -> None:
+        helper, self._helper = self._helper, None
+        if helper is not None:
+            with contextlib.suppress(OSError):  # a dead helper's pipe is broken
+                helper.stdin.close()  # the helper ends at the end of its input
+            try:
+                helper.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                helper.kill()
+
+    def analyse(self, chunks: list[str]) -> list[list[Token | Morpheme]]:
         if not chunks:
             return []
         with self._lock:
+            if self._helper is not None:
+                analysed = self._ask_helper(chunks)
+                if analysed is not None:
+                    return analysed
             if self._kiwi is None:
-                self._kiwi = Kiwi(**_KIWI_OPTIONS)
+                self._kiwi = _load_kiwi()
             # A list is analysed on Kiwi's worker threads; z_coda only splits trailing
             # consonants off endings, which are dropped anyway.
             return [list(tokens) for tokens in self._kiwi.tokenize(chunks, z_coda=False)]
 
 
+def _serve_helper() -> None:
+    """The helper process: Kiwi loaded at once, then one JSON list of chunks per input line
+    answered with one line of their tokens, until the input ends."""
+    kiwi = _load_kiwi()
+    kiwi.tokenize("시계열")  # the first analysis loads the rest of the model
+    for line in sys.stdin.buffer:
+        analysed = kiwi.tokenize(json.loads(line), z_coda=False)
+        answer = [[(t.form, t.tag, t.start, t.len) for t in tokens] for tokens in analysed]
+        sys.stdout.write(json.dumps(answer, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+
 _MORPHOLOGY = _Morphology()
+
+
+def start_helper() -> None:
+    """Have Kiwi loaded in a helper process from now on (see _Morphology): for a command
+    that will analyse a little Korean soon and loads other models meanwhile."""
+    _MORPHOLOGY.start_helper()
 
 
 def _normalize(text: str) -> str:
@@ -111,11 +201,11 @@ def _chunks(text: str, limit: int = _CHUNK_CHARS) -> Iterator[tuple[int, str]]:
         start = end
 
 
-def _base_tag(token: Token) -> str:
+def _base_tag(token: Token | Morpheme) -> str:
     return token.tag.split("-")[0]  # VV-I, VA-R: irregular conjugations
 
 
-def _morpheme_terms(token: Token, chunk: str, offset: int) -> Iterator[tuple[int, Term]]:
+def _morpheme_terms(token: Token | Morpheme, chunk: str, offset: int) -> Iterator[tuple[int, Term]]:
     if _base_tag(token) not in _CONTENT_TAGS or not _HANGUL_SYLLABLE.search(token.form):
         return
     span = chunk[token.start : token.start + token.len]
@@ -125,14 +215,16 @@ def _morpheme_terms(token: Token, chunk: str, offset: int) -> Iterator[tuple[int
             yield offset + token.start, Term(part, part if part in span else span)
 
 
-def _compound_terms(tokens: list[Token], chunk: str, offset: int) -> Iterator[tuple[int, Term]]:
+def _compound_terms(
+    tokens: list[Token | Morpheme], chunk: str, offset: int
+) -> Iterator[tuple[int, Term]]:
     """Each written compound (noun morphemes with nothing between them) as one more term.
 
     Kiwi cuts a word differently in different contexts (시계열 alone, 시 + 계열 before
     강화학습), so a query and a document could disagree on the parts; the written whole
     is the same in both.
     """
-    run: list[Token] = []
+    run: list[Token | Morpheme] = []
     for token in [*tokens, None]:
         joins = (
             token is not None
@@ -175,6 +267,11 @@ def analyse_many(texts: Iterable[str]) -> list[list[Term]]:
     return [[term for _, term in sorted(terms, key=lambda item: item[0])] for terms in positioned]
 
 
+def has_hangul(text: str) -> bool:
+    """Whether analysing `text` needs Kiwi."""
+    return bool(_HANGUL_SYLLABLE.search(_normalize(text)))
+
+
 def tokenize_many(texts: Iterable[str]) -> list[list[str]]:
     """`tokenize` for many texts at once, which lets Kiwi use all its threads."""
     return [[term.token for term in terms] for terms in analyse_many(texts)]
@@ -197,3 +294,7 @@ def matched_terms(query: str, text: str) -> list[str]:
     present = {term.token for term in text_tokens}
     surfaces = [term.surface for term in query_terms if term.token in present]
     return list(dict.fromkeys(surfaces))
+
+
+if __name__ == "__main__":
+    _serve_helper()

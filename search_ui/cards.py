@@ -166,3 +166,17 @@ def definitions_html(pairs: list[tuple[str, object]]) -> str:
     """A two-column list of labels and values, all escaped."""
     rows = "".join(f"<dt>{esc(label)}</dt><dd>{esc(value)}</dd>" for label, value in pairs)
     return f'<dl class="rc-defs">{rows}</dl>'
+
+
+def count_bars_html(rows: list[tuple[str, int]], more: str = "") -> str:
+    """Labels with their counts as bars scaled to the largest, in the given order; `more`
+    (already worded) closes the list. Plain HTML: the front page loads no chart library."""
+    top = max((count for _, count in rows), default=0) or 1
+    bars = "".join(
+        f'<div class="rc-bar-label">{esc(one_line(label))}</div>'
+        f'<div class="rc-bar"><span style="width:{100 * count / top:.0f}%"></span></div>'
+        f'<div class="rc-bar-count">{count}</div>'
+        for label, count in rows
+    )
+    tail = f'<div class="rc-quiet">{esc(more)}</div>' if more else ""
+    return f'<div class="rc-bars">{bars}</div>{tail}'

@@ -5,12 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from search_ui import engine as eng
-from search_ui.cards import entry_html
+from search_ui.cards import count_bars_html, entry_html
 from search_ui.i18n import t, type_label
-from search_ui.render import one_line
 from search_ui.results import entry_row
 
 NEWEST = 8
+CONTRIBUTORS = 12
 
 
 def front_page(engine: eng.Engine, lang: str) -> None:
@@ -34,23 +34,10 @@ def front_page(engine: eng.Engine, lang: str) -> None:
                 entry_row(lang, entry_html(lang, doc), doc["id"], f"newest-{doc['id']}")
     with side:
         st.subheader(t(lang, "front_types"), divider="gray")
-        st.bar_chart(
-            {
-                t(lang, "type"): [type_label(lang, kind) for kind in facets["types"]],
-                t(lang, "count"): list(facets["types"].values()),
-            },
-            x=t(lang, "type"),
-            y=t(lang, "count"),
-            horizontal=True,
-            sort=False,  # facets come most frequent first
-            height=240,
-        )
+        types = [(type_label(lang, kind), n) for kind, n in facets["types"].items()]
+        st.html(count_bars_html(types))
         st.subheader(t(lang, "front_contributors"), divider="gray")
-        st.dataframe(
-            {
-                t(lang, "name"): [one_line(name) for name in facets["contributors"]],
-                t(lang, "count"): list(facets["contributors"].values()),
-            },
-            hide_index=True,
-            width="stretch",
-        )
+        people = list(facets["contributors"].items())  # most resources first
+        rest = len(people) - CONTRIBUTORS
+        more = t(lang, "front_more_people", n=rest) if rest > 0 else ""
+        st.html(count_bars_html(people[:CONTRIBUTORS], more))

@@ -74,6 +74,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "export": ("내보내기", "Export"),
     "export_md": ("마크다운 저장", "Markdown"),
     "export_csv": ("CSV 저장", "CSV"),
+    "export_show": ("채팅용 마크다운 보기", "Show markdown for the chat"),
     "export_copy": (
         "채팅에 붙여넣을 마크다운 (오른쪽 위 버튼으로 복사)",
         "Markdown to paste into the chat (copy button at the top right)",
@@ -81,6 +82,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "front_newest": ("최근 공유된 자료", "Newest resources"),
     "front_contributors": ("공유한 사람들", "Contributors"),
     "front_types": ("종류별 자료 수", "Resources by type"),
+    "front_more_people": ("외 {n}명", "and {n} more"),
     "front_counts": (
         "자료 {resources}건 · 메모 {notes}건 · {first} ~ {last}",
         "{resources} resources · {notes} notes · {first} to {last}",

@@ -72,14 +72,17 @@ def _card(engine: eng.Engine, lang: str, hit: Hit) -> None:
 
 
 def _export(engine: eng.Engine, lang: str, hits: list[Hit]) -> None:
-    rows = hit_rows(engine.searcher.reader, [hit.id for hit in hits])  # as the API exports
-    if not rows:
-        return
-    markdown = rows_to_markdown(rows)
+    """Markdown and CSV of the results, made when asked for: a download button's file on
+    its click, the markdown to copy behind a toggle (the first answer waits for neither)."""
+    ids = [hit.id for hit in hits]
+
+    def rows() -> list[dict]:
+        return hit_rows(engine.searcher.reader, ids)  # as the API exports
+
     buttons = st.container(horizontal=True, gap="small")
     buttons.download_button(
         t(lang, "export_md"),
-        markdown,
+        lambda: rows_to_markdown(rows()),
         file_name="recall-results.md",
         mime="text/markdown",
         icon=":material/download:",
@@ -87,14 +90,15 @@ def _export(engine: eng.Engine, lang: str, hits: list[Hit]) -> None:
     )
     buttons.download_button(
         t(lang, "export_csv"),
-        rows_to_csv(rows),
+        lambda: rows_to_csv(rows()),
         file_name="recall-results.csv",
         mime="text/csv",
         icon=":material/table:",
         on_click="ignore",
     )
-    with st.expander(t(lang, "export_copy"), icon=":material/content_copy:"):
-        st.code(markdown, language="markdown", wrap_lines=True)
+    if buttons.toggle(t(lang, "export_show"), key="export_copy"):
+        st.caption(t(lang, "export_copy"))
+        st.code(rows_to_markdown(rows()), language="markdown", wrap_lines=True)
 
 
 def results(engine: eng.Engine, state: UIState) -> None:

@@ -91,9 +91,9 @@ def _serving(command: list[str], env: dict, health: str, log: Path) -> Iterator[
 
 
 @contextlib.contextmanager
-def serve_app(index: Path, log: Path) -> Iterator[str]:
-    """`streamlit run search_ui/server.py` on a free loopback port, once it has loaded the
-    model and the index; yields its base URL."""
+def serve_app(index: Path, log: Path, script: Path = SERVER) -> Iterator[str]:
+    """`streamlit run search_ui/server.py` (or another script) on a free loopback port, once
+    it has loaded the model and the index; yields its base URL."""
     port = free_port()
     env = dict(
         os.environ,
@@ -107,7 +107,7 @@ def serve_app(index: Path, log: Path) -> Iterator[str]:
         "-m",
         "streamlit",
         "run",
-        str(SERVER),
+        str(script),
         "--server.headless=true",
         "--server.address=127.0.0.1",
         f"--server.port={port}",

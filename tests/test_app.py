@@ -196,14 +196,16 @@ def test_front_page_without_a_question(index):
     newest = titles(app, "rc-related")
     assert newest[:2] == [LSTM_ARTICLE, "LSTM-Neural-Network-for-Time-Series-Prediction"]
     assert len(newest) == 8
-    people = app.dataframe[0].value
-    assert dict(zip(people.iloc[:, 0], people.iloc[:, 1], strict=True))["이명규"] == 5
+    bars = next(body for body in bodies(app, "rc-bars") if "이명규" in body)
+    assert re.search(r'rc-bar-label">이명규</div>.*?rc-bar-count">5<', bars)
     assert app.text_input(key="q").placeholder.startswith("무엇을 찾고")
     assert any(c.value.startswith("자료 11건") for c in app.caption)
 
 
 def test_export_offers_markdown_and_csv(index):
     app = run_app({"q": "자연어 처리 책"})
+    assert not app.code  # made only when asked for
+    app.toggle(key="export_copy").set_value(True).run()
     markdown = app.code[0].value
     assert markdown.startswith(f"* [{NLP_BOOK}](<http://www.yes24.com/Product/Goods/69334316>)")
     assert "Ryan Shin (2019-02-28)" in markdown
