@@ -52,8 +52,8 @@ def _children(pid: int) -> list[int]:
 
 
 def _tree_rss_kb(pid: int) -> int:
-    """Resident kilobytes of `pid`'s descendants now (GNU time's own child and below)."""
-    total, stack = 0, _children(pid)
+    """Resident kilobytes of `pid` and all its descendants now."""
+    total, stack = 0, [pid]
     while stack:
         child = stack.pop()
         stack += _children(child)
@@ -66,24 +66,29 @@ def _tree_rss_kb(pid: int) -> int:
     return total
 
 
-def timed(command: list[str]) -> tuple[float, float, float]:
+def timed(command: list[str]) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one run of `command` in a new process, as GNU time
-    reports them (its largest process: a small launcher, so the child's peak is not the
-    benchmark's own; Linux carries a parent's peak RSS into its child across fork and
-    exec), and the peak of the sum over all its processes (a helper process included),
-    sampled every 10 ms."""
-    process = subprocess.Popen(
+    reports them: of its largest process, in a small launcher, so the child's peak is not
+    the benchmark's own (Linux carries a parent's peak RSS into its child across fork and
+    exec)."""
+    done = subprocess.run(
         [TIME, "-f", "%e %M", *command], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    tree_kb = 0
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed: {done.stderr.decode()}")
+    wall, kilobytes = done.stderr.decode().split()[-2:]
+    return float(wall), int(kilobytes) / 1024
+
+
+def tree_peak_mb(command: list[str]) -> float:
+    """The peak of the resident memory of all of one run's processes together (a helper
+    process included), sampled every 10 ms: a run of its own, as sampling takes CPU."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak_kb = 0
     while process.poll() is None:
-        tree_kb = max(tree_kb, _tree_rss_kb(process.pid))
+        peak_kb = max(peak_kb, _tree_rss_kb(process.pid))
         time.sleep(0.01)
-    stderr = process.stderr.read().decode()
-    if process.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed: {stderr}")
-    wall, kilobytes = stderr.split()[-2:]
-    return float(wall), int(kilobytes) / 1024, tree_kb / 1024
+    return peak_kb / 1024
 
 
 def measure(command: list[str], runs: int) -> dict:
@@ -92,11 +97,12 @@ def measure(command: list[str], runs: int) -> dict:
     for _ in range(runs):
         common.wait_for_quiet()
         samples.append(timed(command))
+    common.wait_for_quiet()
     return {
-        "wall_s": median(wall for wall, _, _ in samples),
-        "peak_mb": median(mb for _, mb, _ in samples),
-        "tree_peak_mb": median(mb for _, _, mb in samples),
-        "walls": [round(wall, 3) for wall, _, _ in samples],
+        "wall_s": median(wall for wall, _ in samples),
+        "peak_mb": median(mb for _, mb in samples),
+        "tree_peak_mb": tree_peak_mb(command),
+        "walls": [round(wall, 3) for wall, _ in samples],
     }
 
 
@@ -272,9 +278,10 @@ def report(figures: list[dict], kiwi: list[dict], app: dict | None, machine: dic
         f"5 runs (page cache warm, the model's decompressed copy already in the user's cache), "
         "wall time and peak resident memory: of the largest process (its rusage, as "
         "`/usr/bin/time -v` reports it) and of all the command's processes together (the sum "
-        "of their resident memory, sampled every 10 ms: `search` with a Korean question, and "
-        "`related`, have Kiwi loaded by a helper process). The floor is a process that only "
-        "loads the model, opens the dense index, encodes one query and does one FAISS search. "
+        "of their resident memory, sampled every 10 ms in one more run: `search` with a "
+        "Korean question, and `related`, have Kiwi loaded by a helper process). The floor is "
+        "a process that only loads the model, opens the dense index, encodes one query and "
+        "does one FAISS search. "
         f"{machine['usable_cores']} cores, {machine['cpu']}, {machine['date'][:10]}.",
         "",
     ]

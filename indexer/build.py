@@ -202,6 +202,7 @@ def note_doc(note: Note) -> dict:
 _URL_NOISE = frozenset({"http", "https", "www", "com", "html", "htm", "php", "aspx", "index"})
 
 
+@functools.lru_cache(maxsize=4096)  # one per list file; asked once per mention
 def list_name(source: str) -> str:
     """A list file's name as words: "38_Caffe.md" -> "Caffe", "keras-open-chat" -> "keras
     open chat" (collections are often one file per topic)."""

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 import charset_normalizer
 import lxml.html
 import trafilatura
-from pypdf import PdfReader
-from pypdf.generic import IndirectObject
 
 # pypdf logs a warning for every recoverable defect of a PDF; a broken PDF is
 # reported through Extracted.error instead of flooding the command's stderr.
@@ -208,6 +206,8 @@ def _content_bytes(page, limit: int) -> int:
     pypdf parses about a quarter of a megabyte of operators a second, and a few
     kilobytes of deflated operators inflate to tens of megabytes.
     """
+    from pypdf.generic import IndirectObject
+
     streams = []
     contents = page.get("/Contents")
     if contents is not None:
@@ -234,6 +234,8 @@ def _content_bytes(page, limit: int) -> int:
 
 
 def _extract_pdf(body: bytes, max_pages: int, max_content_bytes: int) -> Extracted:
+    from pypdf import PdfReader  # imported for the first PDF: most pages are HTML
+
     # pypdf raises almost anything on a hostile file (and RecursionError on
     # self-referencing objects), so everything is caught here.
     try:

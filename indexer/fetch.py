@@ -15,7 +15,7 @@ import zlib
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
@@ -159,7 +159,8 @@ class Fetcher:
             self.stats.statuses[record.status] += 1
             bar.update()
 
-        client = make_client(self.limits, self.allow_hosts)
+        # Offline, every answer comes from the cache: no client (nor its TLS set-up).
+        client = nullcontext() if self.offline else make_client(self.limits, self.allow_hosts)
         async with client as self._client, asyncio.TaskGroup() as group:
             for key, original in pending.items():
                 await window.acquire()
