@@ -108,12 +108,15 @@ def _show_outcome(lang: str) -> None:
 
 
 def add_form(lang: str) -> None:
-    """The form in the sidebar, when this server lets its visitors add."""
+    """The form in the sidebar behind its switch, when this server lets its visitors add."""
     mode = access(st.get_option("server.address"), os.environ.get(TOKEN_VARIABLE))
     if mode is None:
         return
-    shown = st.session_state.get(_OUTCOME) is not None
-    with st.sidebar.expander(t(lang, "add_title"), icon=":material/add_link:", expanded=shown):
+    # Drawn when its switch is on, not folded away: a folded form still loads in the
+    # browser, and a first answer would wait for it (bench/startup.py).
+    if not st.sidebar.toggle(t(lang, "add_title"), key="add_form_on"):
+        return
+    with st.sidebar.container(border=True):
         with st.form("add_form", border=False):
             st.text_input(t(lang, "add_url"), key="add_url", placeholder="https://")
             st.text_area(t(lang, "add_note"), key="add_note", height=90)

@@ -26,6 +26,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "filters": ("필터", "Filters"),
     "choose": ("선택하세요", "Choose"),
     "contributor": ("공유한 사람", "Contributor"),
+    "by_date": ("기간으로 거르기", "Filter by date"),
     "since": ("시작일", "From"),
     "until": ("종료일", "To"),
     "type": ("종류", "Type"),

@@ -46,14 +46,17 @@ def filters(lang: str, facets: dict) -> None:
     bar = st.sidebar
     bar.subheader(t(lang, "filters"))
     _facet_select(lang, "contributor", facets["contributors"])
-    first, last = _day(facets["first_date"]), _day(facets["last_date"])
-    since, until = bar.columns(2)
-    since.date_input(
-        t(lang, "since"), key="since", min_value=first, max_value=last, format="YYYY-MM-DD"
-    )
-    until.date_input(
-        t(lang, "until"), key="until", min_value=first, max_value=last, format="YYYY-MM-DD"
-    )
+    # The date pickers are drawn only when asked for: they are the heaviest widgets to load
+    # in the browser, and a first answer would wait for them (bench/startup.py).
+    if bar.toggle(t(lang, "by_date"), key="dates"):
+        first, last = _day(facets["first_date"]), _day(facets["last_date"])
+        since, until = bar.columns(2)
+        since.date_input(
+            t(lang, "since"), key="since", min_value=first, max_value=last, format="YYYY-MM-DD"
+        )
+        until.date_input(
+            t(lang, "until"), key="until", min_value=first, max_value=last, format="YYYY-MM-DD"
+        )
     _facet_select(lang, "type", facets["types"], lambda kind: type_label(lang, kind))
     _facet_select(lang, "domain", facets["domains"])
     if any(st.session_state.get(key) for key in FILTER_KEYS):

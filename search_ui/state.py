@@ -148,6 +148,7 @@ def seed_widgets(state: UIState) -> None:
         {
             "q": state.query,
             "contributor": list(state.contributors),
+            "dates": bool(state.since or state.until),
             "since": _date(state.since),
             "until": _date(state.until),
             "type": list(state.types),
@@ -164,7 +165,7 @@ def seed_widgets(state: UIState) -> None:
 def from_widgets() -> UIState:
     """The state the widgets (and the resource-page buttons) now hold."""
     get = st.session_state.get
-    since, until = get("since"), get("until")
+    since, until = (get("since"), get("until")) if get("dates") else (None, None)
     return UIState(
         query=(get("q") or "").strip()[:MAX_QUERY_CHARS],
         contributors=tuple(get("contributor") or ()),

@@ -48,14 +48,14 @@ def _browser_adds(driver, app_url: str, numbers: list[int], url_of, extra: str) 
     """Add `numbers` through the form, one after the other as a visitor would, then try
     once more, which the session's rate limit refuses."""
     driver.get(app_url)
-    expander = wait_for(
+    switch = wait_for(
         driver,
-        lambda d: d.find_element(By.XPATH, f'//summary[contains(., "{t("ko", "add_title")}")]'),
-        message="no add form",
+        lambda d: _field(d, "input[role=switch]", t("ko", "add_title")),
+        message="no add form switch",
     )
     wait_idle(driver)
-    # A click at the summary's point can land on a neighbour still being laid out.
-    driver.execute_script("arguments[0].click()", expander)
+    # A click at the switch's point can land on a neighbour still being laid out.
+    driver.execute_script("arguments[0].click()", switch)
     for number in [*numbers, None]:
         url = extra if number is None else url_of(number)
         box = wait_for(driver, lambda d: _field(d, "input", t("ko", "add_url")))

@@ -67,10 +67,14 @@ def listening():
 
 
 def run_app(lang: str = "ko") -> AppTest:
+    """The app with the add form's switch turned on, when the form is offered."""
     app = AppTest.from_file(str(APP), default_timeout=60)
     app.query_params["lang"] = lang
     app.run()
     assert not app.exception, [e.message for e in app.exception]
+    assert "add_url" not in [w.key for w in app.text_input]  # drawn only when asked for
+    if "add_form_on" in [w.key for w in app.toggle]:
+        app.toggle(key="add_form_on").set_value(True).run()
     return app
 
 

@@ -3,6 +3,7 @@ real bundled model."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 
@@ -172,6 +173,7 @@ def test_url_parameters_seed_the_widgets(index):
     assert app.text_input(key="q").value == "자연어 처리 책"
     assert app.multiselect(key="contributor").value == ["Ryan Shin"]
     assert app.multiselect(key="type").value == ["book"]
+    assert app.toggle(key="dates").value is True  # the date pickers are drawn
     assert str(app.date_input(key="since").value) == "2019-02-22"  # clamped to the index
     assert app.toggle(key="advanced").value is True
     assert app.radio(key="mode").value == "lexical"
@@ -189,6 +191,20 @@ def test_widget_changes_are_written_to_the_url(index):
     app.radio(key="mode").set_value("dense").run()
     assert app.query_params == {"q": "metric learning", "type": "paper", "mode": "dense"}
     assert all("rc-type-paper" in body for body in bodies(app, "rc-card"))
+
+
+def test_the_date_filter_is_drawn_on_request_and_off_when_switched_off(index):
+    app = run_app({"q": "LSTM"})
+    everything = titles(app)
+    assert not app.date_input  # not drawn (nor loaded by the browser) until asked for
+    app.toggle(key="dates").set_value(True).run()
+    app.date_input(key="since").set_value(dt.date(2019, 3, 1)).run()
+    assert app.query_params["since"] == "2019-03-01"
+    narrowed = titles(app)
+    assert narrowed and set(narrowed) < set(everything)
+    app.toggle(key="dates").set_value(False).run()
+    assert not app.date_input and "since" not in app.query_params
+    assert titles(app) == everything
 
 
 def test_front_page_without_a_question(index):
