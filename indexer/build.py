@@ -24,7 +24,7 @@ from indexer.lexical import FIELDS, FieldIndex
 from indexer.linkhealth import last_seen_alive, link_health
 from indexer.morphology import TOKENIZER_NAME, tokenize_many
 from indexer.query import type_words
-from indexer.resources import Note, ParseResult, Resource
+from indexer.resources import Note, ParseResult, Resource, headings
 from indexer.sources.files import list_files, parse_sources
 from indexer.sources.options import ReadOptions
 from indexer.store import (
@@ -202,23 +202,9 @@ def note_doc(note: Note) -> dict:
 _URL_NOISE = frozenset({"http", "https", "www", "com", "html", "htm", "php", "aspx", "index"})
 
 
-@functools.lru_cache(maxsize=4096)  # one per list file; asked once per mention
-def list_name(source: str) -> str:
-    """A list file's name as words: "38_Caffe.md" -> "Caffe", "keras-open-chat" -> "keras
-    open chat" (collections are often one file per topic)."""
-    stem = Path(source).stem
-    return " ".join(re.sub(r"^[\d\s._-]+", "", stem).replace("_", " ").replace("-", " ").split())
-
-
 def url_words(url: str) -> str:
     words = re.split(r"[^\w]+|_", url.lower())
     return " ".join(w for w in words if w and w not in _URL_NOISE and not w.isdigit())
-
-
-def headings(doc: dict) -> list[str]:
-    """What a record is filed under: its categories, sections and the names of its lists."""
-    names = [list_name(m["source"]) for m in doc["mentions"] if m.get("source")]
-    return [*doc["categories"], *doc.get("sections", []), *names]
 
 
 def doc_fields(doc: dict, page_text: str) -> dict[str, str]:

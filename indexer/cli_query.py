@@ -134,7 +134,7 @@ def cmd_related(args) -> int:
     if args.ref is None and not args.batch:
         raise UsageError("give a URL_OR_ID or --batch FILE")
     refs = [line for line in _batch_lines(args.batch) if line.strip()] if args.batch else [args.ref]
-    _quick_start(korean=True)  # the resources' titles and headings are mostly Korean
+    _quick_start(korean=False)  # related reads the index's tokens: it analyses no text
     searcher = _open_searcher(args)
     status = EXIT_OK
     for ref in refs:

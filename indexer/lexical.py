@@ -53,6 +53,7 @@ class LexicalIndex:
         # bm25 is None when no document has a single token: bm25s cannot index that.
         self._bm25 = bm25
         self._num_docs = num_docs
+        self._tokens: dict[int, str] | None = None  # token ids to tokens, made when asked
 
     @classmethod
     def from_tokens(cls, token_lists: Iterable[Sequence[str]], b: float = 0.75) -> LexicalIndex:
@@ -93,6 +94,17 @@ class LexicalIndex:
             for row in wanted[postings[at] == wanted] if len(postings) else ():
                 found[int(row)].add(token)
         return found
+
+    def doc_tokens(self, row: int) -> list[str]:
+        """The distinct tokens document `row` holds, read from the postings (in vocabulary
+        order): a document's words without analysing its text again."""
+        if self._bm25 is None:
+            return []
+        indptr, indices = self._bm25.scores["indptr"], self._bm25.scores["indices"]
+        token_ids = np.searchsorted(indptr, np.flatnonzero(indices == row), side="right") - 1
+        if self._tokens is None:
+            self._tokens = {token_id: token for token, token_id in self._bm25.vocab_dict.items()}
+        return [self._tokens[int(token_id)] for token_id in token_ids]
 
     def save(self, directory: Path) -> None:
         """Write the index files into `directory`; the caller publishes them atomically."""
@@ -188,6 +200,10 @@ class FieldIndex:
             if weight:
                 total += weight * self.fields[name].scores(tokens)
         return total
+
+    def doc_tokens(self, row: int, names: Iterable[str]) -> list[str]:
+        """The distinct tokens document `row` holds in the fields `names`."""
+        return list(dict.fromkeys(t for name in names for t in self.fields[name].doc_tokens(row)))
 
     def tokens_in(self, tokens: Sequence[str], rows: Iterable[int]) -> dict[int, dict[str, set]]:
         """For each row, the fields holding some of `tokens`, and which ones."""

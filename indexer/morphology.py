@@ -284,17 +284,5 @@ def tokenize(text: str) -> list[str]:
     return tokenize_many([text])[0]
 
 
-def matched_terms(query: str, text: str) -> list[str]:
-    """The query's terms, as written in the query, that `text` also contains, once each.
-
-    Explains a keyword match: for "LSTM으로 시계열 예측" against a passage about lstm time
-    series, ["LSTM", "시계열"]. Matching is on tokens, so particles and case do not matter.
-    """
-    query_terms, text_tokens = analyse_many([query, text])
-    present = {term.token for term in text_tokens}
-    surfaces = [term.surface for term in query_terms if term.token in present]
-    return list(dict.fromkeys(surfaces))
-
-
 if __name__ == "__main__":
     _serve_helper()

@@ -6,7 +6,7 @@ import functools
 import hashlib
 import re
 from dataclasses import asdict, dataclass, field, fields
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
 # --------------------------------------------------------------------------- model
@@ -301,3 +301,20 @@ def resource_type(url: str, title: str = "") -> str:
     if not domain:
         return "other"
     return "article"
+
+
+# --------------------------------------------------------------------------- records
+
+
+@functools.lru_cache(maxsize=4096)  # one per list file; asked once per mention
+def list_name(source: str) -> str:
+    """A list file's name as words: "38_Caffe.md" -> "Caffe", "keras-open-chat" -> "keras
+    open chat" (collections are often one file per topic)."""
+    stem = Path(source).stem
+    return " ".join(re.sub(r"^[\d\s._-]+", "", stem).replace("_", " ").replace("-", " ").split())
+
+
+def headings(doc: dict) -> list[str]:
+    """What a record is filed under: its categories, sections and the names of its lists."""
+    names = [list_name(m["source"]) for m in doc["mentions"] if m.get("source")]
+    return [*doc["categories"], *doc.get("sections", []), *names]

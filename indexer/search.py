@@ -17,10 +17,10 @@ import numpy as np
 from indexer.config import Settings, load_settings
 from indexer.embed import Embedder, ModelLoadError, load_embedder
 from indexer.lexical import top_k
-from indexer.morphology import analyse_many, matched_terms
+from indexer.morphology import analyse_many
 from indexer.query import QueryPlan, plan_query
 from indexer.rank import FUSIONS, Candidate, Ranking, fuse, keyword_scores, load_calibration
-from indexer.resources import normalize_url
+from indexer.resources import headings, normalize_url
 from indexer.store import IndexIncompatible, IndexReader
 
 MODES = ("hybrid", "dense", "lexical")
@@ -28,6 +28,7 @@ FIRST_DEPTH = 64  # passages per ranker before filters; deepened until k resourc
 EXPANSION_TOP = 3
 EXPANSION_ALPHA = 3.0
 SNIPPET_CHARS = 280
+TOPIC_FIELDS = ("title", "headings")  # what `related` compares besides the vectors
 # youtu.be/ID, youtube.com/watch?v=ID with v= anywhere in the query (the mobile share
 # button writes watch?feature=youtu.be&v=ID), /shorts/ID and /embed/ID.
 _YOUTUBE_VIDEO = re.compile(
@@ -478,12 +479,12 @@ class Searcher:
             raise KeyError(f"no resource with id or URL {ref!r} in the index")
         source = self.docs[pos]
         sims = self.reader.doc_vectors @ self.reader.doc_vectors[pos]
+        # The resource's title and heading words as the index holds them: no text is
+        # analysed again, so `recall related` never loads Kiwi.
+        topic = self.reader.lexical.doc_tokens(pos, TOPIC_FIELDS)
         if self.ranking.related_keyword_weight:
             # The resource's own title and headings as a keyword query, scaled to 0..1.
-            words = analyse_many([_topic_text(source)])[0]
-            keyword = self.reader.lexical.scores(
-                list(dict.fromkeys(t.token for t in words)), self.ranking.field_weights
-            )
+            keyword = self.reader.lexical.scores(topic, self.ranking.field_weights)
             keyword[pos] = 0.0
             if keyword.max() > 0:
                 sims = sims + self.ranking.related_keyword_weight * keyword / keyword.max()
@@ -504,13 +505,16 @@ class Searcher:
             scored.append((score, other, link))
         scored.sort(key=lambda item: -item[0])
         people = set(source["contributors"])
+        shown = scored[:k]
+        shared = self.reader.lexical.tokens_in(topic, [other for _, other, _ in shown])
         explained = []
-        for score, other, link in scored[:k]:  # topic words read for the shown ones only
+        for score, other, link in shown:
             doc = self.docs[other]
             reasons = [link + _by(doc, people)] if link else []
-            topic = matched_terms(_topic_text(source), _topic_text(doc))
-            if topic:
-                reasons.append("similar topic: " + ", ".join(topic[:4]))
+            words = {t for name in TOPIC_FIELDS for t in shared[other].get(name, ())}
+            written = _as_written(_topic_text(source), [t for t in topic if t in words])
+            if written:
+                reasons.append("similar topic: " + ", ".join(written[:4]))
             elif not reasons:
                 reasons.append(f"similar content ({float(sims[other]):.2f})")
             explained.append((score, other, "; ".join(reasons)))
@@ -575,7 +579,22 @@ def _by(doc: dict, people: set[str]) -> str:
 
 
 def _topic_text(doc: dict) -> str:
-    return " ".join([doc["title"], *doc["categories"]])
+    return " ".join([doc["title"], *headings(doc)])
+
+
+def _as_written(text: str, tokens: list[str]) -> list[str]:
+    """Index tokens as `text` writes them ("lstm" -> "LSTM"), in the order the text has
+    them; a token the text does not spell out (a compound's part) stays as it is."""
+    lowered = text.lower()
+    same_length = len(lowered) == len(text)  # lower() can lengthen a few letters
+    placed = []
+    for token in dict.fromkeys(tokens):
+        at = lowered.find(token) if same_length else -1
+        if at >= 0:
+            placed.append((at, text[at : at + len(token)]))
+        else:
+            placed.append((len(text), token))
+    return [word for _, word in sorted(placed, key=lambda item: item[0])]
 
 
 def _ms(started: float) -> float:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from indexer.lexical import LexicalIndex, LexicalIndexError, top_k
-from indexer.morphology import matched_terms, tokenize, tokenize_many
+from indexer.morphology import tokenize, tokenize_many
 
 CORPUS = [
     "LSTM으로 시계열 데이터를 예측하는 튜토리얼",
@@ -115,25 +115,6 @@ KOREANISH_TEXT = st.text(
 def test_tokenize_never_raises_and_yields_clean_tokens(text):
     tokens = tokenize(text)
     assert all(token and not any(char.isspace() for char in token) for token in tokens)
-    # every term of a text is found in the text itself
-    assert bool(matched_terms(text, text)) == bool(tokens)
-
-
-# --- matched terms ----------------------------------------------------------------------------
-
-
-def test_matched_terms_are_the_query_surfaces_the_text_contains():
-    text = "Time series forecasting with an lstm: 시계열 데이터 예측하기"
-    assert matched_terms("LSTM으로 시계열을 분류", text) == ["LSTM", "시계열"]
-
-
-def test_matched_terms_are_reported_once_in_query_order():
-    assert matched_terms("시계열 LSTM 시계열을", "lstm 시계열") == ["시계열", "LSTM"]
-
-
-def test_matched_terms_is_empty_without_shared_terms():
-    assert matched_terms("강화학습", "Deep metric learning") == []
-    assert matched_terms("", "anything") == []
 
 
 # --- BM25 -------------------------------------------------------------------------------------
@@ -204,6 +185,14 @@ def test_tokens_in_agrees_with_analysing_each_text(index):
         assert found[row] == set(tokens) & set(tokenize(text)), text
     assert index.tokens_in(tokens, []) == {}
     assert build([]).tokens_in(tokens, [0]) == {0: set()}
+
+
+def test_doc_tokens_are_each_documents_own_tokens(index, tmp_path):
+    for row, text in enumerate(CORPUS):
+        assert sorted(index.doc_tokens(row)) == sorted(set(tokenize(text))), text
+    index.save(tmp_path / "lexical")
+    assert LexicalIndex.load(tmp_path / "lexical").doc_tokens(0) == index.doc_tokens(0)
+    assert build([]).doc_tokens(0) == []
 
 
 @pytest.mark.parametrize("query", ["", "   ", "the of and", "없는단어", "ㅋㅋㅋ"])

