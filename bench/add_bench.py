@@ -17,7 +17,6 @@ import http.server
 import json
 import os
 import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -63,17 +62,6 @@ class _Pages(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def timed(command: list[str], env: dict) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MB) and standard output of one run, as GNU time reports them."""
-    done = subprocess.run(
-        ["/usr/bin/time", "-f", "%e %M", *command], env=env, capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed: {done.stderr}")
-    wall, kilobytes = done.stderr.split()[-2:]
-    return float(wall), int(kilobytes) / 1024, done.stdout
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -104,7 +92,7 @@ def main() -> None:
         note = f"플래시 어텐션 정리 {n}"
         common.wait_for_quiet()
         command = [sys.executable, "-m", "indexer", "add", url, "--note", note, "--by", "bench"]
-        wall, peak, out = timed([*command, "--json"], env)
+        wall, peak, out = common.gnu_time([*command, "--json"], env)
         result = json.loads(out)
         searcher = Searcher(IndexReader(settings.index_dir), embedder)
         found = [h.url for h in searcher.search(f"Benchmark page {n} flash attention").results]
@@ -113,7 +101,7 @@ def main() -> None:
                      "searchable": result["searchable"], "top3": url in found[:3]})  # fmt: skip
         common.wait_for_quiet()
         page = f"Benchmark page {n}: flash attention kernels. {note}"
-        floors.append(timed([sys.executable, "-c", FLOOR, DEFAULT_MODEL, page], env)[0])
+        floors.append(common.gnu_time([sys.executable, "-c", FLOOR, DEFAULT_MODEL, page], env)[0])
         print(f"run {n}: {wall:.2f} s {peak:.0f} MB {result['seconds']} top3={runs[-1]['top3']} "
               f"searchable={result['searchable']} floor {floors[-1]:.2f} s")  # fmt: skip
     # The app's path: the same library call in a warm process (model and Kiwi loaded).

@@ -14,6 +14,7 @@ import json
 import logging
 import platform
 import resource
+import subprocess
 import time
 import warnings
 from collections import deque
@@ -414,6 +415,20 @@ def peak_rss_bytes() -> int:
 
 def dir_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
+
+
+def gnu_time(command: Sequence[str], env: dict | None = None) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS (MB) and standard output of one run of `command` in a new
+    process, as GNU time (Debian package `time`) reports them: of its largest process, in a
+    small launcher, so the child's peak is not the benchmark's own (Linux carries a
+    parent's peak RSS into its child across fork and exec)."""
+    done = subprocess.run(
+        ["/usr/bin/time", "-f", "%e %M", *command], env=env, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed: {done.stderr}")
+    wall, kilobytes = done.stderr.split()[-2:]
+    return float(wall), int(kilobytes) / 1024, done.stdout
 
 
 def machine_facts() -> dict:

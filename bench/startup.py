@@ -30,7 +30,6 @@ from indexer.store import DENSE
 QUERY = "LSTM으로 시계열 예측"
 TARGET_S, TARGET_MB, LIGHT_TARGET_S, APP_TARGET_S = 1.5, 450, 0.5, 2.0
 RECALL = [sys.executable, "-m", "indexer"]
-TIME = "/usr/bin/time"  # GNU time (Debian package `time`)
 # The floor: what any search process must do, and nothing else.
 FLOOR = """
 import sys
@@ -66,20 +65,6 @@ def _tree_rss_kb(pid: int) -> int:
     return total
 
 
-def timed(command: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one run of `command` in a new process, as GNU time
-    reports them: of its largest process, in a small launcher, so the child's peak is not
-    the benchmark's own (Linux carries a parent's peak RSS into its child across fork and
-    exec)."""
-    done = subprocess.run(
-        [TIME, "-f", "%e %M", *command], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed: {done.stderr.decode()}")
-    wall, kilobytes = done.stderr.decode().split()[-2:]
-    return float(wall), int(kilobytes) / 1024
-
-
 def tree_peak_mb(command: list[str]) -> float:
     """The peak of the resident memory of all of one run's processes together (a helper
     process included), sampled every 10 ms: a run of its own, as sampling takes CPU."""
@@ -92,11 +77,11 @@ def tree_peak_mb(command: list[str]) -> float:
 
 
 def measure(command: list[str], runs: int) -> dict:
-    timed(command)  # once first: page cache and the model's decompressed copy
+    common.gnu_time(command)  # once first: page cache and the model's decompressed copy
     samples = []
     for _ in range(runs):
         common.wait_for_quiet()
-        samples.append(timed(command))
+        samples.append(common.gnu_time(command)[:2])
     common.wait_for_quiet()
     return {
         "wall_s": median(wall for wall, _ in samples),

@@ -22,7 +22,7 @@ from indexer.config import Settings
 from indexer.embed import Embedder, load_embedder
 from indexer.lexical import FIELDS, FieldIndex
 from indexer.linkhealth import last_seen_alive, link_health
-from indexer.morphology import TOKENIZER_NAME, tokenize_many
+from indexer.morphology import TOKENIZER_NAME
 from indexer.query import type_words
 from indexer.resources import Note, ParseResult, Resource, headings
 from indexer.sources.files import list_files, parse_sources
@@ -225,14 +225,11 @@ def doc_fields(doc: dict, page_text: str) -> dict[str, str]:
     return {name: fields[name] for name in FIELDS}
 
 
-def field_index(
-    docs: list[dict], pages: dict[str, str], tokens: TokenCache | None = None
-) -> FieldIndex:
+def field_index(docs: list[dict], pages: dict[str, str], tokens: TokenCache) -> FieldIndex:
     """Every document's fields analysed in one pass (texts analysed before read back from
     `tokens`) and indexed field by field."""
     texts = [doc_fields(doc, pages.get(doc["id"], "")) for doc in docs]
-    analyse = tokens.tokenize if tokens is not None else tokenize_many
-    flat = analyse([text[name] for text in texts for name in FIELDS])
+    flat = tokens.tokenize([text[name] for text in texts for name in FIELDS])
     width = len(FIELDS)
     return FieldIndex.from_tokens({name: flat[column::width] for column, name in enumerate(FIELDS)})
 

@@ -89,7 +89,6 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "{resources} resources · {notes} notes · {first} to {last}",
     ),
     "count": ("건수", "Count"),
-    "name": ("이름", "Name"),
     "back": ("← 검색으로 돌아가기", "← Back to search"),
     "not_found": ("이 자료를 찾을 수 없습니다: {ref}", "No resource {ref} in this index."),
     "mentions": ("언급 {n}회", "Mentions ({n})"),
