@@ -5,22 +5,27 @@ and an index published in which only the new passages are embedded."""
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import re
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 
-from indexer.config import Settings
+from indexer.config import FetchLimits, Settings
 from indexer.listwriter import Entry, EntryLink, write_entry
 from indexer.resources import normalize_url, url_problem
 
 DEFAULT_LIST = "added.md"
 PUBLISH_WAIT_SECONDS = 600.0  # behind other adds' and builds' publishing
+# A page fetch ends within FetchLimits' timeouts; a child past this is stuck.
+FETCH_CHILD_SECONDS = 600.0
 
 
 class AddError(ValueError):
@@ -158,13 +163,81 @@ def _indexed_mentions(settings: Settings, url: str, list_file: Path) -> list[str
     ]
 
 
-def _fetch_one(settings: Settings, url: str, offline: bool) -> str:
+def _fetch_one(
+    cache_dir: Path, limits: FetchLimits, allow_hosts: tuple[str, ...], url: str, offline: bool
+) -> str:
+    """Fetch one page into the page cache; its fetch status."""
     from indexer.fetch import Fetcher
     from indexer.pagecache import PageCache
 
-    with PageCache(settings.cache_dir) as cache:
-        fetcher = Fetcher(cache, settings.fetch, allow_hosts=settings.allow_hosts, offline=offline)
+    with PageCache(cache_dir) as cache:
+        fetcher = Fetcher(cache, limits, allow_hosts=allow_hosts, offline=offline)
         return fetcher.fetch_all([url])[url].status
+
+
+class PageFetch:
+    """The new page's fetch, here or in a child process (`python -m indexer.add`).
+
+    A child imports the fetcher and trafilatura and extracts the page (about a second,
+    cold) on the other core while this process parses the lists and opens the index and
+    the model; `status()` waits for it. A child that cannot start, dies or says nothing
+    usable is replaced by fetching here."""
+
+    def __init__(self, settings: Settings, url: str, offline: bool, in_child: bool):
+        self._job = (settings.cache_dir, settings.fetch, settings.allow_hosts, url, offline)
+        self._started = time.perf_counter()
+        self.seconds = 0.0  # from the start until the status was known
+        self._status: str | None = None
+        self._child = None
+        if in_child and not offline:  # offline, the page cache is read here in no time
+            job = {
+                "cache_dir": str(settings.cache_dir),
+                "limits": asdict(settings.fetch),
+                "allow_hosts": list(settings.allow_hosts),
+                "url": url,
+            }
+            command = [sys.executable, "-m", "indexer.add", json.dumps(job)]
+            try:
+                self._child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+            except OSError:
+                self._child = None
+
+    def status(self) -> str:
+        if self._status is None:
+            self._status = self._from_child() or _fetch_one(*self._job)
+            self.seconds = round(time.perf_counter() - self._started, 3)
+        return self._status
+
+    def cancel(self) -> None:
+        """Stop a child still fetching: the entry it was for was not written."""
+        if self._child is not None:
+            self._child.kill()
+            self._child.communicate()
+            self._child = None
+
+    def _from_child(self) -> str | None:
+        if self._child is None:
+            return None
+        try:
+            out, _ = self._child.communicate(timeout=FETCH_CHILD_SECONDS)
+            status = json.loads(out)["status"] if self._child.returncode == 0 else None
+        except (subprocess.TimeoutExpired, ValueError, KeyError, TypeError):
+            self._child.kill()
+            self._child.wait()
+            status = None
+        return status if isinstance(status, str) else None
+
+
+def _fetch_in_child(job_json: str) -> None:
+    # httpx runs under asyncio here, yet httpcore imports trio whenever it is installed
+    # (selenium brings it): 0.3 s of a cold fetch. A None entry makes that import fail.
+    sys.modules.setdefault("trio", None)
+    job = json.loads(job_json)
+    limits = FetchLimits(**job["limits"])
+    status = _fetch_one(
+        Path(job["cache_dir"]), limits, tuple(job["allow_hosts"]), job["url"], offline=False
+    )
+    print(json.dumps({"status": status}))
 
 
 def publish_sources(settings: Settings, path: Path) -> list[Path]:
@@ -183,23 +256,38 @@ def _served_doc(settings: Settings, url: str, path: Path, lines: range) -> dict 
     return doc if mentioned else None
 
 
-def publish(settings: Settings, url: str, path: Path, lines: range, embedder=None):
-    """An index holding the new mention: built here, or by a concurrent add that started
-    after the mention was written (builds of one index run one at a time)."""
-    from indexer.build import Builder, maintained
+def publish(
+    settings: Settings, url: str, path: Path, lines: range, page: PageFetch, embedder=None
+) -> dict | None:
+    """An index holding the new mention and its page: built here, or by a concurrent add
+    that read the page after it was fetched (builds of one index run one at a time). The
+    lists are parsed and the model loaded while the page is still being fetched."""
+    from indexer.build import Builder, FetchOutcome, fetch_pages, maintained
     from indexer.store import BuildLocked
 
     settings = maintained(settings)
+    builder = Builder(settings, embedder)
+    builder.load_model()  # now, while the page is being fetched
+
+    def fetch_after_the_page(resources, settings, **options):
+        """The other pages read from the cache while the new one is fetched, then it.
+        (The build reads pages and evidence, not the fetch counts.)"""
+        others = fetch_pages([r for r in resources if r.url != url], settings, **options)
+        page.status()
+        new = fetch_pages([r for r in resources if r.url == url], settings, **options)
+        pages, evidence = {**others.pages, **new.pages}, {**others.evidence, **new.evidence}
+        return FetchOutcome(pages, new.stats, evidence=evidence)
+
     deadline = time.monotonic() + PUBLISH_WAIT_SECONDS
     while True:
         try:
-            Builder(settings, embedder).build(publish_sources(settings, path), offline=True)
+            builder.build(publish_sources(settings, path), offline=True, fetch=fetch_after_the_page)
         except BuildLocked:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
             doc = _served_doc(settings, url, path, lines)
-            if doc is not None:
+            if doc is not None and doc["fetch_status"] == page.status():
                 return doc
             continue
         return _served_doc(settings, url, path, lines)
@@ -212,25 +300,37 @@ def add_resource(
     *,
     offline: bool = False,
     embedder=None,
+    fetch_in_child: bool = False,
 ) -> AddResult:
-    """Append, fetch that one page, publish; AddError (and nothing written) on bad input."""
+    """Append, fetch that one page, publish; AddError (and nothing written) on bad input.
+
+    `fetch_in_child` is for a cold process (the CLI): the page is fetched beside the
+    publishing's first steps. A warm one (the app) has its fetcher loaded already."""
     from indexer.store import read_manifest
 
     clock = time.perf_counter()
     entry = entry_for(request)
     path = list_path(settings, list_file)
-    lines, already = append_entry(path, entry)
     url = normalize_url(entry.links[0].url)
+    page = PageFetch(settings, url, offline, fetch_in_child)  # it runs while the list is written
+    try:
+        lines, already = append_entry(path, entry)
+    except AddError:
+        page.cancel()
+        raise
     result = AddResult(url, str(path), lines.start)
     result.already = list(dict.fromkeys(_indexed_mentions(settings, url, path) + already))
     result.seconds["write"] = round(time.perf_counter() - clock, 3)
     clock = time.perf_counter()
-    result.fetch_status = _fetch_one(settings, url, offline)
-    result.seconds["fetch"] = round(time.perf_counter() - clock, 3)
-    clock = time.perf_counter()
-    doc = publish(settings, url, path, lines, embedder)
+    doc = publish(settings, url, path, lines, page, embedder)
+    result.fetch_status = page.status()
     result.build_id = read_manifest(settings.index_dir)["build_id"]
     result.searchable = doc is not None
     result.link_health = doc.get("link_health") if doc else None
+    result.seconds["fetch"] = page.seconds
     result.seconds["publish"] = round(time.perf_counter() - clock, 3)
     return result
+
+
+if __name__ == "__main__":
+    _fetch_in_child(sys.argv[1])

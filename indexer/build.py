@@ -65,16 +65,15 @@ def fetch_pages(
     export_warc: Path | None = None,
 ) -> FetchOutcome:
     """Fetch (or read from the cache) the page of every resource with a valid URL."""
-    # Imported here: trafilatura, lxml and pypdf take a second to load.
     from indexer.fetch import Fetcher
     from indexer.pagecache import PageCache
-    from indexer.warc import export_warc as write_warc
-    from indexer.warc import import_warc as read_warc
 
     urls = [r.url for r in resources if r.url_status == "ok"]
     imported = None
     with PageCache(settings.cache_dir) as cache:
         if import_warc:
+            from indexer.warc import import_warc as read_warc
+
             imported = read_warc(cache, import_warc, urls, settings.fetch).to_dict()
         fetcher = Fetcher(
             cache,
@@ -86,6 +85,8 @@ def fetch_pages(
         pages = fetcher.fetch_all(urls, progress=progress)
         stats = fetcher.stats.to_dict()
         if export_warc:
+            from indexer.warc import export_warc as write_warc
+
             stats["exported"] = write_warc(cache, export_warc)
         evidence = cache.evidence(urls)
     return FetchOutcome(pages, stats, imported, evidence)
@@ -368,6 +369,11 @@ class Builder:
 
     @property
     def embedder(self) -> Embedder:
+        return self.load_model()
+
+    def load_model(self) -> Embedder:
+        """The embedder, loaded on first use (a build with nothing new to embed never
+        loads it) or ahead of it by a caller that knows it will be needed."""
         if self._embedder is None:
             self._embedder = load_embedder(self.settings.model)
         return self._embedder
@@ -400,22 +406,28 @@ class Builder:
             parsed = parse_sources(sources, self.settings.reading)
             parsed = self._limit(parsed, report)
             report.warnings.extend(str(w) for w in parsed.warnings)
+            # Opened before the fetch, which may be waiting for a page (`recall add`).
+            previous = self._previous(index_path, model, full)
             report.seconds["parse"] = round(time.perf_counter() - clock, 3)
 
             clock = time.perf_counter()
-            fetched = fetch(
-                parsed.resources,
-                self.settings,
-                offline=offline,
-                progress=progress,
-                import_warc=import_warc,
-            )
+            try:
+                fetched = fetch(
+                    parsed.resources,
+                    self.settings,
+                    offline=offline,
+                    progress=progress,
+                    import_warc=import_warc,
+                )
+            except BaseException:
+                if previous is not None:
+                    previous.close()
+                raise
             report.seconds["fetch"] = round(time.perf_counter() - clock, 3)
             if fetched.imported:
                 report.warnings.append(f"WARC import: {fetched.imported}")
 
             clock = time.perf_counter()
-            previous = self._previous(index_path, model, full)
             docs, pages, kept = [], {}, 0
             for resource in parsed.resources:
                 page = fetched.pages.get(resource.url) if resource.url_status == "ok" else None

@@ -18,10 +18,10 @@ from indexer.cli_common import (
     duration,
     print_json,
     progress_wanted,
+    quick_start,
     with_reading_options,
 )
 from indexer.config import load_settings, served_index
-from indexer.morphology import start_helper
 
 # ------------------------------------------------------------------------ build
 
@@ -190,11 +190,14 @@ def cmd_add(args) -> int:
         allow_hosts=tuple(args.allow_hosts) if args.allow_hosts else None,
     )
     request = AddRequest(args.url, args.note, args.by, args.date, args.title or "")
-    start_helper()  # Kiwi loads while the page is fetched: the note and title are read next
+    # Kiwi loads while the page is fetched and the lists are parsed; it is needed last.
+    quick_start(kiwi=True, kiwi_last=True)
 
     def add():
         try:
-            return add_resource(settings, request, args.list, offline=args.offline)
+            return add_resource(
+                settings, request, args.list, offline=args.offline, fetch_in_child=True
+            )
         except AddError as exc:
             raise UsageError(str(exc)) from exc
 

@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 from indexer.answers import MODES, TYPES, iso_date, make_filters, related_answer
-from indexer.cli_common import EXIT_FAILURE, EXIT_OK, UsageError, add_index_option, print_json
+from indexer.cli_common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    UsageError,
+    add_index_option,
+    print_json,
+    quick_start,
+)
 from indexer.config import load_settings
-from indexer.morphology import has_hangul, start_helper
+from indexer.morphology import has_hangul
 
 
 def _iso_date(text: str) -> str:
@@ -22,15 +28,6 @@ def _iso_date(text: str) -> str:
         return iso_date(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
-
-
-def _quick_start(korean: bool) -> None:
-    """Before a command that answers a few questions loads numpy: one BLAS thread (more
-    would only spin on the other core), and Kiwi loading on that core meanwhile."""
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(name, "1")
-    if korean:
-        start_helper()
 
 
 def _open_searcher(args):
@@ -96,7 +93,7 @@ def cmd_search(args) -> int:
     if args.k < 1:
         raise UsageError("-k must be at least 1")
     queries = _batch_lines(args.batch) if args.batch else [args.query]
-    _quick_start(korean=any(has_hangul(query) for query in queries))
+    quick_start(kiwi=any(has_hangul(query) for query in queries))
     searcher = _open_searcher(args)
     filters = make_filters(args.contributor, args.since, args.until, args.domain, args.type)
     for query in queries:
@@ -134,7 +131,7 @@ def cmd_related(args) -> int:
     if args.ref is None and not args.batch:
         raise UsageError("give a URL_OR_ID or --batch FILE")
     refs = [line for line in _batch_lines(args.batch) if line.strip()] if args.batch else [args.ref]
-    _quick_start(korean=False)  # related reads the index's tokens: it analyses no text
+    quick_start(kiwi=False)  # related reads the index's tokens: it analyses no text
     searcher = _open_searcher(args)
     status = EXIT_OK
     for ref in refs:

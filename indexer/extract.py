@@ -9,10 +9,6 @@ import logging
 import re
 from dataclasses import dataclass
 
-import charset_normalizer
-import lxml.html
-import trafilatura
-
 # pypdf logs a warning for every recoverable defect of a PDF; a broken PDF is
 # reported through Extracted.error instead of flooding the command's stderr.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -150,6 +146,8 @@ def decode(body: bytes, content_type: str | None = None, *, markup: bool = True)
                 return body.decode(codec)
             except (UnicodeDecodeError, LookupError):
                 continue
+    import charset_normalizer  # only for bodies no declared or common codec decodes
+
     guess = charset_normalizer.from_bytes(body).best()
     if guess is not None:
         return str(guess)
@@ -330,6 +328,8 @@ class _HeadMeta:
 
 def _head_meta(html: str) -> _HeadMeta:
     """<title>, og:*, meta description/author and <html lang>, read with lxml."""
+    import lxml.html  # imported for the first page, as trafilatura: a cache read needs neither
+
     try:
         tree = lxml.html.document_fromstring(html)
     except (Exception, RecursionError):  # empty or unparsable markup
@@ -352,6 +352,8 @@ def _head_meta(html: str) -> _HeadMeta:
 def _extract_html(
     body: bytes, content_type: str | None, url: str | None, max_html_chars: int
 ) -> Extracted:
+    import trafilatura
+
     html = _XML_DECLARATION.sub("", decode(body, content_type), count=1).replace("\x00", "")
     # The head sits at the start; parsing all of a huge page for it only costs memory.
     head = _head_meta(html[:max_html_chars])

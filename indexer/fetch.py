@@ -18,10 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
 
-import httpx
 from tqdm import tqdm
 
 from indexer.config import FetchLimits
@@ -37,16 +37,12 @@ from indexer.pagecache import (
     utc_now,
 )
 from indexer.resources import FETCHABLE_SCHEMES, normalize_url, url_problem
-from indexer.transport import (
-    BlockedAddress,
-    DNSFailure,
-    TooLarge,
-    UnsupportedEncoding,
-    connect_status,
-    make_client,
-    parse_retry_after,
-    read_body,
-)
+
+if TYPE_CHECKING:
+    import httpx
+
+# httpx and indexer.transport are imported where the network is used: a run that only
+# reads the page cache (an offline build) never loads them.
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +156,12 @@ class Fetcher:
             bar.update()
 
         # Offline, every answer comes from the cache: no client (nor its TLS set-up).
-        client = nullcontext() if self.offline else make_client(self.limits, self.allow_hosts)
+        if self.offline:
+            client = nullcontext()
+        else:
+            from indexer.transport import make_client
+
+            client = make_client(self.limits, self.allow_hosts)
         async with client as self._client, asyncio.TaskGroup() as group:
             for key, original in pending.items():
                 await window.acquire()
@@ -333,6 +334,16 @@ class Fetcher:
     async def _get(self, url: str, headers: dict[str, str]) -> _Outcome:
         """One GET, read to the end or to the first limit, never longer than total_timeout
         of wall-clock time (a per-read timeout alone lets a server drip forever)."""
+        import httpx
+
+        from indexer.transport import (
+            BlockedAddress,
+            DNSFailure,
+            TooLarge,
+            UnsupportedEncoding,
+            connect_status,
+        )
+
         try:
             async with asyncio.timeout(self.limits.total_timeout):
                 async with self._client.stream("GET", url, headers=headers) as response:
@@ -356,6 +367,8 @@ class Fetcher:
             return _Outcome("network_error", final_url=url, error=str(exc) or repr(exc))
 
     async def _read(self, response: httpx.Response) -> _Outcome:
+        from indexer.transport import parse_retry_after, read_body
+
         code = response.status_code
         here = str(response.url)
         location = response.headers.get("location")

@@ -5,20 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
-import bm25s
 import numpy as np
 
 _MANIFEST = "lexical.json"
-_FORMAT = 1
-_BM25_FILES = {
-    "data_name": "bm25.data.npy",
-    "indices_name": "bm25.indices.npy",
-    "indptr_name": "bm25.indptr.npy",
-    "vocab_name": "bm25.vocab.json",
-    "params_name": "bm25.params.json",
-}
+_FORMAT = 2  # 2: Recall's own postings (1 was bm25s's files)
+K1 = 1.5  # how soon repeating a word stops adding to its score
+_ARRAYS = ("data", "indices", "indptr")  # scores, document ids, each token's slice
+_VOCAB = "bm25.vocab.json"
+_FILES = (*(f"bm25.{name}.npy" for name in _ARRAYS), _VOCAB)
 
 
 class LexicalIndexError(RuntimeError):
@@ -46,14 +44,47 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return best.astype(np.int64), scores[best].astype(np.float32)
 
 
+@dataclass(frozen=True)
+class _Postings:
+    """BM25 scores in compressed sparse columns: token i's documents are
+    indices[indptr[i]:indptr[i + 1]] (ascending) and its score in each is data[...]."""
+
+    vocab: dict[str, int]
+    data: np.ndarray  # float32
+    indices: np.ndarray  # int32 document rows
+    indptr: np.ndarray  # int64, one more than the vocabulary
+
+    def rows_of(self, token_id: int) -> np.ndarray:
+        return self.indices[self.indptr[token_id] : self.indptr[token_id + 1]]
+
+
+def _postings(documents: list[list[str]], b: float) -> _Postings:
+    """Lucene's BM25 (Kamphuis et al., ECIR 2020): idf = ln(1 + (N - df + 0.5) / (df + 0.5)),
+    weighted by tf / (tf + K1 · (1 - b + b · length / mean length)), computed for every
+    (token, document) pair at once."""
+    vocab: dict[str, int] = {}
+    ids = [[vocab.setdefault(token, len(vocab)) for token in doc] for doc in documents]
+    num_docs = len(ids)
+    lengths = np.fromiter(map(len, ids), dtype=np.int64, count=num_docs)
+    tokens = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(lengths.sum()))
+    rows = np.repeat(np.arange(num_docs, dtype=np.int64), lengths)
+    pairs, tf = np.unique(tokens * num_docs + rows, return_counts=True)  # token-major order
+    token_of, row_of = np.divmod(pairs, num_docs)
+    df = np.bincount(token_of, minlength=len(vocab))
+    idf = np.log1p((num_docs - df + 0.5) / (df + 0.5))
+    norm = K1 * ((1 - b) + b * lengths[row_of] / lengths.mean())
+    scores = idf[token_of] * tf / (tf + norm)
+    indptr = np.concatenate([[0], np.cumsum(df)]).astype(np.int64)
+    return _Postings(vocab, scores.astype(np.float32), row_of.astype(np.int32), indptr)
+
+
 class LexicalIndex:
     """BM25 over tokenized passages; ids are positions in the corpus it was built from."""
 
-    def __init__(self, bm25: bm25s.BM25 | None, num_docs: int) -> None:
-        # bm25 is None when no document has a single token: bm25s cannot index that.
-        self._bm25 = bm25
+    def __init__(self, postings: _Postings | None, num_docs: int) -> None:
+        self._postings = postings  # None when no document has a single token
         self._num_docs = num_docs
-        self._tokens: dict[int, str] | None = None  # token ids to tokens, made when asked
+        self._tokens: list[str] | None = None  # token ids to tokens, made when asked
 
     @classmethod
     def from_tokens(cls, token_lists: Iterable[Sequence[str]], b: float = 0.75) -> LexicalIndex:
@@ -62,57 +93,65 @@ class LexicalIndex:
         documents = [list(tokens) for tokens in token_lists]
         if not any(documents):
             return cls(None, len(documents))
-        bm25 = bm25s.BM25(b=b)
-        bm25.index(documents, show_progress=False)
-        return cls(bm25, len(documents))
+        return cls(_postings(documents, b), len(documents))
 
     def __len__(self) -> int:
         return self._num_docs
 
+    def _token_ids(self, tokens: Sequence[str]) -> list[int]:
+        vocab = self._postings.vocab if self._postings else {}
+        return [vocab[token] for token in dict.fromkeys(tokens) if token in vocab]
+
     def scores(self, tokens: Sequence[str]) -> np.ndarray:
         """The BM25 score (float32) of every document for the query's tokens, 0 where a
         document has none of them."""
-        ids = self._bm25.get_tokens_ids(list(dict.fromkeys(tokens))) if self._bm25 else []
+        ids = self._token_ids(tokens)
         if not ids:
             return np.zeros(self._num_docs, dtype=np.float32)
-        return self._bm25.get_scores_from_ids(ids).astype(np.float32, copy=False)
+        postings = self._postings
+        spans = [slice(postings.indptr[i], postings.indptr[i + 1]) for i in ids]
+        rows = np.concatenate([postings.indices[span] for span in spans])
+        weights = np.concatenate([postings.data[span] for span in spans])
+        return np.bincount(rows, weights, minlength=self._num_docs).astype(np.float32)
 
     def tokens_in(self, tokens: Sequence[str], rows: Iterable[int]) -> dict[int, set[str]]:
         """Which of `tokens` each document in `rows` contains, read from the index's
         postings: explaining a keyword match costs no second analysis of the text."""
         found: dict[int, set[str]] = {int(row): set() for row in rows}
-        if self._bm25 is None or not found:
+        if self._postings is None or not found:
             return found
-        indptr, indices = self._bm25.scores["indptr"], self._bm25.scores["indices"]
         wanted = np.fromiter(found, dtype=np.int64, count=len(found))
         for token in dict.fromkeys(tokens):
-            token_id = self._bm25.vocab_dict.get(token)
+            token_id = self._postings.vocab.get(token)
             if token_id is None:
                 continue
-            postings = indices[indptr[token_id] : indptr[token_id + 1]]  # sorted (CSC)
+            postings = self._postings.rows_of(token_id)
             at = np.minimum(np.searchsorted(postings, wanted), max(len(postings) - 1, 0))
             for row in wanted[postings[at] == wanted] if len(postings) else ():
                 found[int(row)].add(token)
         return found
 
     def doc_tokens(self, row: int) -> list[str]:
-        """The distinct tokens document `row` holds, read from the postings (in vocabulary
-        order): a document's words without analysing its text again."""
-        if self._bm25 is None:
+        """The distinct tokens document `row` holds, read from the postings (in the order the
+        corpus first used them): a document's words without analysing its text again."""
+        if self._postings is None:
             return []
-        indptr, indices = self._bm25.scores["indptr"], self._bm25.scores["indices"]
+        indptr, indices = self._postings.indptr, self._postings.indices
         token_ids = np.searchsorted(indptr, np.flatnonzero(indices == row), side="right") - 1
         if self._tokens is None:
-            self._tokens = {token_id: token for token, token_id in self._bm25.vocab_dict.items()}
+            self._tokens = list(self._postings.vocab)
         return [self._tokens[int(token_id)] for token_id in token_ids]
 
     def save(self, directory: Path) -> None:
         """Write the index files into `directory`; the caller publishes them atomically."""
         directory.mkdir(parents=True, exist_ok=True)
         checksums = {}
-        if self._bm25 is not None:
-            self._bm25.save(directory, show_progress=False, **_BM25_FILES)
-            checksums = {name: _sha256(directory / name) for name in _BM25_FILES.values()}
+        if self._postings is not None:
+            for name in _ARRAYS:
+                np.save(directory / f"bm25.{name}.npy", getattr(self._postings, name))
+            vocab = json.dumps(list(self._postings.vocab), ensure_ascii=False)
+            (directory / _VOCAB).write_text(vocab, encoding="utf-8")
+            checksums = {name: _sha256(directory / name) for name in _FILES}
         manifest = {"format": _FORMAT, "num_docs": self._num_docs, "files": checksums}
         (directory / _MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
 
@@ -138,7 +177,7 @@ class LexicalIndex:
             )
         if not checksums:
             return cls(None, num_docs)
-        if set(checksums) != set(_BM25_FILES.values()):
+        if set(checksums) != set(_FILES):
             raise LexicalIndexError(f"{manifest_path}: unexpected file list {sorted(checksums)}")
         for name, expected in checksums.items():
             path = directory / name
@@ -149,10 +188,14 @@ class LexicalIndex:
             if actual != expected:
                 raise LexicalIndexError(f"lexical index file {path} is truncated or corrupt")
         try:
-            bm25 = bm25s.BM25.load(directory, show_progress=False, **_BM25_FILES)
-        except (OSError, ValueError) as exc:
+            arrays = {name: np.load(directory / f"bm25.{name}.npy") for name in _ARRAYS}
+            tokens = json.loads((directory / _VOCAB).read_text(encoding="utf-8"))
+            postings = _Postings({token: i for i, token in enumerate(tokens)}, **arrays)
+        except (OSError, ValueError, TypeError) as exc:
             raise LexicalIndexError(f"cannot load the BM25 index in {directory}: {exc}") from exc
-        return cls(bm25, num_docs)
+        if len(postings.indptr) != len(tokens) + 1 or len(postings.data) != len(postings.indices):
+            raise LexicalIndexError(f"the BM25 index in {directory} does not fit together")
+        return cls(postings, num_docs)
 
 
 # Fields of a resource, each scored by its own BM25 so that each has its own length

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -101,7 +102,7 @@ class _Morphology:
         self._kiwi: Kiwi | None = None
         self._helper: subprocess.Popen | None = None
 
-    def start_helper(self) -> None:
+    def start_helper(self, nice: int = 0) -> None:
         with self._lock:
             if self._kiwi is not None or self._helper is not None:
                 return
@@ -112,6 +113,8 @@ class _Morphology:
                     stdout=subprocess.PIPE,
                     stderr=subprocess.DEVNULL,
                 )
+                if nice:
+                    os.setpriority(os.PRIO_PROCESS, self._helper.pid, nice)
             except OSError:
                 return  # analysed here instead
             atexit.register(self._stop_helper)
@@ -133,12 +136,13 @@ class _Morphology:
     def _stop_helper(self) -> None:
         helper, self._helper = self._helper, None
         if helper is not None:
-            with contextlib.suppress(OSError):  # a dead helper's pipe is broken
-                helper.stdin.close()  # the helper ends at the end of its input
-            try:
-                helper.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                helper.kill()
+            # Killed, not asked to end: it holds nothing to save, and a Kiwi process takes
+            # up to a second to free its model (the command's last second, measured).
+            helper.kill()
+            helper.wait()
+            for pipe in (helper.stdin, helper.stdout):
+                with contextlib.suppress(OSError):  # a dead helper's pipe is broken
+                    pipe.close()
 
     def analyse(self, chunks: list[str]) -> list[list[Token | Morpheme]]:
         if not chunks:
@@ -170,10 +174,12 @@ def _serve_helper() -> None:
 _MORPHOLOGY = _Morphology()
 
 
-def start_helper() -> None:
+def start_helper(nice: int = 0) -> None:
     """Have Kiwi loaded in a helper process from now on (see _Morphology): for a command
-    that will analyse a little Korean soon and loads other models meanwhile."""
-    _MORPHOLOGY.start_helper()
+    that will analyse a little Korean soon and loads other models meanwhile. A `nice`
+    helper yields the CPU to this process and its other children: for a command that
+    needs Kiwi only at its end."""
+    _MORPHOLOGY.start_helper(nice)
 
 
 def _normalize(text: str) -> str:

@@ -11,6 +11,7 @@ import pytest
 from fakes import FakeEmbedder
 from httpserver import page
 
+from indexer import add as add_module
 from indexer.add import AddError, AddRequest, add_resource, append_entry
 from indexer.build import Builder
 from indexer.cli import main
@@ -83,6 +84,64 @@ def test_a_url_already_listed_is_another_mention(local_server, tmp_path, fake_se
     reader = IndexMetadata(settings.index_dir)
     assert [d["url"] for d in reader.docs if d["kind"] == "resource"] == [url]
     reader.close()
+
+
+@pytest.mark.parametrize("child", ["runs", "cannot start", "fails"])
+def test_the_page_is_fetched_in_a_child_or_else_here(
+    local_server, tmp_path, fake_settings, monkeypatch, child
+):
+    """The CLI's page fetch runs in `python -m indexer.add`; a child that cannot start or
+    fails leaves the fetch to this process, and the page arrives either way."""
+    local_server.route("/ckpt", page(HTML))
+    settings = _settings(fake_settings, tmp_path, local_server)
+    in_process = []
+    real_fetch = add_module._fetch_one
+    monkeypatch.setattr(add_module, "_fetch_one", lambda *a: in_process.append(1) or real_fetch(*a))
+    if child == "cannot start":
+        monkeypatch.setattr(add_module.subprocess, "Popen", _refuse)
+    elif child == "fails":
+        monkeypatch.setattr(add_module.sys, "executable", "/bin/false")
+    request = AddRequest(local_server.url("/ckpt"), "체크포인팅")
+    result = add_resource(settings, request, embedder=FakeEmbedder(), fetch_in_child=True)
+    assert result.fetch_status == "ok" and result.link_health == "ok" and result.searchable
+    assert len(local_server.hits("/ckpt")) == 1  # fetched once, by one process or the other
+    assert in_process == ([] if child == "runs" else [1])
+    hits = _searcher(settings, FakeEmbedder()).search("gradient checkpointing").results
+    assert hits[0].title == "Gradient checkpointing explained"
+
+
+def test_a_list_that_cannot_be_written_stops_the_fetch_started_for_it(
+    local_server, tmp_path, fake_settings, monkeypatch
+):
+    local_server.route("/ckpt", page(HTML))
+    settings = _settings(fake_settings, tmp_path, local_server)
+    started = []
+    monkeypatch.setattr(add_module, "PageFetch", _Recorded(add_module.PageFetch, started))
+
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(add_module.os, "replace", full_disk)
+    request = AddRequest(local_server.url("/ckpt"), "체크포인팅")
+    with pytest.raises(AddError, match="cannot write the list"):
+        add_resource(settings, request, embedder=FakeEmbedder(), fetch_in_child=True)
+    (fetch,) = started
+    assert fetch._child is None  # killed and reaped
+    assert not (settings.data_dir / "added.md").exists()
+    assert not settings.index_dir.exists()
+
+
+class _Recorded:
+    def __init__(self, cls, made: list):
+        self.cls, self.made = cls, made
+
+    def __call__(self, *args, **kwargs):
+        self.made.append(self.cls(*args, **kwargs))
+        return self.made[-1]
+
+
+def _refuse(*args, **kwargs):
+    raise OSError("no processes left")
 
 
 def test_a_page_that_cannot_be_fetched_is_added_and_found_by_its_title_and_note(

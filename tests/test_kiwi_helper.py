@@ -3,6 +3,7 @@ ones this process's own Kiwi makes, and a helper that fails is replaced by local
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 from apprun import SAMPLE
@@ -40,7 +41,18 @@ def test_the_helper_analyses_as_kiwi_here_does():
         assert analysed(helped, ["시계열"]) == [[("시계열", "NNG", 0, 3)]]  # asked again
     finally:
         helped._stop_helper()
-    assert helper.returncode == 0  # it ended with its input
+    assert helper.returncode is not None  # stopped and reaped: nothing is left running
+
+
+def test_a_helper_needed_last_runs_at_a_lower_priority():
+    helped = _Morphology()
+    helped.start_helper(nice=10)
+    try:
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, helped._helper.pid) == min(mine + 10, 19)
+        assert analysed(helped, ["시계열"]) == [[("시계열", "NNG", 0, 3)]]
+    finally:
+        helped._stop_helper()
 
 
 def test_a_helper_that_dies_is_replaced_by_kiwi_here():

@@ -1,6 +1,7 @@
 """The Korean-aware tokenizer, term matching and the BM25 index with its saved form."""
 
 import json
+import math
 import re
 
 import numpy as np
@@ -151,6 +152,34 @@ def test_bm25_ranks_the_right_document_first(index, query, expected):
     assert ids.dtype == np.int64
     assert scores.dtype == np.float32
     assert ids.shape == scores.shape
+
+
+def _lucene_bm25(documents, query, b, k1=1.5):
+    """BM25 as Lucene scores it, written out per document and term."""
+    lengths = [len(doc) for doc in documents]
+    mean = sum(lengths) / len(documents)
+    scores = []
+    for doc in documents:
+        total = 0.0
+        for term in set(query):
+            tf, df = doc.count(term), sum(term in other for other in documents)
+            if tf:
+                idf = math.log(1 + (len(documents) - df + 0.5) / (df + 0.5))
+                total += idf * tf / (tf + k1 * (1 - b + b * len(doc) / mean))
+        scores.append(total)
+    return scores
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.lists(st.sampled_from("abcdefg"), max_size=12), min_size=1, max_size=12),
+    st.lists(st.sampled_from("abcdefgz"), min_size=1, max_size=4),
+    st.sampled_from([0.0, 0.3, 0.75, 1.0]),
+)
+def test_scores_are_lucenes_bm25(documents, query, b):
+    index = LexicalIndex.from_tokens(documents, b)
+    expected = _lucene_bm25(documents, query, b)
+    np.testing.assert_allclose(index.scores(query), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_only_documents_sharing_a_term_are_returned_best_first(index):

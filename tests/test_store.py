@@ -243,7 +243,7 @@ CORRUPTIONS = [
     ("lexical/title/bm25.data.npy", flip_byte),
     ("lexical/notes/bm25.indices.npy", truncate),
     ("lexical/headings/bm25.vocab.json", overwrite),
-    ("lexical/url/bm25.params.json", delete),
+    ("lexical/url/bm25.indptr.npy", delete),
     ("lexical/title/lexical.json", overwrite),
     ("lexical/fields.json", delete),
     (MANIFEST, truncate),

@@ -15,6 +15,7 @@ from indexer.sources.links import Link, choose_title, context_label, mask_spans,
 
 # ------------------------------------------------------------------- blocks
 
+_LINE_END = re.compile(r"\r\n|\r|\n")
 _LIST_ITEM = re.compile(
     r"^(?P<indent>[ \t]*)(?P<marker>[*+-]|\d{1,9}[.)])(?:[ \t]+|$)(?P<rest>.*)$"
 )
@@ -175,7 +176,9 @@ class _FileParser:
         self.source = source
 
     def parse(self, text: str) -> None:
-        lines = text.splitlines()
+        # Markdown's line endings only: str.splitlines would also break a line at a form
+        # feed, U+0085 or U+2028 inside a link's text, and cut the link in two.
+        lines = _LINE_END.split(text.removesuffix("\n").removesuffix("\r"))
         h1_lines = [line for line in lines if re.match(r"^ {0,3}#(?!#)", line)]
         doc_title_level = 1 if len(h1_lines) == 1 and lines and lines[0] == h1_lines[0] else None
         for section in _sections(lines, doc_title_level):
