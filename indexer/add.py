@@ -18,13 +18,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 
-from indexer.config import FetchLimits, Settings
+from indexer.config import Settings
 from indexer.listwriter import Entry, EntryLink, write_entry
 from indexer.resources import normalize_url, url_problem
 
 DEFAULT_LIST = "added.md"
 PUBLISH_WAIT_SECONDS = 600.0  # behind other adds' and builds' publishing
-# A page fetch ends within FetchLimits' timeouts; a child past this is stuck.
+# A page fetch ends within the fetch limits' timeouts; a child past this is stuck.
 FETCH_CHILD_SECONDS = 600.0
 
 
@@ -163,20 +163,8 @@ def _indexed_mentions(settings: Settings, url: str, list_file: Path) -> list[str
     ]
 
 
-def _fetch_one(
-    cache_dir: Path, limits: FetchLimits, allow_hosts: tuple[str, ...], url: str, offline: bool
-) -> str:
-    """Fetch one page into the page cache; its fetch status."""
-    from indexer.fetch import Fetcher
-    from indexer.pagecache import PageCache
-
-    with PageCache(cache_dir) as cache:
-        fetcher = Fetcher(cache, limits, allow_hosts=allow_hosts, offline=offline)
-        return fetcher.fetch_all([url])[url].status
-
-
 class PageFetch:
-    """The new page's fetch, here or in a child process (`python -m indexer.add`).
+    """The new page's fetch, here or in a child process (`python -m indexer.fetch`).
 
     A child imports the fetcher and trafilatura and extracts the page (about a second,
     cold) on the other core while this process parses the lists and opens the index and
@@ -196,7 +184,7 @@ class PageFetch:
                 "allow_hosts": list(settings.allow_hosts),
                 "url": url,
             }
-            command = [sys.executable, "-m", "indexer.add", json.dumps(job)]
+            command = [sys.executable, "-m", "indexer.fetch", json.dumps(job)]
             try:
                 self._child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
             except OSError:
@@ -204,9 +192,14 @@ class PageFetch:
 
     def status(self) -> str:
         if self._status is None:
-            self._status = self._from_child() or _fetch_one(*self._job)
+            self._status = self._from_child() or self._fetch_here()
             self.seconds = round(time.perf_counter() - self._started, 3)
         return self._status
+
+    def _fetch_here(self) -> str:
+        from indexer.fetch import fetch_one
+
+        return fetch_one(*self._job)
 
     def cancel(self) -> None:
         """Stop a child still fetching: the entry it was for was not written."""
@@ -226,18 +219,6 @@ class PageFetch:
             self._child.wait()
             status = None
         return status if isinstance(status, str) else None
-
-
-def _fetch_in_child(job_json: str) -> None:
-    # httpx runs under asyncio here, yet httpcore imports trio whenever it is installed
-    # (selenium brings it): 0.3 s of a cold fetch. A None entry makes that import fail.
-    sys.modules.setdefault("trio", None)
-    job = json.loads(job_json)
-    limits = FetchLimits(**job["limits"])
-    status = _fetch_one(
-        Path(job["cache_dir"]), limits, tuple(job["allow_hosts"]), job["url"], offline=False
-    )
-    print(json.dumps({"status": status}))
 
 
 def publish_sources(settings: Settings, path: Path) -> list[Path]:
@@ -330,7 +311,3 @@ def add_resource(
     result.seconds["fetch"] = page.seconds
     result.seconds["publish"] = round(time.perf_counter() - clock, 3)
     return result
-
-
-if __name__ == "__main__":
-    _fetch_in_child(sys.argv[1])

@@ -9,7 +9,9 @@ or error (a bug, logged).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import sys
 import time
 import zlib
 from collections import Counter, defaultdict
@@ -18,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
@@ -421,3 +424,30 @@ class Fetcher:
             rules.disallow_all = True
             return rules
         return None
+
+
+def fetch_one(
+    cache_dir: Path, limits: FetchLimits, allow_hosts: tuple[str, ...], url: str, offline: bool
+) -> str:
+    """Fetch one page into the page cache; its fetch status."""
+    with PageCache(cache_dir) as cache:
+        fetcher = Fetcher(cache, limits, allow_hosts=allow_hosts, offline=offline)
+        return fetcher.fetch_all([url])[url].status
+
+
+def _fetch_job(job_json: str) -> None:
+    """`python -m indexer.fetch JOB`: one page fetched into the cache (`recall add`'s child;
+    JOB is the JSON that indexer.add.PageFetch writes), its status printed as JSON."""
+    # httpx runs under asyncio here, yet httpcore imports trio whenever it is installed
+    # (selenium brings it): 0.3 s of a cold fetch. A None entry makes that import fail.
+    sys.modules.setdefault("trio", None)
+    job = json.loads(job_json)
+    limits = FetchLimits(**job["limits"])
+    status = fetch_one(
+        Path(job["cache_dir"]), limits, tuple(job["allow_hosts"]), job["url"], offline=False
+    )
+    print(json.dumps({"status": status}))
+
+
+if __name__ == "__main__":
+    _fetch_job(sys.argv[1])

@@ -12,6 +12,7 @@ from fakes import FakeEmbedder
 from httpserver import page
 
 from indexer import add as add_module
+from indexer import fetch as fetch_module
 from indexer.add import AddError, AddRequest, add_resource, append_entry
 from indexer.build import Builder
 from indexer.cli import main
@@ -90,13 +91,13 @@ def test_a_url_already_listed_is_another_mention(local_server, tmp_path, fake_se
 def test_the_page_is_fetched_in_a_child_or_else_here(
     local_server, tmp_path, fake_settings, monkeypatch, child
 ):
-    """The CLI's page fetch runs in `python -m indexer.add`; a child that cannot start or
+    """The CLI's page fetch runs in `python -m indexer.fetch`; a child that cannot start or
     fails leaves the fetch to this process, and the page arrives either way."""
     local_server.route("/ckpt", page(HTML))
     settings = _settings(fake_settings, tmp_path, local_server)
     in_process = []
-    real_fetch = add_module._fetch_one
-    monkeypatch.setattr(add_module, "_fetch_one", lambda *a: in_process.append(1) or real_fetch(*a))
+    real = fetch_module.fetch_one
+    monkeypatch.setattr(fetch_module, "fetch_one", lambda *a: in_process.append(1) or real(*a))
     if child == "cannot start":
         monkeypatch.setattr(add_module.subprocess, "Popen", _refuse)
     elif child == "fails":
