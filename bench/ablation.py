@@ -24,7 +24,6 @@ from indexer.embed import load_embedder
 from indexer.evaluate import EvalSet, Ranked, evaluate
 from indexer.rank import CALIBRATION, Ranking, load_calibration
 from indexer.search import Searcher
-from indexer.store import IndexProblem, read_manifest
 
 WORK = common.OUT / "ablation"
 # One change at a time, each on top of the rows above it ("+"), from the previous default.
@@ -67,15 +66,6 @@ def _collection_set(seed: EvalSet) -> EvalSet:
     return EvalSet(queries, seed.related)
 
 
-def _readable(index: Path) -> bool:
-    """A built index this Recall reads (an index of an older format is built again)."""
-    try:
-        read_manifest(index)
-    except IndexProblem:
-        return False
-    return True
-
-
 def scenarios(embedder) -> list[Scenario]:
     """The sample list, the adioshun lists, and the sample list inside the adioshun lists."""
     found = {}
@@ -88,7 +78,7 @@ def scenarios(embedder) -> list[Scenario]:
     result = []
     for name, corpus in found.items():
         index = WORK / name / "index"
-        if not _readable(index):
+        if not common.readable_index(index):
             common.build_index(corpus, index, DEFAULT_MODEL, embedder, full=False)
         result.append(Scenario(name, index, corpus.eval_set()))
     if {"keras-seed", "adioshun"} <= set(found):
@@ -98,7 +88,7 @@ def scenarios(embedder) -> list[Scenario]:
             found["keras-seed"].eval_path,
         )
         index = WORK / "collection" / "index"
-        if not _readable(index):
+        if not common.readable_index(index):
             common.build_index(both, index, DEFAULT_MODEL, embedder, full=False)
         seed_set = found["keras-seed"].eval_set()
         result.append(Scenario("collection", index, _collection_set(seed_set)))

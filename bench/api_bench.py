@@ -79,7 +79,7 @@ def run(clients: int, requests: int) -> dict:
     folder = OUT / "api"
     folder.mkdir(parents=True, exist_ok=True)
     index = folder / f"{corpus.name}-index"
-    if not index.exists():
+    if not common.readable_index(index):
         print(f"building {corpus.name} into {index} …", flush=True)
         build_index(corpus, index, "use-multilingual")
     queries = list(dict.fromkeys(item["q"] for item in corpus.eval_set().queries))

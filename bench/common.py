@@ -486,3 +486,15 @@ def md_table(headers: Sequence[str], rows: Iterable[Sequence]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def readable_index(index: Path) -> bool:
+    """Whether `index` is a built index this Recall reads: a bench builds one again when it
+    is missing or of an older format."""
+    from indexer.store import IndexProblem, read_manifest
+
+    try:
+        read_manifest(index)
+    except IndexProblem:
+        return False
+    return True

@@ -168,7 +168,7 @@ def cli_figures(runs: int) -> list[dict]:
             print(f"{corpus.name}: sources absent, skipped", flush=True)
             continue
         index = OUT / "startup" / f"{corpus.name}-index"
-        if not index.exists():
+        if not common.readable_index(index):
             print(f"building {corpus.name} into {index} …", flush=True)
             build_index(corpus, index, DEFAULT_MODEL)
         manifest = json.loads((index / "manifest.json").read_text())
