@@ -26,8 +26,9 @@ system-deps:
 			chromium chromium-driver fonts-noto-cjk; \
 	fi
 
+# The index is built when it is missing or cannot be read (damaged, or of an older format).
 run: install
-	@if [ ! -f $(INDEX)/manifest.json ]; then $(PY) -m indexer build data; fi
+	@$(PY) -m indexer stats >/dev/null 2>&1 || $(PY) -m indexer build data
 	$(PY) -m indexer ui
 
 test: install system-deps
@@ -43,4 +44,4 @@ bench: install
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) $(INDEX) data/cache
+	rm -rf $(VENV) $(INDEX) $(INDEX).builds data/cache
