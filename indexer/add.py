@@ -213,7 +213,8 @@ class PageFetch:
             return None
         try:
             out, _ = self._child.communicate(timeout=FETCH_CHILD_SECONDS)
-            status = json.loads(out)["status"] if self._child.returncode == 0 else None
+            last = (out.strip().splitlines() or [""])[-1]  # its answer is the last line
+            status = json.loads(last)["status"] if self._child.returncode == 0 else None
         except (subprocess.TimeoutExpired, ValueError, KeyError, TypeError):
             self._child.kill()
             self._child.wait()
