@@ -60,6 +60,8 @@ _CHUNK_CHARS = 2000
 # neither set, keyword or hybrid, moved by more than 0.0002.
 _KIWI_OPTIONS = {"load_default_dict": False, "load_multi_dict": False}
 
+HELPER_BATCH = 512  # chunks per message to the helper process
+
 # Recorded in index manifests: an index is only searchable with the tokenizer that built it
 # (/2: Kiwi without its proper-noun dictionaries).
 TOKENIZER_NAME = "kiwipiepy-morphemes+latin-words/2"
@@ -120,14 +122,20 @@ class _Morphology:
             atexit.register(self._stop_helper)
 
     def _ask_helper(self, chunks: list[str]) -> list[list[Morpheme]] | None:
+        """The helper's analyses, asked HELPER_BATCH chunks at a time (a build's thousands
+        of texts are never one message), or None once it fails."""
         helper = self._helper
+        analysed: list[list[Morpheme]] = []
         try:
-            helper.stdin.write(json.dumps(chunks, ensure_ascii=False).encode() + b"\n")
-            helper.stdin.flush()
-            answer = json.loads(helper.stdout.readline())
-            analysed = [[Morpheme(*token) for token in tokens] for tokens in answer]
-            if len(analysed) == len(chunks):
-                return analysed
+            for start in range(0, len(chunks), HELPER_BATCH):
+                batch = chunks[start : start + HELPER_BATCH]
+                helper.stdin.write(json.dumps(batch, ensure_ascii=False).encode() + b"\n")
+                helper.stdin.flush()
+                answer = json.loads(helper.stdout.readline())
+                if len(answer) != len(batch):
+                    raise ValueError("the helper answered another number of texts")
+                analysed.extend([Morpheme(*token) for token in tokens] for tokens in answer)
+            return analysed
         except (OSError, ValueError, TypeError):
             pass
         self._stop_helper()  # a helper that failed once is not asked again

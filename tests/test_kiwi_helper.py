@@ -55,6 +55,17 @@ def test_a_helper_needed_last_runs_at_a_lower_priority():
         helped._stop_helper()
 
 
+def test_many_texts_go_to_the_helper_in_batches(monkeypatch):
+    monkeypatch.setattr(morphology, "HELPER_BATCH", 7)  # 63+ chunks: ten messages
+    helped = _Morphology()
+    helped.start_helper()
+    try:
+        assert analysed(helped, TEXTS) == analysed(_Morphology(), TEXTS)
+        assert helped._helper is not None and helped._kiwi is None
+    finally:
+        helped._stop_helper()
+
+
 def test_a_helper_that_dies_is_replaced_by_kiwi_here():
     helped = _Morphology()
     helped.start_helper()
