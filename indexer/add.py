@@ -202,11 +202,11 @@ class PageFetch:
         return fetch_one(*self._job)
 
     def cancel(self) -> None:
-        """Stop a child still fetching: the entry it was for was not written."""
-        if self._child is not None:
-            self._child.kill()
-            self._child.communicate()
-            self._child = None
+        """Stop a child still fetching: its entry was not written, or not published."""
+        child, self._child = self._child, None
+        if child is not None and child.returncode is None:
+            child.kill()
+            child.communicate()
 
     def _from_child(self) -> str | None:
         if self._child is None:
@@ -251,12 +251,13 @@ def publish(
     builder = Builder(settings, embedder)
     builder.load_model()  # now, while the page is being fetched
 
-    def fetch_after_the_page(resources, settings, **options):
+    def fetch_after_the_page(resources, build_settings, **options):
         """The other pages read from the cache while the new one is fetched, then it.
         (The build reads pages and evidence, not the fetch counts.)"""
-        others = fetch_pages([r for r in resources if r.url != url], settings, **options)
+        rest = [r for r in resources if r.url != url]
+        others = fetch_pages(rest, build_settings, **options)
         page.status()
-        new = fetch_pages([r for r in resources if r.url == url], settings, **options)
+        new = fetch_pages([r for r in resources if r.url == url], build_settings, **options)
         pages, evidence = {**others.pages, **new.pages}, {**others.evidence, **new.evidence}
         return FetchOutcome(pages, new.stats, evidence=evidence)
 
@@ -304,8 +305,11 @@ def add_resource(
     result.already = list(dict.fromkeys(_indexed_mentions(settings, url, path) + already))
     result.seconds["write"] = round(time.perf_counter() - clock, 3)
     clock = time.perf_counter()
-    doc = publish(settings, url, path, lines, page, embedder)
-    result.fetch_status = page.status()
+    try:
+        doc = publish(settings, url, path, lines, page, embedder)
+        result.fetch_status = page.status()
+    finally:
+        page.cancel()  # only a publish that failed before the page came leaves it running
     result.build_id = read_manifest(settings.index_dir)["build_id"]
     result.searchable = doc is not None
     result.link_health = doc.get("link_health") if doc else None

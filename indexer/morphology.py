@@ -93,10 +93,11 @@ def _load_kiwi() -> Kiwi:
 class _Morphology:
     """One Kiwi per process, created on first use; calls are serialised by a lock.
 
-    A short-lived command can instead have Kiwi loaded by a helper process (`start_helper`):
-    its second of loading then runs beside the model and the index loading here, on the
-    other core, and this process asks the helper for each analysis. The helper is this
-    module run with the same interpreter and options, so its tokens are Kiwi's own.
+    A command can instead have Kiwi loaded by a helper process (`start_helper`): its second
+    of loading then runs beside the model and the index loading (or a build's parsing and
+    embedding) here, on the other core, and this process asks the helper for each analysis.
+    The helper is this module run with the same interpreter and options, so its tokens are
+    Kiwi's own.
     """
 
     def __init__(self) -> None:
@@ -184,7 +185,7 @@ _MORPHOLOGY = _Morphology()
 
 def start_helper(nice: int = 0) -> None:
     """Have Kiwi loaded in a helper process from now on (see _Morphology): for a command
-    that will analyse a little Korean soon and loads other models meanwhile. A `nice`
+    that will analyse Korean and loads or computes other things meanwhile. A `nice`
     helper yields the CPU to this process and its other children: for a command that
     needs Kiwi only at its end."""
     _MORPHOLOGY.start_helper(nice)
