@@ -186,7 +186,9 @@ class PageFetch:
             }
             command = [sys.executable, "-m", "indexer.fetch", json.dumps(job)]
             try:
-                self._child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+                self._child = subprocess.Popen(
+                    command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True
+                )
             except OSError:
                 self._child = None
 

@@ -116,11 +116,13 @@ class _Morphology:
                     stdout=subprocess.PIPE,
                     stderr=subprocess.DEVNULL,
                 )
-                if nice:
-                    os.setpriority(os.PRIO_PROCESS, self._helper.pid, nice)
             except OSError:
                 return  # analysed here instead
             atexit.register(self._stop_helper)
+            if nice:  # niceness relative to this process's own, as nice(1) sets it
+                lower = min(os.getpriority(os.PRIO_PROCESS, 0) + nice, 19)
+                with contextlib.suppress(OSError):  # it just runs at our priority then
+                    os.setpriority(os.PRIO_PROCESS, self._helper.pid, lower)
 
     def _ask_helper(self, chunks: list[str]) -> list[list[Morpheme]] | None:
         """The helper's analyses, asked HELPER_BATCH chunks at a time (a build's thousands

@@ -55,6 +55,22 @@ def test_a_helper_needed_last_runs_at_a_lower_priority():
         helped._stop_helper()
 
 
+def test_a_priority_that_cannot_be_lowered_leaves_a_working_helper(monkeypatch):
+    def refuse(*args):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(morphology.os, "setpriority", refuse)
+    helped = _Morphology()
+    helped.start_helper(nice=10)
+    helper = helped._helper
+    try:
+        assert helper is not None
+        assert analysed(helped, ["시계열"]) == [[("시계열", "NNG", 0, 3)]]
+    finally:
+        helped._stop_helper()
+    assert helper.returncode is not None
+
+
 def test_many_texts_go_to_the_helper_in_batches(monkeypatch):
     monkeypatch.setattr(morphology, "HELPER_BATCH", 7)  # 63+ chunks: ten messages
     helped = _Morphology()
