@@ -218,8 +218,7 @@ class PageFetch:
             last = (out.strip().splitlines() or [""])[-1]  # its answer is the last line
             status = json.loads(last)["status"] if self._child.returncode == 0 else None
         except (subprocess.TimeoutExpired, ValueError, KeyError, TypeError):
-            self._child.kill()
-            self._child.wait()
+            self.cancel()
             status = None
         return status if isinstance(status, str) else None
 
@@ -300,18 +299,14 @@ def add_resource(
     page = PageFetch(settings, url, offline, fetch_in_child)  # it runs while the list is written
     try:
         lines, already = append_entry(path, entry)
-    except AddError:
-        page.cancel()
-        raise
-    result = AddResult(url, str(path), lines.start)
-    result.already = list(dict.fromkeys(_indexed_mentions(settings, url, path) + already))
-    result.seconds["write"] = round(time.perf_counter() - clock, 3)
-    clock = time.perf_counter()
-    try:
+        result = AddResult(url, str(path), lines.start)
+        result.already = list(dict.fromkeys(_indexed_mentions(settings, url, path) + already))
+        result.seconds["write"] = round(time.perf_counter() - clock, 3)
+        clock = time.perf_counter()
         doc = publish(settings, url, path, lines, page, embedder)
         result.fetch_status = page.status()
     finally:
-        page.cancel()  # only a publish that failed before the page came leaves it running
+        page.cancel()  # a list not written or an index not published leaves it running
     result.build_id = read_manifest(settings.index_dir)["build_id"]
     result.searchable = doc is not None
     result.link_health = doc.get("link_health") if doc else None

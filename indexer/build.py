@@ -367,10 +367,6 @@ class Builder:
         self.settings = settings
         self._embedder = embedder
 
-    @property
-    def embedder(self) -> Embedder:
-        return self.load_model()
-
     def load_model(self) -> Embedder:
         """The embedder, loaded on first use (a build with nothing new to embed never
         loads it) or ahead of it by a caller that knows it will be needed."""
@@ -616,13 +612,13 @@ class Builder:
         known = previous.passage_hashes() if previous is not None else {}
         reuse_rows = [known.get(p.hash) for p in passages]
         missing = [i for i, row in enumerate(reuse_rows) if row is None]
-        dim = self.embedder.dimension if previous is None else previous.dense.d
+        dim = self.load_model().dimension if previous is None else previous.dense.d
         vectors = np.zeros((len(passages), dim), dtype=np.float32)
         reused = [i for i, row in enumerate(reuse_rows) if row is not None]
         if reused:
             vectors[reused] = previous.vectors([reuse_rows[i] for i in reused])
         if missing:
-            fresh = self.embedder.encode_passages(
+            fresh = self.load_model().encode_passages(
                 [passages[i].embed_text for i in missing], show_progress=progress
             )
             vectors[missing] = fresh

@@ -14,9 +14,10 @@ import numpy as np
 _MANIFEST = "lexical.json"
 _FORMAT = 2  # 2: Recall's own postings (1 was bm25s's files)
 K1 = 1.5  # how soon repeating a word stops adding to its score
-_ARRAYS = ("data", "indices", "indptr")  # scores, document ids, each token's slice
+# scores, document ids, each token's slice
+_ARRAY_FILES = {name: f"bm25.{name}.npy" for name in ("data", "indices", "indptr")}
 _VOCAB = "bm25.vocab.json"
-_FILES = (*(f"bm25.{name}.npy" for name in _ARRAYS), _VOCAB)
+_FILES = (*_ARRAY_FILES.values(), _VOCAB)
 
 
 class LexicalIndexError(RuntimeError):
@@ -147,8 +148,8 @@ class LexicalIndex:
         directory.mkdir(parents=True, exist_ok=True)
         checksums = {}
         if self._postings is not None:
-            for name in _ARRAYS:
-                np.save(directory / f"bm25.{name}.npy", getattr(self._postings, name))
+            for name, file in _ARRAY_FILES.items():
+                np.save(directory / file, getattr(self._postings, name))
             vocab = json.dumps(list(self._postings.vocab), ensure_ascii=False)
             (directory / _VOCAB).write_text(vocab, encoding="utf-8")
             checksums = {name: _sha256(directory / name) for name in _FILES}
@@ -188,7 +189,7 @@ class LexicalIndex:
             if actual != expected:
                 raise LexicalIndexError(f"lexical index file {path} is truncated or corrupt")
         try:
-            arrays = {name: np.load(directory / f"bm25.{name}.npy") for name in _ARRAYS}
+            arrays = {name: np.load(directory / file) for name, file in _ARRAY_FILES.items()}
             tokens = json.loads((directory / _VOCAB).read_text(encoding="utf-8"))
             postings = _Postings({token: i for i, token in enumerate(tokens)}, **arrays)
         except (OSError, ValueError, TypeError) as exc:
