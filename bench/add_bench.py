@@ -156,7 +156,7 @@ def report(figures: dict) -> str:
         "passages embedded, only new field texts analysed, the rest of their tokens read from "
         "the token cache), within which the page is fetched by a child process in "
         f"{stages['fetch']:.2f} s while the lists are parsed and the model and the index "
-        "opened, and Kiwi loads in its helper at a lower priority. "
+        "opened, and Kiwi loads in its helper. "
         f"Runs: {', '.join(f'{w:.2f}' for w in figures['walls'])} s. "
         f"{machine['usable_cores']} cores, {machine['cpu']}, {machine['date'][:10]}.",
         "",

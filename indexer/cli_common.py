@@ -125,13 +125,13 @@ def duration(text: str) -> float:
     return seconds
 
 
-def quick_start(kiwi: bool, kiwi_last: bool = False) -> None:
+def quick_start(kiwi: bool) -> None:
     """Before a short-lived command loads numpy: one BLAS thread (more would only spin on
     the other core), and, when the command will analyse Korean, Kiwi loading on that core
-    meanwhile (indexer.morphology's helper), at a lower priority when it is needed last."""
+    meanwhile (indexer.morphology's helper)."""
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
     if kiwi:
         from indexer.morphology import start_helper
 
-        start_helper(nice=10 if kiwi_last else 0)
+        start_helper()

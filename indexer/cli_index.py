@@ -194,8 +194,7 @@ def cmd_add(args) -> int:
         allow_hosts=tuple(args.allow_hosts) if args.allow_hosts else None,
     )
     request = AddRequest(args.url, args.note, args.by, args.date, args.title or "")
-    # Kiwi loads while the page is fetched and the lists are parsed; it is needed last.
-    quick_start(kiwi=True, kiwi_last=True)
+    quick_start(kiwi=True)  # Kiwi loads while the page is fetched and the lists are parsed
 
     def add():
         try:

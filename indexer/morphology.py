@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
-import os
 import re
 import subprocess
 import sys
@@ -105,7 +104,7 @@ class _Morphology:
         self._kiwi: Kiwi | None = None
         self._helper: subprocess.Popen | None = None
 
-    def start_helper(self, nice: int = 0) -> None:
+    def start_helper(self) -> None:
         with self._lock:
             if self._kiwi is not None or self._helper is not None:
                 return
@@ -119,10 +118,6 @@ class _Morphology:
             except OSError:
                 return  # analysed here instead
             atexit.register(self._stop_helper)
-            if nice:  # niceness relative to this process's own, as nice(1) sets it
-                lower = min(os.getpriority(os.PRIO_PROCESS, 0) + nice, 19)
-                with contextlib.suppress(OSError):  # it just runs at our priority then
-                    os.setpriority(os.PRIO_PROCESS, self._helper.pid, lower)
 
     def _ask_helper(self, chunks: list[str]) -> list[list[Morpheme]] | None:
         """The helper's analyses, asked HELPER_BATCH chunks at a time (a build's thousands
@@ -185,12 +180,10 @@ def _serve_helper() -> None:
 _MORPHOLOGY = _Morphology()
 
 
-def start_helper(nice: int = 0) -> None:
+def start_helper() -> None:
     """Have Kiwi loaded in a helper process from now on (see _Morphology): for a command
-    that will analyse Korean and loads or computes other things meanwhile. A `nice`
-    helper yields the CPU to this process and its other children: for a command that
-    needs Kiwi only at its end."""
-    _MORPHOLOGY.start_helper(nice)
+    that will analyse Korean and loads or computes other things meanwhile."""
+    _MORPHOLOGY.start_helper()
 
 
 def _normalize(text: str) -> str:

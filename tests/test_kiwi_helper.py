@@ -3,7 +3,6 @@ ones this process's own Kiwi makes, and a helper that fails is replaced by local
 
 from __future__ import annotations
 
-import os
 import subprocess
 
 from apprun import SAMPLE
@@ -42,33 +41,6 @@ def test_the_helper_analyses_as_kiwi_here_does():
     finally:
         helped._stop_helper()
     assert helper.returncode is not None  # stopped and reaped: nothing is left running
-
-
-def test_a_helper_needed_last_runs_at_a_lower_priority():
-    helped = _Morphology()
-    helped.start_helper(nice=10)
-    try:
-        mine = os.getpriority(os.PRIO_PROCESS, 0)
-        assert os.getpriority(os.PRIO_PROCESS, helped._helper.pid) == min(mine + 10, 19)
-        assert analysed(helped, ["시계열"]) == [[("시계열", "NNG", 0, 3)]]
-    finally:
-        helped._stop_helper()
-
-
-def test_a_priority_that_cannot_be_lowered_leaves_a_working_helper(monkeypatch):
-    def refuse(*args):
-        raise PermissionError(1, "Operation not permitted")
-
-    monkeypatch.setattr(morphology.os, "setpriority", refuse)
-    helped = _Morphology()
-    helped.start_helper(nice=10)
-    helper = helped._helper
-    try:
-        assert helper is not None
-        assert analysed(helped, ["시계열"]) == [[("시계열", "NNG", 0, 3)]]
-    finally:
-        helped._stop_helper()
-    assert helper.returncode is not None
 
 
 def test_many_texts_go_to_the_helper_in_batches(monkeypatch):
