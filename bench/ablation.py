@@ -35,6 +35,7 @@ BEFORE = {
     "thin_discount": 0.0,
     "coverage_weight": 0.0,
     "related_keyword_weight": 0.0,
+    "kiwi_queries": True,
     "field_weights": {name: 1.0 for name in Ranking().field_weights},
 }
 ZSCORE = {"fusion": "zscore", "dense_weight": Ranking().dense_weight}
@@ -50,6 +51,7 @@ STEPS = (  # (label, change, kept)
     ("+ thin-resource discount", {"thin_discount": Ranking().thin_discount}, True),
     ("(not kept) fused similarity of keyword-only resources", {"estimate_unseen": True}, False),
     ("+ related: shared title and heading words", {"related_keyword_weight": 0.1}, True),
+    ("+ queries read against the index's words, not by Kiwi", {"kiwi_queries": False}, True),
 )
 COLUMNS = ("all", "lang=ko", "lang=en", "kind=cross", "type=any")
 

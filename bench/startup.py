@@ -263,8 +263,8 @@ def report(figures: list[dict], kiwi: list[dict], app: dict | None, machine: dic
         f"5 runs (page cache warm, the model's decompressed copy already in the user's cache), "
         "wall time and peak resident memory: of the largest process (its rusage, as "
         "`/usr/bin/time -v` reports it) and of all the command's processes together (the sum "
-        "of their resident memory, sampled every 10 ms in one more run: `search` with a "
-        "Korean question has Kiwi loaded by a helper process). The floor is "
+        "of their resident memory, sampled every 10 ms in one more run: a helper process "
+        "would count; the Korean question is read without Kiwi). The floor is "
         "a process that only loads the model, opens the dense index, encodes one query and "
         "does one FAISS search. "
         f"{machine['usable_cores']} cores, {machine['cpu']}, {machine['date'][:10]}.",

@@ -23,7 +23,7 @@ from indexer.embed import Embedder, load_embedder
 from indexer.lexical import FIELDS, FieldIndex
 from indexer.linkhealth import last_seen_alive, link_health
 from indexer.morphology import TOKENIZER_NAME
-from indexer.query import type_words
+from indexer.query import glossary_tokens, type_words
 from indexer.resources import Note, ParseResult, Resource, headings
 from indexer.sources.files import list_files, parse_sources
 from indexer.sources.options import ReadOptions
@@ -490,6 +490,7 @@ class Builder:
             tokens = TokenCache(self.settings.cache_dir, reuse=not full)
             lexical = field_index(docs, pages, tokens)
             report.texts_analysed, report.texts_reused = tokens.analysed, tokens.hits
+            glossary_tokens()  # made here, once per glossary: searches then never need Kiwi
             report.seconds["lexical"] = round(time.perf_counter() - clock, 3)
 
             clock = time.perf_counter()

@@ -18,7 +18,6 @@ from indexer.cli_common import (
     quick_start,
 )
 from indexer.config import load_settings
-from indexer.morphology import has_hangul
 
 
 def _iso_date(text: str) -> str:
@@ -93,7 +92,7 @@ def cmd_search(args) -> int:
     if args.k < 1:
         raise UsageError("-k must be at least 1")
     queries = _batch_lines(args.batch) if args.batch else [args.query]
-    quick_start(kiwi=any(has_hangul(query) for query in queries))
+    quick_start(kiwi=False)  # queries are read against the index's words (indexer/lexicon.py)
     searcher = _open_searcher(args)
     filters = make_filters(args.contributor, args.since, args.until, args.domain, args.type)
     for query in queries:

@@ -11,8 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer.lexicon import analyse_query, compound_parts
+from indexer.morphology import Term
+
 _MANIFEST = "lexical.json"
-_FORMAT = 2  # 2: Recall's own postings (1 was bm25s's files)
+_FORMAT = 3  # 2: Recall's own postings (1 was bm25s's files); 3: compounds.json
 K1 = 1.5  # how soon repeating a word stops adding to its score
 # scores, document ids, each token's slice
 _ARRAY_FILES = {name: f"bm25.{name}.npy" for name in ("data", "indices", "indptr")}
@@ -98,6 +101,9 @@ class LexicalIndex:
 
     def __len__(self) -> int:
         return self._num_docs
+
+    def knows(self, token: str) -> bool:
+        return self._postings is not None and token in self._postings.vocab
 
     def _token_ids(self, tokens: Sequence[str]) -> list[int]:
         vocab = self._postings.vocab if self._postings else {}
@@ -213,14 +219,21 @@ FIELD_B = {
 }
 FIELDS = tuple(FIELD_B)
 _FIELDS_MANIFEST = "fields.json"
+_COMPOUNDS = "compounds.json"  # Kiwi's parts of the documents' Korean compounds
 
 
 class FieldIndex:
     """One BM25 index per resource field; row i of every field is resource (doc) i."""
 
-    def __init__(self, fields: dict[str, LexicalIndex], num_docs: int) -> None:
+    def __init__(
+        self,
+        fields: dict[str, LexicalIndex],
+        num_docs: int,
+        compounds: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
         self.fields = fields
         self.num_docs = num_docs
+        self.compounds = compounds or {}  # for reading queries: indexer/lexicon.py
 
     @classmethod
     def from_tokens(cls, field_tokens: dict[str, list[list[str]]]) -> FieldIndex:
@@ -232,10 +245,18 @@ class FieldIndex:
             name: LexicalIndex.from_tokens(field_tokens.get(name, [[]] * num_docs), FIELD_B[name])
             for name in FIELDS
         }
-        return cls(fields, num_docs)
+        return cls(fields, num_docs, compound_parts(chain.from_iterable(field_tokens.values())))
 
     def __len__(self) -> int:
         return self.num_docs
+
+    def knows(self, token: str) -> bool:
+        """Whether any field holds `token`."""
+        return any(index.knows(token) for index in self.fields.values())
+
+    def analyse_query(self, text: str) -> list[Term]:
+        """The query's terms as this index's words (indexer/lexicon.py): no Kiwi."""
+        return analyse_query(text, self.knows, self.compounds)
 
     def scores(self, tokens: Sequence[str], weights: dict[str, float]) -> np.ndarray:
         """Σ over fields of weight × BM25 of the field, for every document."""
@@ -263,7 +284,14 @@ class FieldIndex:
         directory.mkdir(parents=True, exist_ok=True)
         for name, index in self.fields.items():
             index.save(directory / name)
-        manifest = {"format": _FORMAT, "num_docs": self.num_docs, "fields": list(self.fields)}
+        compounds = directory / _COMPOUNDS
+        compounds.write_text(json.dumps(self.compounds, ensure_ascii=False), encoding="utf-8")
+        manifest = {
+            "format": _FORMAT,
+            "num_docs": self.num_docs,
+            "fields": list(self.fields),
+            "compounds_sha256": _sha256(compounds),
+        }
         (directory / _FIELDS_MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
 
     @classmethod
@@ -272,11 +300,24 @@ class FieldIndex:
         try:
             manifest = json.loads(path.read_text(encoding="utf-8"))
             names, num_docs = list(manifest["fields"]), int(manifest["num_docs"])
+            version, compounds_sha256 = manifest["format"], manifest["compounds_sha256"]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise LexicalIndexError(f"cannot read lexical index manifest {path}: {exc}") from exc
+        if version != _FORMAT:
+            raise LexicalIndexError(f"{path}: unsupported lexical index format {version!r}")
         if set(names) != set(FIELDS):
             raise LexicalIndexError(f"{path}: fields {names} are not {list(FIELDS)}")
         fields = {name: LexicalIndex.load(directory / name) for name in FIELDS}
         if any(len(index) != num_docs for index in fields.values()):
             raise LexicalIndexError(f"{path}: a field index does not hold {num_docs} documents")
-        return cls(fields, num_docs)
+        return cls(fields, num_docs, _load_compounds(directory / _COMPOUNDS, compounds_sha256))
+
+
+def _load_compounds(path: Path, expected_sha256: str) -> dict[str, tuple[str, ...]]:
+    try:
+        if _sha256(path) != expected_sha256:
+            raise LexicalIndexError(f"lexical index file {path} is truncated or corrupt")
+        table = json.loads(path.read_text(encoding="utf-8"))
+        return {word: tuple(parts) for word, parts in table.items()}
+    except (OSError, ValueError, AttributeError, TypeError) as exc:
+        raise LexicalIndexError(f"cannot read lexical index file {path}: {exc}") from exc

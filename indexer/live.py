@@ -14,7 +14,8 @@ from indexer.morphology import TOKENIZER_NAME
 from indexer.search import Searcher
 from indexer.store import IndexIncompatible, read_manifest
 
-# Analysed on opening: Kiwi loads its model on first use, which should not be a visitor's.
+# Searched on opening: the encoder's first query and the index's first reads (and the
+# glossary's tokens) should not be a visitor's.
 _WARM_UP_QUERY = "시계열 time series"
 
 

@@ -277,11 +277,6 @@ def analyse_many(texts: Iterable[str]) -> list[list[Term]]:
     return [[term for _, term in sorted(terms, key=lambda item: item[0])] for terms in positioned]
 
 
-def has_hangul(text: str) -> bool:
-    """Whether analysing `text` needs Kiwi."""
-    return bool(_HANGUL_SYLLABLE.search(_normalize(text)))
-
-
 def tokenize_many(texts: Iterable[str]) -> list[list[str]]:
     """`tokenize` for many texts at once, which lets Kiwi use all its threads."""
     return [[term.token for term in terms] for terms in analyse_many(texts)]

@@ -105,11 +105,11 @@ def glossary() -> tuple[GlossaryEntry, ...]:
 
 
 def _variant_tokens(variant: str) -> tuple[str, ...]:
-    return _glossary_tokens().get(variant, ())
+    return glossary_tokens().get(variant, ())
 
 
 @functools.cache
-def _glossary_tokens() -> dict[str, tuple[str, ...]]:
+def glossary_tokens() -> dict[str, tuple[str, ...]]:
     """Every glossary variant as index tokens, analysed once per glossary and tokenizer and
     kept in the user's cache: a query that needs no Korean analysis then never loads Kiwi
     (a second of a cold `recall search`)."""

@@ -49,6 +49,7 @@ class Ranking:
     intent_boost: float = 0.3  # a resource of the kind the query asks for gains this share
     thin_discount: float = 0.1  # a resource whose only text is its link loses this share
     related_keyword_weight: float = 0.1  # related: title and heading words shared, 0..1
+    kiwi_queries: bool = False  # analyse queries with Kiwi, not against the index's words
 
     def with_options(self, **options) -> Ranking:
         known = {f.name for f in fields(self)}

@@ -303,9 +303,12 @@ class Searcher:
             message = f"the query was cut to its first {self.settings.max_query_chars} characters"
         if not text or k <= 0:
             return SearchResponse(text, _ms(started), [], "empty query: type a question", truncated)
-        plan = plan_query(
-            text, analyse_many([text])[0], strip_dense=ranking.strip_dense, bridge=ranking.bridge
+        terms = (
+            analyse_many([text])[0]
+            if ranking.kiwi_queries
+            else self.reader.lexical.analyse_query(text)
         )
+        plan = plan_query(text, terms, strip_dense=ranking.strip_dense, bridge=ranking.bridge)
         vector = self.embedder.encode_queries([plan.dense_text])[0] if mode != "lexical" else None
         keyword = keyword_scores(self.reader.lexical, plan, ranking) if mode != "dense" else None
         preferred = self._preferred(plan.intents)

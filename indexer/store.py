@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 # numpy, FAISS and the keyword index are imported by the functions that use them, so that
 # reading an index's metadata (`recall stats`, `recall export`) imports none of them.
 
-FORMAT_VERSION = 3  # 2: keyword index per resource field; 3: its own postings files
+FORMAT_VERSION = 4  # 2: keyword index per resource field; 3: its own postings files;
+# 4: the Korean compounds the query reader uses (indexer/lexicon.py)
 MANIFEST = "manifest.json"
 META = "meta.sqlite"
 DENSE = "dense.faiss"

@@ -1,0 +1,138 @@
+"""A query's words read against the index's own words, without Kiwi.
+
+Documents are analysed by Kiwi when the index is built (indexer/morphology.py). A query is
+not: loading Kiwi takes 1.3-1.5 s of CPU, more than the rest of a cold search together, and
+a query's few words can be read against what the index holds instead. Each Korean word is
+cut into a stem the index knows and a chain of particles and endings from a small table
+(indexer/data/korean_query_words.tsv): "케라스로" -> 케라스, "예측하는" -> 예측, "팀들의" ->
+팀. A stem that Kiwi split into parts when it read the documents ("딥러닝" -> 딥 + 러닝)
+gets the same parts, read back from the index's token lists (`compound_parts`); a stem the
+index has never seen is cut into known words where it can be ("텐서보드" -> 텐서 + 보드).
+Latin words are read exactly as in documents.
+
+Only the index's tokens can match, so this reading is what the keyword ranker needs; how it
+compares with Kiwi's own analysis of the same queries is measured in bench/ablation.py.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+from indexer.morphology import _KOREAN_STOP_STEMS, Term, _latin_terms, _normalize
+from indexer.query import DataFileError, _rows
+
+WORDS = Path(__file__).parent / "data" / "korean_query_words.tsv"
+_CLASSES = ("particle", "ending", "function")
+_SYLLABLES = re.compile("[\uac00-\ud7a3]+")
+_MAX_SUFFIXES = 4  # particles and endings after one stem ("학습시켜서는": 시켜서 + 는)
+
+
+@functools.cache
+def _table() -> tuple[frozenset[str], frozenset[str]]:
+    """(the particle and ending forms, the function words)."""
+    suffixes, function = set(), set()
+    for form, kind in _rows(WORDS, 2):
+        if kind not in _CLASSES:
+            raise DataFileError(f"{WORDS}: {form!r} has class {kind!r}, not one of {_CLASSES}")
+        (function if kind == "function" else suffixes).add(form)
+    return frozenset(suffixes), frozenset(function)
+
+
+@functools.cache
+def _is_suffix(rest: str, room: int = _MAX_SUFFIXES) -> bool:
+    """Whether `rest` is empty or a chain of at most `room` particles and endings."""
+    if not rest:
+        return True
+    suffixes = _table()[0]
+    return room > 0 and any(
+        rest[:cut] in suffixes and _is_suffix(rest[cut:], room - 1)
+        for cut in range(min(len(rest), 5), 0, -1)
+    )
+
+
+def compound_parts(token_lists: Iterable[Sequence[str]]) -> dict[str, tuple[str, ...]]:
+    """The parts Kiwi cut each written Korean compound of the documents into, read back from
+    their token lists, where `analyse_many` puts a compound right before its parts (시계열
+    계열; 딥러닝 딥 러닝). A word read more than once gets the parts it was read with most
+    often; a word Kiwi never split gets none."""
+    votes: defaultdict[str, Counter] = defaultdict(Counter)
+    for tokens in token_lists:
+        at = 0
+        while at < len(tokens):
+            word = tokens[at]
+            parts, end, after = [], 0, at + 1
+            if len(word) > 1 and _SYLLABLES.fullmatch(word):
+                while after < len(tokens) and tokens[after] != word:
+                    found = word.find(tokens[after], end)
+                    if found < 0:
+                        break
+                    parts.append(tokens[after])
+                    end, after = found + len(tokens[after]), after + 1
+                votes[word][tuple(parts)] += 1
+            at = after
+    chosen = {word: count.most_common(1)[0][0] for word, count in votes.items()}
+    return {word: parts for word, parts in sorted(chosen.items()) if parts}
+
+
+def analyse_query(
+    text: str, knows: Callable[[str], bool], parts_of: dict[str, tuple[str, ...]]
+) -> list[Term]:
+    """The terms of a query in reading order: Latin words as documents have them, each
+    Korean word as its stem (and the stem's parts) among the index's words; `knows` says
+    whether the index holds a token, `parts_of` is `compound_parts` of the index."""
+    normalized = _normalize(text)
+    positioned = list(_latin_terms(normalized))
+    for word in _SYLLABLES.finditer(normalized):
+        attached = word.start() > 0 and normalized[word.start() - 1].isalnum()
+        terms = _word_terms(word.group(), attached, knows, parts_of)
+        positioned.extend((word.start(), term) for term in terms)
+    return [term for _, term in sorted(positioned, key=lambda item: item[0])]
+
+
+def _word_terms(
+    word: str, attached: bool, knows: Callable[[str], bool], parts_of: dict[str, tuple[str, ...]]
+) -> list[Term]:
+    function = _table()[1]
+    if word in function or (attached and _is_suffix(word)):  # "LSTM으로": 으로 is a particle
+        return []
+    stem = _stem(word, knows)
+    if stem in function or stem in _KOREAN_STOP_STEMS:
+        return []
+    parts = parts_of.get(stem, ()) if knows(stem) else _known_pieces(stem, knows)
+    # A single-syllable part (딥 of 딥러닝) matches too much to be worth it: the whole counts.
+    tokens = [stem, *(part for part in parts if len(part) > 1 and part not in _KOREAN_STOP_STEMS)]
+    return [Term(token, token if token in word else stem) for token in dict.fromkeys(tokens)]
+
+
+def _stem(word: str, knows: Callable[[str], bool]) -> str:
+    """The longest stem the index knows (or a light verb: 하는, 있는) that leaves particles
+    and endings; for a word the index does not know, the stem left by the longest ending
+    that keeps two syllables."""
+    for cut in range(len(word), 0, -1):
+        stem = word[:cut]
+        if _is_suffix(word[cut:]) and (knows(stem) or stem in _KOREAN_STOP_STEMS):
+            return stem
+    for cut in range(min(2, len(word)), len(word) + 1):
+        if _is_suffix(word[cut:]):
+            return word[:cut]
+    return word
+
+
+def _known_pieces(stem: str, knows: Callable[[str], bool]) -> tuple[str, ...]:
+    """An unknown compound cut into the fewest words the index knows, when it can be cut
+    whole."""
+    best: list[list[str] | None] = [[]] + [None] * len(stem)
+    for start in range(len(stem)):
+        if best[start] is None:
+            continue
+        for end in range(start + 1, len(stem) + 1):
+            piece = stem[start:end]
+            if piece != stem and knows(piece):
+                cut = [*best[start], piece]
+                if best[end] is None or len(cut) < len(best[end]):
+                    best[end] = cut
+    return tuple(best[-1] or ())
