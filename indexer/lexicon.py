@@ -110,29 +110,50 @@ def _word_terms(
 
 def _stem(word: str, knows: Callable[[str], bool]) -> str:
     """The longest stem the index knows (or a light verb: 하는, 있는) that leaves particles
-    and endings; for a word the index does not know, the stem left by the longest ending
-    that keeps two syllables."""
+    and endings, its last syllable also read without the ending it may hold (위한 -> 위하);
+    for a word the index does not know, the stem left by the longest ending that keeps two
+    syllables."""
     for cut in range(len(word), 0, -1):
-        stem = word[:cut]
-        if _is_suffix(word[cut:]) and (knows(stem) or stem in _KOREAN_STOP_STEMS):
-            return stem
+        if not _is_suffix(word[cut:]):
+            continue
+        for stem in dict.fromkeys((word[:cut], word[: cut - 1] + _without_ending(word[cut - 1]))):
+            if knows(stem) or stem in _KOREAN_STOP_STEMS:
+                return stem
     for cut in range(min(2, len(word)), len(word) + 1):
         if _is_suffix(word[cut:]):
             return word[:cut]
     return word
 
 
+_JAMO_ENDINGS = (4, 8, 16, 17)  # final ㄴ ㄹ ㅁ ㅂ: 위한 = 위하 + ㄴ, 쓸 = 쓰 + ㄹ
+_CONTRACTED = {"해": "하", "돼": "되"}  # 하여, 되어: 통해 = 통하 + 여
+
+
+def _without_ending(syllable: str) -> str:
+    """The last syllable of a verb or adjective with the ending it holds taken out: 한 ->
+    하, 해 -> 하; any other syllable as it is."""
+    if syllable in _CONTRACTED:
+        return _CONTRACTED[syllable]
+    code = ord(syllable) - 0xAC00
+    if 0 <= code < 11172 and code % 28 in _JAMO_ENDINGS:
+        return chr(ord(syllable) - code % 28)
+    return syllable
+
+
 def _known_pieces(stem: str, knows: Callable[[str], bool]) -> tuple[str, ...]:
-    """An unknown compound cut into the fewest words the index knows, when it can be cut
-    whole."""
-    best: list[list[str] | None] = [[]] + [None] * len(stem)
+    """An unknown word cut into the fewest pieces, when it can be cut whole into words the
+    index knows and the particles and endings between them (written without spaces:
+    "모두의연구소" -> 모두, 연구소); the particles and endings are not kept."""
+    suffixes = _table()[0]
+    best: list[list[tuple[str, bool]] | None] = [[]] + [None] * len(stem)
     for start in range(len(stem)):
         if best[start] is None:
             continue
         for end in range(start + 1, len(stem) + 1):
             piece = stem[start:end]
-            if piece != stem and knows(piece):
-                cut = [*best[start], piece]
+            known = piece != stem and knows(piece)
+            if known or (start > 0 and piece in suffixes):
+                cut = [*best[start], (piece, known)]
                 if best[end] is None or len(cut) < len(best[end]):
                     best[end] = cut
-    return tuple(best[-1] or ())
+    return tuple(piece for piece, known in best[-1] or () if known)

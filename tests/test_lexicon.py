@@ -12,7 +12,8 @@ from indexer.lexicon import analyse_query, compound_parts
 from indexer.morphology import analyse_many, tokenize_many
 from indexer.query import DataFileError
 
-KNOWN = {"케라스", "시계열", "예측", "방법", "딥러닝", "러닝", "텐서", "보드", "팀", "코드", "책"}
+KNOWN = {"케라스", "시계열", "예측", "방법", "딥러닝", "러닝", "텐서", "보드", "팀", "코드"}
+KNOWN |= {"책", "위하"}
 PARTS = {"딥러닝": ("딥", "러닝")}
 
 
@@ -36,6 +37,15 @@ def test_compounds_get_the_parts_kiwi_gave_them_most_often():
 def test_particles_and_endings_are_cut_off_known_stems():
     assert tokens("케라스로 시계열을 예측하는 방법") == ["케라스", "시계열", "예측", "방법"]
     assert tokens("팀들의 코드") == ["팀", "코드"]
+
+
+def test_an_ending_inside_the_last_syllable_is_taken_out():
+    assert tokens("예측을 위한 코드") == ["예측", "위하", "코드"]
+    assert tokens("예측을 위해") == ["예측", "위하"]  # 위해 = 위하 + 여
+
+
+def test_words_written_without_spaces_are_cut_at_particles():
+    assert tokens("시계열의예측") == ["시계열의예측", "시계열", "예측"]
 
 
 def test_a_particle_on_a_latin_word_is_no_term():
