@@ -48,6 +48,20 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return best.astype(np.int64), scores[best].astype(np.float32)
 
 
+_NO_ROWS = np.zeros(0, dtype=np.int32)
+_NO_SCORES = np.zeros(0, dtype=np.float32)
+
+
+def _summed(num_docs: int, matched: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Each document's total of the (rows, scores) postings, as float32."""
+    matched = [(rows, scores) for rows, scores in matched if len(rows)]
+    if not matched:
+        return np.zeros(num_docs, dtype=np.float32)
+    rows = np.concatenate([rows for rows, _ in matched])
+    scores = np.concatenate([scores for _, scores in matched])
+    return np.bincount(rows, scores, minlength=num_docs).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class _Postings:
     """BM25 scores in compressed sparse columns: token i's documents are
@@ -112,14 +126,18 @@ class LexicalIndex:
     def scores(self, tokens: Sequence[str]) -> np.ndarray:
         """The BM25 score (float32) of every document for the query's tokens, 0 where a
         document has none of them."""
+        return _summed(self._num_docs, [self.postings_of(tokens)])
+
+    def postings_of(self, tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The document rows (int32) and BM25 scores (float32) of every posting of the
+        query's tokens: a row appears once per token it holds."""
         ids = self._token_ids(tokens)
         if not ids:
-            return np.zeros(self._num_docs, dtype=np.float32)
+            return _NO_ROWS, _NO_SCORES
         postings = self._postings
         spans = [slice(postings.indptr[i], postings.indptr[i + 1]) for i in ids]
         rows = np.concatenate([postings.indices[span] for span in spans])
-        weights = np.concatenate([postings.data[span] for span in spans])
-        return np.bincount(rows, weights, minlength=self._num_docs).astype(np.float32)
+        return rows, np.concatenate([postings.data[span] for span in spans])
 
     def tokens_in(self, tokens: Sequence[str], rows: Iterable[int]) -> dict[int, set[str]]:
         """Which of `tokens` each document in `rows` contains, read from the index's
@@ -259,12 +277,26 @@ class FieldIndex:
         return analyse_query(text, self.knows, self.compounds)
 
     def scores(self, tokens: Sequence[str], weights: dict[str, float]) -> np.ndarray:
-        """Σ over fields of weight × BM25 of the field, for every document."""
-        total = np.zeros(self.num_docs, dtype=np.float32)
+        """Σ over fields of weight × BM25 of the field, for every document: one sum over
+        the postings of all fields (a large collection's arrays are made once, not per
+        field)."""
+        matched = []
         for name, weight in weights.items():
             if weight:
-                total += weight * self.fields[name].scores(tokens)
-        return total
+                rows, scores = self.fields[name].postings_of(tokens)
+                matched.append((rows, weight * scores))
+        return _summed(self.num_docs, matched)
+
+    def holding_all(self, tokens: Sequence[str], names: Iterable[str]) -> np.ndarray:
+        """Whether each document holds every one of `tokens` in one of the fields `names`."""
+        names = list(names)
+        held = np.full(self.num_docs, bool(names))
+        for token in dict.fromkeys(tokens):
+            present = np.zeros(self.num_docs, dtype=bool)
+            for name in names:
+                present[self.fields[name].postings_of([token])[0]] = True
+            held &= present
+        return held
 
     def doc_tokens(self, row: int, names: Iterable[str]) -> list[str]:
         """The distinct tokens document `row` holds in the fields `names`."""

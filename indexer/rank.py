@@ -74,9 +74,9 @@ def keyword_scores(index: FieldIndex, plan: QueryPlan, ranking: Ranking) -> np.n
 def _all_of(index: FieldIndex, tokens: tuple[str, ...], weights: dict[str, float]) -> np.ndarray:
     """BM25 of a multi-word term, only where every one of its words is present: "neural"
     alone is not "convolutional neural network"."""
-    each = [index.scores([token], weights) for token in tokens]
-    total = np.sum(each, axis=0)
-    total[np.any([score <= 0 for score in each], axis=0)] = 0.0
+    total = index.scores(tokens, weights)
+    if len(set(tokens)) > 1:
+        total[~index.holding_all(tokens, [name for name, w in weights.items() if w])] = 0.0
     return total
 
 

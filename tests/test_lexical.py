@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexer.lexical import LexicalIndex, LexicalIndexError, top_k
+from indexer.lexical import FieldIndex, LexicalIndex, LexicalIndexError, top_k
 from indexer.morphology import tokenize, tokenize_many
 
 CORPUS = [
@@ -297,3 +297,33 @@ def test_a_manifest_listing_other_files_is_refused(saved):
 def test_loading_an_empty_directory_fails_clearly(tmp_path):
     with pytest.raises(LexicalIndexError, match=re.escape("lexical.json")):
         LexicalIndex.load(tmp_path)
+
+
+# --- fields -----------------------------------------------------------------------------------
+
+
+FIELD_DOCS = {
+    "title": [["lstm", "time", "series"], ["gan"], [], ["lstm"]],
+    "notes": [["forecast"], ["lstm", "gan", "gan"], ["series", "forecast"], []],
+}
+
+
+@pytest.mark.parametrize("tokens", [["lstm"], ["lstm", "series"], ["gan", "forecast"], ["none"]])
+def test_field_scores_are_the_weighted_sum_of_each_fields_bm25(tokens):
+    index = FieldIndex.from_tokens(FIELD_DOCS)
+    weights = {"title": 1.0, "notes": 0.7, "page": 0.0}
+    expected = sum(w * index.fields[name].scores(tokens) for name, w in weights.items())
+    np.testing.assert_allclose(index.scores(tokens, weights), expected, rtol=1e-6)
+
+
+def test_holding_all_needs_every_token_in_one_of_the_fields():
+    index = FieldIndex.from_tokens(FIELD_DOCS)
+    held = index.holding_all(["lstm", "series"], ["title", "notes"])
+    assert held.tolist() == [True, False, False, False]
+    assert index.holding_all(["series", "forecast"], ["notes"]).tolist() == [
+        False,
+        False,
+        True,
+        False,
+    ]
+    assert not index.holding_all(["lstm"], []).any()
