@@ -238,13 +238,17 @@ def reading_agreement(opened) -> str:
         if len(HANGUL.findall(text)) >= 4
     ]
     texts = list(dict.fromkeys(texts))
+
+    def matchable(terms) -> set[str]:
+        return {
+            t.token
+            for t in terms
+            if len(t.token) > 1 and HANGUL.search(t.token) and lexical.knows(t.token)
+        }
+
     both = kiwi_total = reader_total = same = 0
     for text, terms in zip(texts, analyse_many(texts), strict=True):
-        kiwi, reader = (
-            {t.token for t in found if len(t.token) > 1 and HANGUL.search(t.token)}
-            & {t.token for t in found if lexical.knows(t.token)}
-            for found in (terms, lexical.analyse_query(text))
-        )
+        kiwi, reader = matchable(terms), matchable(lexical.analyse_query(text))
         both, same = both + len(kiwi & reader), same + (kiwi == reader)
         kiwi_total, reader_total = kiwi_total + len(kiwi), reader_total + len(reader)
     return (

@@ -247,11 +247,11 @@ class FieldIndex:
         self,
         fields: dict[str, LexicalIndex],
         num_docs: int,
-        compounds: dict[str, tuple[str, ...]] | None = None,
+        compounds: dict[str, tuple[str, ...]],
     ) -> None:
         self.fields = fields
         self.num_docs = num_docs
-        self.compounds = compounds or {}  # for reading queries: indexer/lexicon.py
+        self.compounds = compounds  # for reading queries: indexer/lexicon.py
 
     @classmethod
     def from_tokens(cls, field_tokens: dict[str, list[list[str]]]) -> FieldIndex:

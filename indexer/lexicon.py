@@ -22,8 +22,8 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from indexer.morphology import _KOREAN_STOP_STEMS, Term, _latin_terms, _normalize
-from indexer.query import DataFileError, _rows
+from indexer.morphology import KOREAN_STOP_STEMS, Term, latin_terms, normalize
+from indexer.query import DataFileError, data_rows
 
 WORDS = Path(__file__).parent / "data" / "korean_query_words.tsv"
 _CLASSES = ("particle", "ending", "function")
@@ -35,7 +35,7 @@ _MAX_SUFFIXES = 4  # particles and endings after one stem ("학습시켜서는":
 def _table() -> tuple[frozenset[str], frozenset[str]]:
     """(the particle and ending forms, the function words)."""
     suffixes, function = set(), set()
-    for form, kind in _rows(WORDS, 2):
+    for form, kind in data_rows(WORDS, 2):
         if kind not in _CLASSES:
             raise DataFileError(f"{WORDS}: {form!r} has class {kind!r}, not one of {_CLASSES}")
         (function if kind == "function" else suffixes).add(form)
@@ -84,8 +84,8 @@ def analyse_query(
     """The terms of a query in reading order: Latin words as documents have them, each
     Korean word as its stem (and the stem's parts) among the index's words; `knows` says
     whether the index holds a token, `parts_of` is `compound_parts` of the index."""
-    normalized = _normalize(text)
-    positioned = list(_latin_terms(normalized))
+    normalized = normalize(text)
+    positioned = list(latin_terms(normalized))
     for word in _SYLLABLES.finditer(normalized):
         attached = word.start() > 0 and normalized[word.start() - 1].isalnum()
         terms = _word_terms(word.group(), attached, knows, parts_of)
@@ -100,11 +100,11 @@ def _word_terms(
     if word in function or (attached and _is_suffix(word)):  # "LSTM으로": 으로 is a particle
         return []
     stem = _stem(word, knows)
-    if stem in function or stem in _KOREAN_STOP_STEMS:
+    if stem in function or stem in KOREAN_STOP_STEMS:
         return []
     parts = parts_of.get(stem, ()) if knows(stem) else _known_pieces(stem, knows)
     # A single-syllable part (딥 of 딥러닝) matches too much to be worth it: the whole counts.
-    tokens = [stem, *(part for part in parts if len(part) > 1 and part not in _KOREAN_STOP_STEMS)]
+    tokens = [stem, *(part for part in parts if len(part) > 1 and part not in KOREAN_STOP_STEMS)]
     return [Term(token, token if token in word else stem) for token in dict.fromkeys(tokens)]
 
 
@@ -117,7 +117,7 @@ def _stem(word: str, knows: Callable[[str], bool]) -> str:
         if not _is_suffix(word[cut:]):
             continue
         for stem in dict.fromkeys((word[:cut], word[: cut - 1] + _without_ending(word[cut - 1]))):
-            if knows(stem) or stem in _KOREAN_STOP_STEMS:
+            if knows(stem) or stem in KOREAN_STOP_STEMS:
                 return stem
     for cut in range(min(2, len(word)), len(word) + 1):
         if _is_suffix(word[cut:]):

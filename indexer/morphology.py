@@ -24,7 +24,7 @@ _CONTENT_TAGS = frozenset({"NNG", "NNP", "NR", "VV", "VA", "XR"})
 # 대학원/NNG + 생/XSN).
 _NOUN_TAGS = frozenset({"NNG", "NNP", "NNB", "NR", "XPN", "XSN"})
 # Light verbs and copula-like stems that occur in nearly every Korean sentence.
-_KOREAN_STOP_STEMS = frozenset({"하", "되", "있", "없", "같", "않"})
+KOREAN_STOP_STEMS = frozenset({"하", "되", "있", "없", "같", "않"})
 # fmt: off
 _ENGLISH_STOPWORDS = frozenset({
     "a", "about", "all", "also", "an", "and", "any", "are", "as", "at", "be", "been", "but",
@@ -42,7 +42,7 @@ _HANGUL_RUN = re.compile("[\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7a3\
 # Letters and digits of any non-Hangul script, keeping "c++" and "c#" apart from "c".
 _WORD = re.compile(r"[^\W_]+(?:\+\+|#)?")
 # Full-width forms to ASCII, and line breaks and tabs to spaces (most texts are then
-# printable, which skips the character-by-character pass of `_normalize`).
+# printable, which skips the character-by-character pass of `normalize`).
 _PLAIN_FORMS = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 _PLAIN_FORMS.update({ord(char): " " for char in "\t\n\r"})
 # "ㅋㅋㅋㅋㅋ", "!!!!!!", "가가가가…": no word repeats a character four times, and long
@@ -186,7 +186,7 @@ def start_helper() -> None:
     _MORPHOLOGY.start_helper()
 
 
-def _normalize(text: str) -> str:
+def normalize(text: str) -> str:
     """NFC (composes Hangul typed as jamo), ASCII for full-width forms, a space for every
     control, format or unassigned character (lone surrogates would crash Kiwi), and runs of
     one repeated character cut to three.
@@ -221,7 +221,7 @@ def _morpheme_terms(token: Token | Morpheme, chunk: str, offset: int) -> Iterato
     span = chunk[token.start : token.start + token.len]
     # Kiwi spells some compounds with a space ("자연어 처리" for 자연어처리): index each part.
     for part in token.form.split():
-        if part not in _KOREAN_STOP_STEMS:
+        if part not in KOREAN_STOP_STEMS:
             yield offset + token.start, Term(part, part if part in span else span)
 
 
@@ -251,7 +251,7 @@ def _compound_terms(
         run = [token] if joins else []
 
 
-def _latin_terms(text: str) -> Iterator[tuple[int, Term]]:
+def latin_terms(text: str) -> Iterator[tuple[int, Term]]:
     masked = _HANGUL_RUN.sub(lambda run: " " * len(run.group()), text)
     for match in _WORD.finditer(masked):
         token = match.group().lower()
@@ -261,7 +261,7 @@ def _latin_terms(text: str) -> Iterator[tuple[int, Term]]:
 
 def analyse_many(texts: Iterable[str]) -> list[list[Term]]:
     """The terms of each text in reading order; all Korean is analysed in one Kiwi call."""
-    normalized = [_normalize(text) for text in texts]
+    normalized = [normalize(text) for text in texts]
     jobs = [
         (index, offset, chunk)
         for index, text in enumerate(normalized)
@@ -269,7 +269,7 @@ def analyse_many(texts: Iterable[str]) -> list[list[Term]]:
         for offset, chunk in _chunks(text)
     ]
     analysed = _MORPHOLOGY.analyse([chunk for _, _, chunk in jobs])
-    positioned: list[list[tuple[int, Term]]] = [list(_latin_terms(text)) for text in normalized]
+    positioned: list[list[tuple[int, Term]]] = [list(latin_terms(text)) for text in normalized]
     for (index, offset, chunk), tokens in zip(jobs, analysed, strict=True):
         positioned[index].extend(_compound_terms(tokens, chunk, offset))
         for token in tokens:

@@ -26,7 +26,7 @@ class DataFileError(RuntimeError):
     """A bundled data table is missing or malformed (a broken install)."""
 
 
-def _rows(path: Path, columns: int) -> list[list[str]]:
+def data_rows(path: Path, columns: int) -> list[list[str]]:
     """The data rows of a tab-separated table: `#` comments and the header line skipped."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -69,7 +69,7 @@ def type_words() -> TypeWords:
     intent_of: dict[str, str] = {}
     types_of: dict[str, frozenset[str]] = {}
     patterns: dict[str, tuple[re.Pattern | None, tuple[str, ...]]] = {}
-    for intent, types, words in _rows(TYPE_WORDS, 3):
+    for intent, types, words in data_rows(TYPE_WORDS, 3):
         folded = tuple(_fold(word) for word in words.split("|") if word)
         types_of[intent] = frozenset(t for t in types.split(",") if t)
         latin = [re.escape(word) for word in folded if not _HANGUL.search(word)]
@@ -94,7 +94,7 @@ class GlossaryEntry:
 @functools.cache
 def glossary() -> tuple[GlossaryEntry, ...]:
     entries = []
-    for english, korean, _source in _rows(GLOSSARY, 3):
+    for english, korean, _source in data_rows(GLOSSARY, 3):
         entries.append(
             GlossaryEntry(
                 tuple(_fold(v) for v in english.split("|") if v.strip()),
@@ -111,7 +111,7 @@ def _variant_tokens(variant: str) -> tuple[str, ...]:
 @functools.cache
 def glossary_tokens() -> dict[str, tuple[str, ...]]:
     """Every glossary variant as index tokens, analysed once per glossary and tokenizer and
-    kept in the user's cache: a query that needs no Korean analysis then never loads Kiwi
+    kept in the user's cache (and made by every build): a search then never loads Kiwi
     (a second of a cold `recall search`)."""
     from indexer.config import load_settings
 

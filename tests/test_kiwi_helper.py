@@ -21,7 +21,7 @@ TEXTS = [
 
 def analysed(morphology_: _Morphology, texts: list[str]) -> list[list[tuple]]:
     chunks = [
-        chunk for text in texts for _, chunk in morphology._chunks(morphology._normalize(text))
+        chunk for text in texts for _, chunk in morphology._chunks(morphology.normalize(text))
     ]
     return [
         [(t.form, t.tag, t.start, t.len) for t in tokens] for tokens in morphology_.analyse(chunks)
