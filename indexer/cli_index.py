@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from indexer.cli_common import (
     with_reading_options,
 )
 from indexer.config import load_settings, served_index
-from indexer.morphology import start_helper
 
 # ------------------------------------------------------------------------ build
 
@@ -64,6 +62,7 @@ def _build_inputs(args):
 def cmd_build(args) -> int:
     from indexer.build import Builder
     from indexer.embed import ModelLoadError
+    from indexer.morphology import start_helper
     from indexer.store import IndexProblem
 
     settings, sources = _build_inputs(args)
@@ -312,6 +311,8 @@ def _add_ui(sub) -> None:
 
 
 def cmd_ui(args) -> int:
+    import subprocess
+
     app = Path(__file__).resolve().parents[1] / "search_ui" / "server.py"
     env = dict(os.environ, RECALL_INDEX=str(served_index(args.index)))
     command = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import re
@@ -158,6 +159,7 @@ def stable_id(text: str) -> str:
 
 # ------------------------------------------------------------------ URL handling
 
+_WHITESPACE = re.compile(r"\s")
 _TRACKING_PARAMS = {"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid"}
 FETCHABLE_SCHEMES = ("http", "https")
 
@@ -193,10 +195,10 @@ def normalize_url(url: str) -> str:
         return url
     if not host:  # not a web address: "http:////" came back as "http://", then "http:///"
         return url
-    try:
-        host = host.encode("idna").decode("ascii").lower() if host else host
-    except UnicodeError:
-        host = host.lower()
+    if not host.isascii():  # IDNA leaves an ASCII host as it is
+        with contextlib.suppress(UnicodeError):
+            host = host.encode("idna").decode("ascii")
+    host = host.lower()
     if ":" in host:
         host = f"[{host}]"
     netloc = host
@@ -223,7 +225,7 @@ def url_problem(url: str) -> str | None:
         return "empty URL"
     if "…" in url or url.endswith("..."):
         return "truncated URL (contains …)"
-    if re.search(r"\s", url):
+    if _WHITESPACE.search(url):
         return "URL contains whitespace"
     try:
         parts = urlsplit(url)

@@ -107,6 +107,14 @@ _LATIN_NOT_NAMES = {
 _TAGS = re.compile(r"<[^<>]{0,200}>")
 _MD_LINK_TEXT = re.compile(r"!?\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\((?:[^()\n]|\([^()\n]*\))*\)")
 _EMPHASIS = re.compile(r"(\*\*|__|~~|`)")
+# Runs of spaces and tabs, but not a lone space: it would only be replaced by itself.
+_SPACES = re.compile(r"\t[ \t]*| [ \t]+")
+_PARENTHESISED = re.compile(r"\(([^()]*)\)")
+
+
+def _link_text(link: re.Match) -> str:
+    """A markdown link's text (a function: re reads a template such as r"\1" anew each call)."""
+    return link[1]
 
 
 def clean_inline(text: str, decode: bool = True) -> str:
@@ -115,12 +123,12 @@ def clean_inline(text: str, decode: bool = True) -> str:
     With decode False, character references (`&#40;`) stay encoded: a heading is read
     for its structure first, so that an encoded bracket or dot is text, not syntax.
     """
-    text = _MD_LINK_TEXT.sub(r"\1", text)
+    text = _MD_LINK_TEXT.sub(_link_text, text)
     text = _TAGS.sub("", text)
     text = _EMPHASIS.sub("", text)
     if decode:
         text = html.unescape(text)
-    lines = [re.sub(r"[ \t]+", " ", line).strip() for line in text.splitlines()]
+    lines = [_SPACES.sub(" ", line).strip() for line in text.splitlines()]
     return "\n".join(line for line in lines if line)
 
 
@@ -199,7 +207,7 @@ def parse_heading(raw: str) -> Heading:
     title = clean_inline(raw, decode=False).replace("\n", " ")
     contributor = iso = None
     text = title
-    for paren in re.finditer(r"\(([^()]*)\)", title):
+    for paren in _PARENTHESISED.finditer(title):
         who, when = _parse_parenthesised(paren[1])
         if when or who:
             contributor, iso = who, when

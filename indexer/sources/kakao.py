@@ -141,21 +141,23 @@ def _is_system(text: str) -> bool:
 
 def detect(text: str) -> str | None:
     """The export format of a text, or None when it is not a KakaoTalk export."""
-    lines = [_ODD_SPACES.sub(" ", line) for line in _head(text)]
+    lines = _head(_ODD_SPACES.sub(" ", text[:_SNIFF_CHARS]))
     first = next((line.strip() for line in lines if line.strip()), "")
     if [cell.strip() for cell in next(csv.reader([first]), [])] == _CSV_HEADER:
         return MAC_CSV
     header = any(p.match(first) for p in _ROOM_HEADERS) or any(map(_SAVED.match, lines[:4]))
     # (message lines, day lines) per format; a list may have date lines, never messages
     scores = {
-        fmt.name: (
-            sum(bool(fmt.message.match(line)) for line in lines),
-            sum(bool(fmt.day.match(line)) for line in lines),
-        )
+        fmt.name: (_count_matches(fmt.message, lines), _count_matches(fmt.day, lines))
         for fmt in _FORMATS
     }
     name, (messages, days) = max(scores.items(), key=lambda item: item[1])
     return name if messages >= 2 or (header and messages + days) else None
+
+
+def _count_matches(pattern: re.Pattern, lines: list[str]) -> int:
+    """How many lines the pattern matches at their start."""
+    return len(list(filter(pattern.match, lines)))
 
 
 def _head(text: str) -> list[str]:

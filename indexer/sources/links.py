@@ -62,7 +62,9 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 
 
 def _clean_target(target: str) -> str:
-    target = target.translate(_INVISIBLE).strip()
+    if not target.isascii():  # translate is slow, and the invisible characters are not ASCII
+        target = target.translate(_INVISIBLE)
+    target = target.strip()
     if target.startswith("<") and target.endswith(">"):
         return target[1:-1].strip()
     return _without_link_title(target).strip()
@@ -110,21 +112,23 @@ def scan_links(text: str) -> list[Link]:
             target = "http://" + target
         links.append(Link(match.start(), match.end(), match["text"], target, bool(match["image"])))
     masked = mask_spans(text, [(link.start, link.end) for link in links])
-    for pattern in (_HTML_ANCHOR, _AUTOLINK):
-        found = []
-        end = _last_anchor_close(masked) if pattern is _HTML_ANCHOR else len(masked)
-        for match in pattern.finditer(masked, 0, end):
-            if not match["target"].strip():
-                continue
-            text_part = match.groupdict().get("text") or match["target"]
-            found.append(Link(match.start(), match.end(), text_part, match["target"].strip()))
-        masked = mask_spans(masked, [(link.start, link.end) for link in found])
-        links.extend(found)
-    for match in _BARE_URL.finditer(masked):
-        url = match.group().rstrip(_TRAILING_PUNCT)
-        if url.lower().startswith("www."):
-            url = "http://" + url
-        links.append(Link(match.start(), match.start() + len(match.group()), url, url))
+    if "<" in masked:  # HTML anchors and autolinks both open with one
+        for pattern in (_HTML_ANCHOR, _AUTOLINK):
+            found = []
+            end = _last_anchor_close(masked) if pattern is _HTML_ANCHOR else len(masked)
+            for match in pattern.finditer(masked, 0, end):
+                if not match["target"].strip():
+                    continue
+                text_part = match.groupdict().get("text") or match["target"]
+                found.append(Link(match.start(), match.end(), text_part, match["target"].strip()))
+            masked = mask_spans(masked, [(link.start, link.end) for link in found])
+            links.extend(found)
+    if "://" in masked or "www." in masked.lower():  # one of them is in every bare URL
+        for match in _BARE_URL.finditer(masked):
+            url = match.group().rstrip(_TRAILING_PUNCT)
+            if url.lower().startswith("www."):
+                url = "http://" + url
+            links.append(Link(match.start(), match.start() + len(match.group()), url, url))
     links.sort(key=lambda link: link.start)
     return links
 
@@ -220,15 +224,18 @@ _GENERIC_WORDS = {
 _CONNECTIVES = {"and", "or", "&", "vs", "및", "그리고", "또는"}
 _SHORT_TITLE_CHARS = 15
 _MAX_TITLE_CHARS = 200
+_NOT_WORDS = re.compile(r"[\d\s\[\]()_:.,!?#*-]+")  # what is left around a generic word
+_NUMBERED_PART = re.compile(r"\d+\s*(주차|장|강|편|부)")  # "3주차", "2 장": week, chapter…
+_URL_LIKE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|www\.)\S*$", re.I)
 
 
 def _is_generic(text: str) -> bool:
-    core = re.sub(r"[\d\s\[\]()_:.,!?#*-]+", " ", text.lower()).strip()
-    return core in _GENERIC_WORDS or bool(re.fullmatch(r"\d+\s*(주차|장|강|편|부)", text.strip()))
+    core = _NOT_WORDS.sub(" ", text.lower()).strip()
+    return core in _GENERIC_WORDS or bool(_NUMBERED_PART.fullmatch(text.strip()))
 
 
 def looks_like_url(text: str) -> bool:
-    return bool(re.match(r"^(?:[a-z][a-z0-9+.-]*:|www\.)\S*$", text.strip(), re.I))
+    return bool(_URL_LIKE.match(text.strip()))
 
 
 # Cached: every link of a bullet or heading asks again about the same (possibly huge)

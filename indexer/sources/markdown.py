@@ -6,7 +6,6 @@ import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from indexer.resources import Mention, Note, ParseResult, Resource, stable_id
 from indexer.sources.accumulator import Accumulator, link_companions
@@ -22,12 +21,15 @@ _LIST_ITEM = re.compile(
 # The closing #s are stripped with rstrip: a lazy `.*?` before `[ \t#]*$` made a long
 # heading of spaces and #s quadratic (seconds for 20 kB).
 _HEADING = re.compile(r"^ {0,3}(?P<hashes>#{1,6})(?:[ \t]+|$)(?P<text>.*)$")
+_LEVEL_ONE_HEADING = re.compile(r"^ {0,3}#(?!#)")  # the document's title, if it is the only one
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
 # Possessive spaces: with `\s*\|?\s*` a line indented by n spaces took n² steps.
 _TABLE_SEPARATOR = re.compile(r"^\s*+\|?\s*+:?-+:?\s*+(\|\s*+:?-+:?\s*+)*\|?\s*+$")
 _TAG_PREFIX = re.compile(r"^\s*\[(?P<tag>[^\[\]()]{1,20})\](?=\s*(\[|<|http))")
 _INLINE_CONTRIBUTOR = re.compile(r"^\s*(?P<name>[^\s:：]{1,20}?)\s*(님|씨)\s*[:：]\s*$")
 _COLUMN_GAP = re.compile(r"\t+|\s{3,}")
+_NUMERIC_CELL = re.compile(r"[\d\s.,~-]+")  # a table cell of numbers, dates or ranges
+_BROKEN_BARE_LINK = re.compile(r"\]\s*https?://")  # "[text] https://…": no parentheses
 # Bullets nested deeper than this join the deepest level: the item tree is walked
 # recursively, and a list indented 1,000 levels deep must not exhaust the stack.
 MAX_NESTING = 100
@@ -49,17 +51,20 @@ class _Item:
     row_note: str = ""
     paragraph: bool = False  # prose lines rather than a list item or table row
     table_row: bool = False
+    _links: list[Link] | None = field(default=None, init=False, repr=False, compare=False)
+    _newlines: list[int] | None = field(default=None, init=False, repr=False, compare=False)
 
-    @cached_property
+    @property
     def links(self) -> list[Link]:
         """Scanned once the item is complete; items are never edited after parsing."""
-        return scan_links(self.text)
-
-    @cached_property
-    def _newlines(self) -> list[int]:
-        return [match.start() for match in re.finditer("\n", self.text)]
+        if self._links is None:
+            self._links = scan_links(self.text)
+        return self._links
 
     def line_of(self, offset: int) -> int:
+        # A bisection, not a count: an item of a megabyte may hold thousands of links.
+        if self._newlines is None:
+            self._newlines = [match.start() for match in re.finditer("\n", self.text)]
         return self.line + bisect.bisect_left(self._newlines, offset)
 
 
@@ -155,7 +160,7 @@ def _table_row(cells: list[str], header: list[str], raw: str, number: int) -> _I
         if not cell or scan_links(cell):
             continue
         name = header[position] if position < len(header) else ""
-        if not re.fullmatch(r"[\d\s.,~-]+", cell):
+        if not _NUMERIC_CELL.fullmatch(cell):
             context.append(cell)
         note_parts.append(f"{clean_inline(name)}: {clean_inline(cell)}" if name else cell)
     return _Item(
@@ -179,7 +184,7 @@ class _FileParser:
         # Markdown's line endings only: str.splitlines would also break a line at a form
         # feed, U+0085 or U+2028 inside a link's text, and cut the link in two.
         lines = _LINE_END.split(text.removesuffix("\n").removesuffix("\r"))
-        h1_lines = [line for line in lines if re.match(r"^ {0,3}#(?!#)", line)]
+        h1_lines = [line for line in lines if _LEVEL_ONE_HEADING.match(line)]
         doc_title_level = 1 if len(h1_lines) == 1 and lines and lines[0] == h1_lines[0] else None
         for section in _sections(lines, doc_title_level):
             self._section(section)
@@ -283,7 +288,7 @@ class _FileParser:
         residual = mask_spans(
             item.text, [(link.start, link.end) for link in links if link.text != link.url]
         )
-        if "](" in residual or re.search(r"\]\s*https?://", residual):
+        if "](" in residual or _BROKEN_BARE_LINK.search(residual):
             self.acc.warn(
                 self.source,
                 item.line,
@@ -312,6 +317,8 @@ def _paragraph_lines(paragraph: _Item) -> list[_Item]:
 
 def _note_text(text: str) -> str:
     """Text around a link as a note: empty when it is only punctuation."""
+    if not text:  # what follows most links
+        return ""
     text = clean_inline(text).strip(" \t\n:：,;|/·-–—)]")
     return text if any(ch.isalnum() for ch in text) else ""
 
