@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -297,6 +298,16 @@ class FieldIndex:
                 present[self.fields[name].postings_of([token])[0]] = True
             held &= present
         return held
+
+    def rarity(self, tokens: Sequence[str]) -> dict[str, float]:
+        """BM25's inverse document frequency of each token over the resources (any field
+        holding it): a word most resources hold tells little about any one of them."""
+        names = list(self.fields)
+        rarity = {}
+        for token in dict.fromkeys(tokens):
+            held = float(self.holding_all([token], names).sum())
+            rarity[token] = math.log(1 + (self.num_docs - held + 0.5) / (held + 0.5))
+        return rarity
 
     def doc_tokens(self, row: int, names: Iterable[str]) -> list[str]:
         """The distinct tokens document `row` holds in the fields `names`."""

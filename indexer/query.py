@@ -104,7 +104,7 @@ def glossary() -> tuple[GlossaryEntry, ...]:
     return tuple(entries)
 
 
-def _variant_tokens(variant: str) -> tuple[str, ...]:
+def variant_tokens(variant: str) -> tuple[str, ...]:
     return glossary_tokens().get(variant, ())
 
 
@@ -220,7 +220,7 @@ def _bridges(text: str, topic_tokens: set[str]) -> list[Bridge]:
             tokens
             for variant in entry.variants
             if variant not in present
-            for tokens in [_variant_tokens(variant)]
+            for tokens in [variant_tokens(variant)]
             if tokens and not set(tokens) <= topic_tokens
         )
         if alternatives:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.lexical import FieldIndex
-from indexer.query import QueryPlan
+from indexer.query import QueryPlan, variant_tokens
 
 FUSIONS = ("zscore", "minmax", "convex", "rrf")
 RRF_K = 60
@@ -43,12 +43,15 @@ class Ranking:
     estimate_unseen: bool = False  # fuse keyword-only resources with their vector's similarity
     secondary_weight: float = 0.3  # what a resource's 2nd and 3rd passages add to its best
     coverage_weight: float = 0.4  # the share of the query's words a resource holds
+    coverage_idf: bool = True  # ... each word counted by its rarity in the collection
     bridge: bool = True  # glossary terms in the other language count as keyword matches
-    bridge_weight: float = 0.6  # ... at this share of the asked term
+    bridge_weight: float = 1.0  # ... at this share of the asked term
+    bridge_once: bool = True  # ... in place of the asked term where they score more
     strip_dense: bool = False  # embed the query without its type words
     intent_boost: float = 0.3  # a resource of the kind the query asks for gains this share
     thin_discount: float = 0.1  # a resource whose only text is its link loses this share
-    related_keyword_weight: float = 0.1  # related: title and heading words shared, 0..1
+    related_keyword_weight: float = 0.3  # related: the resource's words shared, 0..1
+    related_fields: tuple[str, ...] = ("title",)  # ... in these fields (headings: its siblings)
     kiwi_queries: bool = False  # analyse queries with Kiwi, not against the index's words
 
     def with_options(self, **options) -> Ranking:
@@ -67,7 +70,13 @@ def keyword_scores(index: FieldIndex, plan: QueryPlan, ranking: Ranking) -> np.n
     if ranking.bridge:
         for bridge in plan.bridges:
             best = np.max([_all_of(index, alt, weights) for alt in bridge.alternatives], axis=0)
-            scores += ranking.bridge_weight * best
+            if ranking.bridge_once:
+                # The term counts once, in whichever language scores more: a resource that
+                # writes both is not worth twice one that writes either.
+                asked = _all_of(index, variant_tokens(bridge.asked), weights)
+                scores += np.maximum(ranking.bridge_weight * best - asked, 0.0)
+            else:
+                scores += ranking.bridge_weight * best
     return scores
 
 

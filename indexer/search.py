@@ -28,7 +28,6 @@ FIRST_DEPTH = 64  # passages per ranker before filters; deepened until k resourc
 EXPANSION_TOP = 3
 EXPANSION_ALPHA = 3.0
 SNIPPET_CHARS = 280
-TOPIC_FIELDS = ("title", "headings")  # what `related` compares besides the vectors
 # youtu.be/ID, youtube.com/watch?v=ID with v= anywhere in the query (the mobile share
 # button writes watch?feature=youtu.be&v=ID), /shorts/ID and /embed/ID.
 _YOUTUBE_VIDEO = re.compile(
@@ -320,7 +319,7 @@ class Searcher:
                 dense = self._dense(self._expand(vector, dense), depth)
             candidates = self._candidates(dense, keyword, depth, vector)
             if keyword is not None:
-                self._cover(candidates, plan)
+                self._cover(candidates, plan, ranking)
             fuse(candidates, ranking, mode, preferred, self._thin)
             ranked = [c for c in candidates if filters.allows(self.docs[c.pos])]
             if len(ranked) >= k or depth >= total:
@@ -333,13 +332,15 @@ class Searcher:
             message = "no matching resources" + (" for these filters" if filters.active() else "")
         return SearchResponse(text, _ms(started), hits, message, truncated, no_close_match)
 
-    def _cover(self, candidates: list[Candidate], plan: QueryPlan) -> None:
+    def _cover(self, candidates: list[Candidate], plan: QueryPlan, ranking: Ranking) -> None:
         asked = [t.token for t in plan.topic_terms]
         bridged = [tok for b in plan.bridges for alt in b.alternatives for tok in alt]
         found = self.reader.lexical.tokens_in([*asked, *bridged], [c.pos for c in candidates])
+        weights = self.reader.lexical.rarity(asked) if ranking.coverage_idf else None
         for candidate in candidates:
             candidate.found = found[candidate.pos]
-            candidate.coverage = _coverage(asked, plan, set().union(*candidate.found.values()))
+            present = set().union(*candidate.found.values())
+            candidate.coverage = _coverage(asked, plan, present, weights)
 
     def _preferred(self, intents: set[str]) -> np.ndarray | None:
         """1.0 for each resource of a kind the query asks for ("LSTM 논문": papers)."""
@@ -482,11 +483,12 @@ class Searcher:
             raise KeyError(f"no resource with id or URL {ref!r} in the index")
         source = self.docs[pos]
         sims = self.reader.doc_vectors @ self.reader.doc_vectors[pos]
-        # The resource's title and heading words as the index holds them: no text is
-        # analysed again, so `recall related` never loads Kiwi.
-        topic = self.reader.lexical.doc_tokens(pos, TOPIC_FIELDS)
+        # The resource's own words (its title's, by default) as the index holds them: no
+        # text is analysed again, so `recall related` never loads Kiwi.
+        topic_fields = self.ranking.related_fields
+        topic = self.reader.lexical.doc_tokens(pos, topic_fields)
         if self.ranking.related_keyword_weight:
-            # The resource's own title and headings as a keyword query, scaled to 0..1.
+            # Those words as a keyword query, scaled to 0..1.
             keyword = self.reader.lexical.scores(topic, self.ranking.field_weights)
             keyword[pos] = 0.0
             if keyword.max() > 0:
@@ -514,7 +516,7 @@ class Searcher:
         for score, other, link in shown:
             doc = self.docs[other]
             reasons = [link + _by(doc, people)] if link else []
-            words = {t for name in TOPIC_FIELDS for t in shared[other].get(name, ())}
+            words = {t for name in topic_fields for t in shared[other].get(name, ())}
             written = _as_written(_topic_text(source), [t for t in topic if t in words])
             if written:
                 reasons.append("similar topic: " + ", ".join(written[:4]))
@@ -562,8 +564,11 @@ def _written_text(doc: dict, reader: IndexReader, pos: int) -> str:
     return page
 
 
-def _coverage(asked: list[str], plan: QueryPlan, present: set[str]) -> float:
-    """The share of the query's topic words a resource holds, as asked or bridged."""
+def _coverage(
+    asked: list[str], plan: QueryPlan, present: set[str], weights: dict[str, float] | None
+) -> float:
+    """The share of the query's topic words a resource holds, as asked or bridged; each
+    word counts its weight (1 when `weights` is None)."""
     wanted = list(dict.fromkeys(asked))
     if not wanted:
         return 0.0
@@ -573,7 +578,9 @@ def _coverage(asked: list[str], plan: QueryPlan, present: set[str]) -> float:
             bridged.update(
                 term.token for term in plan.topic_terms if term.surface.casefold() in bridge.asked
             )
-    return sum(token in present or token in bridged for token in wanted) / len(wanted)
+    weight = dict.fromkeys(wanted, 1.0) if weights is None else weights
+    held = sum(weight[token] for token in wanted if token in present or token in bridged)
+    return held / sum(weight[token] for token in wanted)
 
 
 def _by(doc: dict, people: set[str]) -> str:

@@ -3,11 +3,14 @@ the Korean–English glossary, thin resources, field-aware keywords, and the bun
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from fakes import FakeEmbedder
 
+from indexer.lexical import FieldIndex
 from indexer.morphology import analyse_many
 from indexer.query import GLOSSARY, TYPE_WORDS, glossary, plan_query, type_words
+from indexer.rank import Ranking, keyword_scores
 from indexer.search import Searcher
 
 
@@ -85,6 +88,25 @@ def test_glossary_bridges_korean_and_english():
     alternatives = {alt for bridge in english.bridges for alt in bridge.alternatives}
     assert any("전이" in "".join(alt) for alt in alternatives)
     assert plan("transfer learning", bridge=False).bridges == []
+
+
+def test_a_glossary_term_counts_once_in_the_language_that_scores_more():
+    """A resource that writes "attention" and "어텐션" is not worth twice one that writes
+    either: the term counts once, as asked or bridged, whichever scores more."""
+    index = FieldIndex.from_tokens(
+        {
+            "title": [["attention"], ["attention"], [], ["gan"]],
+            "notes": [["어텐션", "설명"], [], ["어텐션"], []],
+        }
+    )
+    query = plan("attention")
+    weights = Ranking().field_weights
+    asked, bridged = index.scores(["attention"], weights), index.scores(["어텐션"], weights)
+    assert (asked > 0).sum() == 2 and (bridged > 0).sum() == 2
+    once = keyword_scores(index, query, Ranking())
+    np.testing.assert_allclose(once, np.maximum(asked, bridged), rtol=1e-6)
+    summed = keyword_scores(index, query, Ranking(bridge_once=False))
+    np.testing.assert_allclose(summed, asked + bridged, rtol=1e-6)
 
 
 # --- ranking on a small collection --------------------------------------------------------

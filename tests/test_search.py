@@ -19,6 +19,7 @@ from conftest import (
     LSTM_VIDEO,
     METRIC,
     TOTAL_RECALL,
+    TOTAL_RECALL_2,
     TPU,
 )
 from fakes import FakeEmbedder
@@ -90,10 +91,14 @@ def test_the_right_resource_ranks_first(real_searcher, query, expected, mode, fu
 
 
 @pytest.mark.slow
-def test_keywords_alone_cannot_cross_languages(real_searcher):
-    # The Korean paraphrase shares no word with the English title: BM25 finds nothing,
-    # and the dense ranker alone carries the hybrid result.
+def test_keywords_cross_languages_only_through_the_glossary(real_searcher, monkeypatch):
+    # The Korean paraphrase shares no word with the English titles: only the glossary's
+    # 질의 확장 / query expansion lets BM25 find the two Total Recall papers.
     query = "자동 질의 확장 객체 검색"
+    bridged = real_searcher.search(query, mode="lexical")
+    assert {hit.url for hit in bridged.results[:2]} == {TOTAL_RECALL, TOTAL_RECALL_2}
+    assert bridged.results[0].terms == ["질의 확장"]
+    monkeypatch.setattr(real_searcher, "ranking", real_searcher.ranking.with_options(bridge=False))
     lexical = real_searcher.search(query, mode="lexical")
     assert lexical.results == []
     assert lexical.message == "no matching resources"
@@ -300,6 +305,36 @@ def test_related_says_which_topic_words_it_shares_as_the_title_writes_them(real_
     assert topics and any("LSTM" in topic for topic in topics)  # not the token "lstm"
 
 
+READING_GROUP = """# 논문 읽기
+
+## 논문 읽기 모임 (2019.01.05)
+
+* [PR001 Generative Adversarial Nets](https://ex.com/pr001)
+* [PR002 Deformable Convolutional Networks](https://ex.com/pr002)
+* [PR003 Attention Is All You Need](https://ex.com/pr003)
+* [PR004 Image Super-Resolution](https://ex.com/pr004)
+"""
+IMPLEMENTATIONS = """# 구현
+
+## 김구현 (2019.02.01)
+
+* [Attention Is All You Need in PyTorch](https://ex.com/attention-pytorch)
+"""
+
+
+def test_related_compares_titles_not_the_heading_siblings_share(tmp_path, fake_build):
+    """Every resource under one heading shares its words; the one that names the same
+    paper, in another list, is the related one, and the heading's words explain nothing."""
+    (tmp_path / "group.md").write_text(READING_GROUP, encoding="utf-8")
+    (tmp_path / "code.md").write_text(IMPLEMENTATIONS, encoding="utf-8")
+    built = fake_build([tmp_path / "group.md", tmp_path / "code.md"])
+    searcher = Searcher.open(built.path, FakeEmbedder(), built.settings)
+    hits = searcher.related("https://ex.com/pr003", k=3)
+    assert hits[0].url == "https://ex.com/attention-pytorch"
+    assert "similar topic: Attention" in hits[0].why
+    assert not any("읽기" in hit.why or "모임" in hit.why for hit in hits)
+
+
 def test_index_tokens_are_shown_as_written_in_reading_order():
     text = "LSTM으로 시계열 예측 (Time Series)"
     assert _as_written(text, ["시계열", "lstm", "series", "예측하기"]) == [
@@ -454,6 +489,37 @@ def test_coverage_breaks_ties_between_equal_rankers():
     candidates = _candidates([0.5, 0.5], [2.0, 2.0], [1.0, 0.5])
     fuse(candidates, Ranking(), "hybrid", None, NO_THIN)
     assert candidates[0].score > candidates[1].score
+
+
+PAPERS = """# Papers
+
+## 이논문 (2019.03.01)
+
+* [On the Origin of Deep Learning](https://ex.com/origin)
+* [Failures of Deep Learning](https://ex.com/failures)
+* [A Review on Deep Learning](https://ex.com/review)
+* [Deep Learning for Ontology Reasoning](https://ex.com/ontology)
+* [Attention-based Ensemble for Deep Metric Learning](https://ex.com/metric)
+"""
+
+
+def test_coverage_counts_a_rare_word_more_than_common_ones(tmp_path, fake_build):
+    """In a collection where every title says "deep learning", holding those two words
+    of "deep metric learning" is far less than two thirds of the query."""
+    (tmp_path / "papers.md").write_text(PAPERS, encoding="utf-8")
+    built = fake_build([tmp_path / "papers.md"])
+    searcher = Searcher.open(built.path, FakeEmbedder(), built.settings)
+
+    def coverage(ranking: Ranking) -> dict[str, float]:
+        searcher.ranking = ranking
+        return {hit.url: hit.coverage for hit in searcher.search("deep metric learning").results}
+
+    by_rarity = coverage(Ranking())
+    assert by_rarity["https://ex.com/metric"] == 1.0
+    assert by_rarity["https://ex.com/origin"] < 0.2
+    assert searcher.search("deep metric learning").results[0].url == "https://ex.com/metric"
+    by_count = coverage(Ranking(coverage_idf=False))
+    assert by_count["https://ex.com/origin"] == pytest.approx(2 / 3, abs=1e-4)
 
 
 def test_clean_query():
