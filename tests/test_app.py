@@ -218,6 +218,28 @@ def test_front_page_without_a_question(index):
     assert any(c.value.startswith("자료 11건") for c in app.caption)
 
 
+def test_less_related_hits_are_under_a_fold_after_the_close_ones(index):
+    app = run_app({"q": "LSTM으로 시계열 예측"})
+    fold = next(e for e in app.expander if e.label.startswith("덜 관련된 결과"))
+    weak = int(re.search(r"\((\d+)\)", fold.label)[1])
+    folded = [
+        text_of(re.search(r'<div class="rc-title">(.*?)</div>', e.proto.body)[1])
+        for e in fold.get("html")
+        if e.proto.body.startswith('<div class="rc-card"')
+    ]
+    assert 0 < weak == len(folded) < 10
+    assert titles(app)[0] == LSTM_ARTICLE and LSTM_ARTICLE not in folded
+    assert titles(app)[-weak:] == folded  # the close hits first, then the fold
+    assert not any(e.value.startswith("가까운 자료가 없습니다") for e in app.info)
+
+
+def test_a_question_nothing_answers_says_no_close_match(index):
+    app = run_app({"q": "김치찌개 맛있게 끓이는 법"})
+    assert any(e.value.startswith("가까운 자료가 없습니다") for e in app.info)
+    fold = next(e for e in app.expander if e.label.startswith("덜 관련된 결과"))
+    assert len(titles(app)) == int(re.search(r"\((\d+)\)", fold.label)[1])  # all folded
+
+
 def test_export_offers_markdown_and_csv(index):
     app = run_app({"q": "자연어 처리 책"})
     assert not app.code  # made only when asked for
