@@ -248,7 +248,7 @@ WARNING_KEY = "misses"  # the glossary's source key for terms named after missed
 @contextlib.contextmanager
 def glossary_without(source_key: str):
     """Queries read with the glossary minus the entries citing `source_key`; yields how many
-    were left out. The glossary's caches are emptied on the way in and out."""
+    were left out."""
     rows = query.GLOSSARY.read_text(encoding="utf-8").splitlines()
     kept = [
         row
@@ -257,16 +257,13 @@ def glossary_without(source_key: str):
     ]
     path = WORK / f"glossary-without-{source_key}.tsv"
     path.write_text("\n".join(kept) + "\n", encoding="utf-8")
-    caches = (query.glossary, query.glossary_tokens, query._latin_variants, query._korean_variants)
     original, query.GLOSSARY = query.GLOSSARY, path
-    for cache in caches:
-        cache.cache_clear()
+    query.reload_glossary()
     try:
         yield len(rows) - len(kept)
     finally:
         query.GLOSSARY = original
-        for cache in caches:
-            cache.cache_clear()
+        query.reload_glossary()
 
 
 def without_warned_entries(opened) -> str:

@@ -333,14 +333,21 @@ class Searcher:
         return SearchResponse(text, _ms(started), hits, message, truncated, no_close_match)
 
     def _cover(self, candidates: list[Candidate], plan: QueryPlan, ranking: Ranking) -> None:
-        asked = [t.token for t in plan.topic_terms]
+        asked = list(dict.fromkeys(t.token for t in plan.topic_terms))
         bridged = [tok for b in plan.bridges for alt in b.alternatives for tok in alt]
         found = self.reader.lexical.tokens_in([*asked, *bridged], [c.pos for c in candidates])
-        weights = self.reader.lexical.rarity(asked) if ranking.coverage_idf else None
+        weights = (
+            self.reader.lexical.rarity(asked) if ranking.coverage_idf else dict.fromkeys(asked, 1.0)
+        )
+        # Each bridge's other-language variants, and the query's words they stand for.
+        stand_ins = [
+            (b.alternatives, {t.token for t in plan.topic_terms if t.surface.casefold() in b.asked})
+            for b in plan.bridges
+        ]
         for candidate in candidates:
             candidate.found = found[candidate.pos]
             present = set().union(*candidate.found.values())
-            candidate.coverage = _coverage(asked, plan, present, weights)
+            candidate.coverage = _coverage(weights, stand_ins, present)
 
     def _preferred(self, intents: set[str]) -> np.ndarray | None:
         """1.0 for each resource of a kind the query asks for ("LSTM 논문": papers)."""
@@ -565,22 +572,20 @@ def _written_text(doc: dict, reader: IndexReader, pos: int) -> str:
 
 
 def _coverage(
-    asked: list[str], plan: QueryPlan, present: set[str], weights: dict[str, float] | None
+    weights: dict[str, float],
+    stand_ins: list[tuple[tuple[tuple[str, ...], ...], set[str]]],
+    present: set[str],
 ) -> float:
-    """The share of the query's topic words a resource holds, as asked or bridged; each
-    word counts its weight (1 when `weights` is None)."""
-    wanted = list(dict.fromkeys(asked))
-    if not wanted:
+    """The weighted share of the query's topic words (`weights`' keys) a resource holds, as
+    asked or through one of their glossary variants (`stand_ins`)."""
+    total = sum(weights.values())
+    if not total:
         return 0.0
-    bridged = set()
-    for bridge in plan.bridges:
-        if any(present.issuperset(alt) for alt in bridge.alternatives):
-            bridged.update(
-                term.token for term in plan.topic_terms if term.surface.casefold() in bridge.asked
-            )
-    weight = dict.fromkeys(wanted, 1.0) if weights is None else weights
-    held = sum(weight[token] for token in wanted if token in present or token in bridged)
-    return held / sum(weight[token] for token in wanted)
+    held = {token for token in weights if token in present}
+    for alternatives, words in stand_ins:
+        if any(present.issuperset(alt) for alt in alternatives):
+            held |= words
+    return sum(weights[token] for token in held if token in weights) / total
 
 
 def _by(doc: dict, people: set[str]) -> str:
