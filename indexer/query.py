@@ -143,6 +143,10 @@ class Bridge:
     asked: str
     alternatives: tuple[tuple[str, ...], ...]  # token lists of the entry's other variants
 
+    def found_in(self, tokens: set[str]) -> bool:
+        """Whether `tokens` (a resource's) hold every word of one of the other variants."""
+        return any(tokens.issuperset(alternative) for alternative in self.alternatives)
+
 
 @dataclass
 class QueryPlan:

@@ -18,7 +18,7 @@ from indexer.config import Settings, load_settings
 from indexer.embed import Embedder, ModelLoadError, load_embedder
 from indexer.lexical import top_k
 from indexer.morphology import analyse_many
-from indexer.query import QueryPlan, plan_query
+from indexer.query import Bridge, QueryPlan, plan_query
 from indexer.rank import FUSIONS, Candidate, Ranking, fuse, keyword_scores, load_calibration
 from indexer.resources import headings, normalize_url
 from indexer.store import IndexIncompatible, IndexReader
@@ -339,9 +339,9 @@ class Searcher:
         weights = (
             self.reader.lexical.rarity(asked) if ranking.coverage_idf else dict.fromkeys(asked, 1.0)
         )
-        # Each bridge's other-language variants, and the query's words they stand for.
+        # Each bridge, and the query's words it stands in for.
         stand_ins = [
-            (b.alternatives, {t.token for t in plan.topic_terms if t.surface.casefold() in b.asked})
+            (b, {t.token for t in plan.topic_terms if t.surface.casefold() in b.asked})
             for b in plan.bridges
         ]
         for candidate in candidates:
@@ -375,10 +375,7 @@ class Searcher:
             dict.fromkeys(t.surface for t in plan.topic_terms if t.token in present)
         )
         keyword_terms += [
-            b.asked
-            for b in plan.bridges
-            if any(present.issuperset(alt) for alt in b.alternatives)
-            and b.asked not in keyword_terms
+            b.asked for b in plan.bridges if b.found_in(present) and b.asked not in keyword_terms
         ]
         coverage = candidate.coverage
         matched = [
@@ -572,20 +569,18 @@ def _written_text(doc: dict, reader: IndexReader, pos: int) -> str:
 
 
 def _coverage(
-    weights: dict[str, float],
-    stand_ins: list[tuple[tuple[tuple[str, ...], ...], set[str]]],
-    present: set[str],
+    weights: dict[str, float], stand_ins: list[tuple[Bridge, set[str]]], present: set[str]
 ) -> float:
     """The weighted share of the query's topic words (`weights`' keys) a resource holds, as
-    asked or through one of their glossary variants (`stand_ins`)."""
+    asked or through a glossary bridge standing in for them (`stand_ins`)."""
     total = sum(weights.values())
     if not total:
         return 0.0
     held = {token for token in weights if token in present}
-    for alternatives, words in stand_ins:
-        if any(present.issuperset(alt) for alt in alternatives):
+    for bridge, words in stand_ins:
+        if bridge.found_in(present):
             held |= words
-    return sum(weights[token] for token in held if token in weights) / total
+    return sum(weights[token] for token in held) / total
 
 
 def _by(doc: dict, people: set[str]) -> str:
