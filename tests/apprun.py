@@ -18,6 +18,7 @@ from pathlib import Path
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from indexer.build import Builder
@@ -180,11 +181,13 @@ def chrome(profile: Path, width: int = 1400, height: int = 1000) -> Iterator[web
         driver.quit()
 
 
-def wait_for(driver: webdriver.Chrome, condition, timeout: float = 90, message: str = ""):
-    """WebDriverWait with a generous default; an element replaced while the condition read
-    it (the app redrawing) means "not yet", not a failure."""
+def wait_for(
+    driver: webdriver.Chrome, condition, timeout: float = 90, message: str = "", poll: float = 0.25
+):
+    """WebDriverWait with a generous default, checking every `poll` seconds; an element
+    replaced while the condition read it (the app redrawing) means "not yet", not a failure."""
     wait = WebDriverWait(
-        driver, timeout, poll_frequency=0.25, ignored_exceptions=(StaleElementReferenceException,)
+        driver, timeout, poll_frequency=poll, ignored_exceptions=(StaleElementReferenceException,)
     )
     return wait.until(condition, message)
 
@@ -210,7 +213,15 @@ def search(driver: webdriver.Chrome, query: str) -> None:
         ),  # the question box, not a form's field in the sidebar
         message="no search box",
     )
-    box.clear()
+    ask(box, query)
+
+
+def ask(box, query: str) -> None:
+    """Replace what the question box holds with `query` and press Enter. The keys select and
+    delete the old text: WebElement.clear() empties the field, but the app's input still
+    holds its old value, and what is typed next is appended to it."""
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(Keys.DELETE)
     box.send_keys(query + "\n")
 
 
