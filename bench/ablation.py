@@ -45,6 +45,7 @@ BEFORE = {
     "coverage_idf": False,
     "bridge_weight": 0.6,
     "bridge_once": False,
+    "one_syllable_weight": 1.0,
     "field_weights": {name: 1.0 for name in Ranking().field_weights},
 }
 ZSCORE = {"fusion": "zscore", "dense_weight": Ranking().dense_weight}
@@ -70,6 +71,12 @@ STEPS = (  # (label, change, kept)
     ("(not kept) coverage weighed 0.6, not 0.4", {"coverage_weight": 0.6}, False),
     ("+ a glossary term counts once, in the language that scores more", ONCE, True),
     ("+ related: title words only, weighed 0.3", TITLES, True),
+    ("(not kept) one-syllable Korean query words left out", {"one_syllable_weight": 0.0}, False),
+    (
+        "+ one-syllable Korean query words (장, 수, 짜) count a quarter",
+        {"one_syllable_weight": Ranking().one_syllable_weight},
+        True,
+    ),
 )
 COLUMNS = ("all", "lang=ko", "lang=en", "kind=cross", "type=any")
 

@@ -165,6 +165,12 @@ class QueryPlan:
         return list(dict.fromkeys(term.token for term in self.topic_terms))
 
 
+def one_syllable(token: str) -> bool:
+    """A Korean word of one syllable (장, 수, 편, 점): mostly a counter, a bound noun or one
+    of many homonyms, so weak evidence of a topic."""
+    return len(token) == 1 and bool(_HANGUL.match(token))
+
+
 def plan_query(text: str, terms: list[Term], *, strip_dense: bool, bridge: bool) -> QueryPlan:
     """Read type words and glossary terms out of an analysed query.
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.lexical import FieldIndex
-from indexer.query import QueryPlan, variant_tokens
+from indexer.query import QueryPlan, one_syllable, variant_tokens
 
 FUSIONS = ("zscore", "minmax", "convex", "rrf")
 RRF_K = 60
@@ -53,6 +53,7 @@ class Ranking:
     related_keyword_weight: float = 0.3  # related: the resource's words shared, 0..1
     related_fields: tuple[str, ...] = ("title",)  # ... in these fields (headings: its siblings)
     kiwi_queries: bool = False  # analyse queries with Kiwi, not against the index's words
+    one_syllable_weight: float = 0.25  # a one-syllable Korean query word counts this share
 
     def with_options(self, **options) -> Ranking:
         known = {f.name for f in fields(self)}
@@ -66,7 +67,10 @@ def keyword_scores(index: FieldIndex, plan: QueryPlan, ranking: Ranking) -> np.n
     """BM25 over the fields for the topic words, plus each glossary bridge's best
     other-language variant at `bridge_weight`."""
     weights = ranking.field_weights
-    scores = index.scores(plan.topic_tokens, weights)
+    short = [token for token in plan.topic_tokens if one_syllable(token)]
+    scores = index.scores([t for t in plan.topic_tokens if t not in short], weights)
+    if short:
+        scores += ranking.one_syllable_weight * index.scores(short, weights)
     if ranking.bridge:
         for bridge in plan.bridges:
             best = np.max([_all_of(index, alt, weights) for alt in bridge.alternatives], axis=0)

@@ -522,6 +522,31 @@ def test_coverage_counts_a_rare_word_more_than_common_ones(tmp_path, fake_build)
     assert by_count["https://ex.com/origin"] == pytest.approx(2 / 3, abs=1e-4)
 
 
+CHAPTERS = """# 자료
+
+## 김작성 (2019.03.01)
+
+* [자연어 처리 책, 장별 정리](https://ex.com/book): 1장은 개념, 4장은 분류, 6장은 챗봇.
+* [판별자 가중치를 고정하는 이유](https://ex.com/gan): GAN의 trainable 매개변수
+* [강화학습 입문](https://ex.com/rl): 보상과 정책
+"""
+
+
+def test_a_one_syllable_korean_word_counts_less_than_a_topic_word(tmp_path, fake_build):
+    """In "GAN 한 장 요약" (GAN on one slide), 장 is a counter: a book whose note says 4장,
+    5장, 6장 (chapters) must not outrank the one resource about GAN."""
+    (tmp_path / "list.md").write_text(CHAPTERS, encoding="utf-8")
+    built = fake_build([tmp_path / "list.md"])
+    searcher = Searcher.open(built.path, FakeEmbedder(), built.settings)
+
+    def first(ranking: Ranking) -> str:
+        searcher.ranking = ranking
+        return searcher.search("GAN 한 장 요약", mode="lexical").results[0].url
+
+    assert first(Ranking()) == "https://ex.com/gan"
+    assert first(Ranking(one_syllable_weight=1.0)) == "https://ex.com/book"
+
+
 def test_clean_query():
     assert clean_query("  hello \n\t world ", 100) == ("hello world", False)
     assert clean_query("ｆｕｌｌ　ｗｉｄｔｈ", 100) == ("full width", False)
