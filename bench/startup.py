@@ -187,11 +187,10 @@ def cli_figures(runs: int) -> list[dict]:
 
 FLOOR_APP = common.ROOT / "bench" / "floor_app.py"
 SECOND = ("TPU 사용법", "TPU")
-BOX = '[data-testid="stMain"] [data-testid="stTextInput"] input'
-# Installed in the page before it loads: the page's own clock (performance.now()) notes when
-# the question box is first in the document, when Enter is pressed, and when the first result
-# card's title holds the awaited words. The browser is read once per check,
-# so how often the bench asks adds nothing to the figures.
+# Installed in the page before it loads (__BOX__: the question box's selector): the page's
+# own clock (performance.now()) notes when the question box is first in the document, when
+# Enter is pressed, and when the first result card's title holds the awaited words. The
+# browser is read once per check, so how often the bench asks adds nothing to the figures.
 WATCH = """
 window.__recall = {awaited: null};
 document.addEventListener('keydown', (e) => {
@@ -204,20 +203,20 @@ new MutationObserver(() => {
   if (seen.awaited && seen.answer === undefined && top && top.textContent.includes(seen.awaited))
     seen.answer = performance.now();
 }).observe(document, {subtree: true, childList: true, characterData: true});
-""".replace("__BOX__", json.dumps(BOX))
+"""
 POLL_S = 0.02
 
 
 def _ask(driver, query: str, awaited: str) -> dict:
     """Type `query` into the box once it is there, press Enter, and wait until the first
     card's title holds `awaited`; returns the page's clock readings (milliseconds)."""
-    from apprun import ask, wait_for
+    from apprun import QUESTION_BOX, ask, wait_for
 
     wait_for(driver, lambda d: d.execute_script("return window.__recall.box"), poll=POLL_S)
     driver.execute_script(
         "Object.assign(window.__recall, {awaited: arguments[0], answer: undefined})", awaited
     )
-    ask(driver.find_element("css selector", BOX), query)
+    ask(driver.find_element("css selector", QUESTION_BOX), query)
     wait_for(driver, lambda d: d.execute_script("return window.__recall.answer"), poll=POLL_S)
     return driver.execute_script(
         "const n = performance.getEntriesByType('navigation')[0];"
@@ -231,7 +230,9 @@ def app_figures(runs: int) -> dict:
     to the first answer; Enter to the answer of a second question; and the server time per
     question over the evaluation questions (AppTest)."""
     sys.path.insert(0, str(common.ROOT / "tests"))
-    from apprun import SAMPLE, chrome, serve_app, wait_idle
+    from apprun import QUESTION_BOX, SAMPLE, chrome, serve_app, wait_idle
+
+    watch = WATCH.replace("__BOX__", json.dumps(QUESTION_BOX))
 
     folder = OUT / "startup"
     index = folder / "keras-seed-index"
@@ -245,7 +246,7 @@ def app_figures(runs: int) -> dict:
             profile = tempfile.TemporaryDirectory(dir=folder)
             with served as url, profile, chrome(Path(profile.name)) as driver:
                 figures.setdefault("ready", []).append(time.perf_counter() - began)
-                driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": WATCH})
+                driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": watch})
                 driver.get(url)  # returns at the page's load event
                 seen = _ask(driver, QUERY, "Time Series")
                 load = seen["load"]  # milliseconds from navigation start, as every reading

@@ -204,14 +204,14 @@ def wait_idle(driver: webdriver.Chrome, timeout: float = 90) -> None:
     time.sleep(0.5)  # let the last elements settle before reading or capturing the page
 
 
+# The question box, not a form's field in the sidebar.
+QUESTION_BOX = '[data-testid="stMain"] [data-testid="stTextInput"] input'
+
+
 def search(driver: webdriver.Chrome, query: str) -> None:
     """Type a question into the search box and press Enter."""
     box = wait_for(
-        driver,
-        lambda d: d.find_element(
-            "css selector", '[data-testid="stMain"] [data-testid="stTextInput"] input'
-        ),  # the question box, not a form's field in the sidebar
-        message="no search box",
+        driver, lambda d: d.find_element("css selector", QUESTION_BOX), message="no search box"
     )
     ask(box, query)
 
