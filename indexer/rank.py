@@ -55,6 +55,10 @@ class Ranking:
     kiwi_queries: bool = False  # analyse queries with Kiwi, not against the index's words
     one_syllable_weight: float = 0.25  # a one-syllable Korean query word counts this share
 
+    def word_weight(self, token: str) -> float:
+        """What one of the query's words counts for, in keyword scores and in coverage."""
+        return self.one_syllable_weight if one_syllable(token) else 1.0
+
     def with_options(self, **options) -> Ranking:
         known = {f.name for f in fields(self)}
         unknown = set(options) - known
@@ -67,10 +71,12 @@ def keyword_scores(index: FieldIndex, plan: QueryPlan, ranking: Ranking) -> np.n
     """BM25 over the fields for the topic words, plus each glossary bridge's best
     other-language variant at `bridge_weight`."""
     weights = ranking.field_weights
-    short = [token for token in plan.topic_tokens if one_syllable(token)]
-    scores = index.scores([t for t in plan.topic_tokens if t not in short], weights)
-    if short:
-        scores += ranking.one_syllable_weight * index.scores(short, weights)
+    by_weight: dict[float, list[str]] = {}
+    for token in plan.topic_tokens:
+        by_weight.setdefault(ranking.word_weight(token), []).append(token)
+    scores = np.zeros(index.num_docs, dtype=np.float32)
+    for weight, tokens in by_weight.items():
+        scores += weight * index.scores(tokens, weights)
     if ranking.bridge:
         for bridge in plan.bridges:
             best = np.max([_all_of(index, alt, weights) for alt in bridge.alternatives], axis=0)

@@ -18,7 +18,7 @@ from indexer.config import Settings, load_settings
 from indexer.embed import Embedder, ModelLoadError, load_embedder
 from indexer.lexical import top_k
 from indexer.morphology import analyse_many
-from indexer.query import Bridge, QueryPlan, one_syllable, plan_query
+from indexer.query import Bridge, QueryPlan, plan_query
 from indexer.rank import FUSIONS, Candidate, Ranking, fuse, keyword_scores, load_calibration
 from indexer.resources import headings, normalize_url
 from indexer.store import IndexIncompatible, IndexReader
@@ -333,15 +333,11 @@ class Searcher:
         return SearchResponse(text, _ms(started), hits, message, truncated, no_close_match)
 
     def _cover(self, candidates: list[Candidate], plan: QueryPlan, ranking: Ranking) -> None:
-        asked = list(dict.fromkeys(t.token for t in plan.topic_terms))
+        asked = plan.topic_tokens
         bridged = [tok for b in plan.bridges for alt in b.alternatives for tok in alt]
         found = self.reader.lexical.tokens_in([*asked, *bridged], [c.pos for c in candidates])
-        weights = (
-            self.reader.lexical.rarity(asked) if ranking.coverage_idf else dict.fromkeys(asked, 1.0)
-        )
-        for token in weights:
-            if one_syllable(token):
-                weights[token] *= ranking.one_syllable_weight
+        rarity = self.reader.lexical.rarity(asked) if ranking.coverage_idf else {}
+        weights = {token: rarity.get(token, 1.0) * ranking.word_weight(token) for token in asked}
         # Each bridge, and the query's words it stands in for.
         stand_ins = [
             (b, {t.token for t in plan.topic_terms if t.surface.casefold() in b.asked})

@@ -51,6 +51,8 @@ class _Item:
     row_note: str = ""
     paragraph: bool = False  # prose lines rather than a list item or table row
     table_row: bool = False
+    # Filled on first use: plain attributes, not functools.cached_property, which takes a
+    # lock on each item's first read under Python 3.11 (a list has thousands of items).
     _links: list[Link] | None = field(default=None, init=False, repr=False, compare=False)
     _newlines: list[int] | None = field(default=None, init=False, repr=False, compare=False)
 
