@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from indexer import morphology
 from indexer.lexical import FieldIndex, LexicalIndex, LexicalIndexError, top_k
 from indexer.morphology import tokenize, tokenize_many
 
@@ -102,6 +103,20 @@ def test_a_long_run_without_spaces_is_tokenized():
 
 def test_tokenize_many_matches_tokenize():
     assert tokenize_many(CORPUS) == [tokenize(text) for text in CORPUS]
+
+
+def test_a_line_many_texts_hold_is_analysed_once(monkeypatch):
+    heading, note = "시계열 예측 강의", "케라스로 만든 LSTM 예제입니다"
+    texts = [f"{heading}\n{note}", f"{heading}\n객체인식 튜토리얼", heading]
+    sent = []
+    analyse = morphology._MORPHOLOGY.analyse
+    monkeypatch.setattr(
+        morphology._MORPHOLOGY, "analyse", lambda chunks: sent.extend(chunks) or analyse(chunks)
+    )
+    tokens = tokenize_many(texts)
+    assert sorted(sent) == sorted([heading, note, "객체인식 튜토리얼"])
+    assert tokens[0] == tokenize(heading) + tokenize(note)
+    assert tokens[2] == tokenize(heading) == ["시계열", "예측", "강의"]
 
 
 ANY_TEXT = st.text(st.characters(exclude_categories=()), max_size=300)  # surrogates too
