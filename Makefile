@@ -26,7 +26,8 @@ system-deps:
 			chromium chromium-driver fonts-noto-cjk; \
 	fi
 
-# The index is built when it is missing or cannot be read (damaged, or of an older format).
+# The index is built when it is missing or cannot be searched (damaged, or of an older
+# format or tokenizer: `recall stats` fails then).
 run: install
 	@$(PY) -m indexer stats >/dev/null 2>&1 || $(PY) -m indexer build data
 	$(PY) -m indexer ui

@@ -237,12 +237,26 @@ def _add_stats(sub) -> None:
 
 
 def cmd_stats(args) -> int:
+    """What the index holds; fails (after saying it) when this Recall cannot search it, so
+    that `make run` rebuilds an index of an older tokenizer."""
     from indexer.export import index_stats
+    from indexer.store import IndexProblem, check_tokenizer
 
-    stats = index_stats(_open_metadata(args))
+    metadata = _open_metadata(args)
+    stats = index_stats(metadata)
     if args.json:
         print_json(stats)
-        return EXIT_OK
+    else:
+        _print_stats(stats)
+    try:
+        check_tokenizer(load_settings(index_dir=args.index).index_dir, metadata.manifest)
+    except IndexProblem as exc:
+        print(f"recall: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+def _print_stats(stats: dict) -> None:
     counts = stats["counts"]
     print(f"index:     {stats['index']}")
     print(f"build:     {stats['build_id']} at {stats['built_at']}")
@@ -255,7 +269,6 @@ def cmd_stats(args) -> int:
     print("fetch:     " + ", ".join(f"{k} {v}" for k, v in stats["fetch_counts"].items()))
     print(f"size:      {stats['size_bytes'] / 1e6:.1f} MB")
     print("links:     " + ", ".join(f"{k} {v}" for k, v in stats["link_health"].items()))
-    return EXIT_OK
 
 
 # ------------------------------------------------------------------------ export

@@ -10,9 +10,8 @@ import time
 from pathlib import Path
 
 from indexer.config import Settings, load_settings
-from indexer.morphology import TOKENIZER_NAME
 from indexer.search import Searcher
-from indexer.store import IndexIncompatible, read_manifest
+from indexer.store import check_tokenizer, read_manifest
 
 # Searched on opening: the encoder's first query and the index's first reads (and the
 # glossary's tokens) should not be a visitor's.
@@ -20,14 +19,8 @@ _WARM_UP_QUERY = "시계열 time series"
 
 
 def open_searcher(path: Path, settings: Settings | None = None) -> Searcher:
-    """`Searcher.open`, refusing an index whose keyword index another tokenizer analysed:
-    its words would silently miss the query's."""
-    tokenizer = read_manifest(path)["tokenizer"]
-    if tokenizer != TOKENIZER_NAME:
-        raise IndexIncompatible(
-            f"index {path} was built with tokenizer {tokenizer!r}, this Recall analyses text "
-            f"with {TOKENIZER_NAME!r}: rebuild it with `recall build`"
-        )
+    """`Searcher.open`, refusing an index whose keyword index another tokenizer analysed."""
+    check_tokenizer(path, read_manifest(path))
     return Searcher.open(path, settings=settings)
 
 

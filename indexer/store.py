@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from indexer.chunk import Passage
+from indexer.morphology import TOKENIZER_NAME
 
 if TYPE_CHECKING:
     import faiss
@@ -338,6 +339,17 @@ def read_manifest(index_path: Path) -> dict:
     if missing:
         raise IndexCorrupt(f"index manifest {path} lacks {', '.join(missing)}: {REBUILD_HINT}")
     return manifest
+
+
+def check_tokenizer(index_path: Path, manifest: dict) -> None:
+    """IndexIncompatible when another tokenizer analysed the index's keyword index: its
+    words would silently miss this Recall's queries."""
+    tokenizer = manifest["tokenizer"]
+    if tokenizer != TOKENIZER_NAME:
+        raise IndexIncompatible(
+            f"index {index_path} was built with tokenizer {tokenizer!r}, this Recall analyses "
+            f"text with {TOKENIZER_NAME!r}: rebuild it with `recall build`"
+        )
 
 
 def verify_files(folder: Path, manifest: dict) -> None:

@@ -1,5 +1,6 @@
 """The index a long-lived process serves (indexer/live.py): opened once per build, and
-refused when its keyword index was analysed by another tokenizer."""
+refused when its keyword index was analysed by another tokenizer (and `recall stats` says
+so)."""
 
 from __future__ import annotations
 
@@ -47,3 +48,7 @@ def test_an_index_analysed_by_another_tokenizer_is_refused(fake_build, fake_mode
         LiveIndex(built.path).searcher()
     assert main(["search", "LSTM", "--index", str(built.path)]) == 2
     assert "recall build" in capsys.readouterr().err
+    # `recall stats` still says what the index holds, and fails, so `make run` rebuilds it.
+    assert main(["stats", "--index", str(built.path)]) == 1
+    out, err = capsys.readouterr()
+    assert "tokenizer kiwipiepy-morphemes+latin-words/0" in out and "recall build" in err
