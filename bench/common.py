@@ -489,12 +489,12 @@ def md_table(headers: Sequence[str], rows: Iterable[Sequence]) -> str:
 
 
 def readable_index(index: Path) -> bool:
-    """Whether `index` is a built index this Recall reads: a bench builds one again when it
-    is missing or of an older format."""
-    from indexer.store import IndexProblem, read_manifest
+    """Whether `index` is a built index this Recall searches: a bench builds one again when
+    it is missing, of an older format or of another tokenizer."""
+    from indexer.store import IndexProblem, check_tokenizer, read_manifest
 
     try:
-        read_manifest(index)
+        check_tokenizer(index, read_manifest(index))
     except IndexProblem:
         return False
     return True

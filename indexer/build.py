@@ -303,7 +303,9 @@ def _code_digest() -> str:
 
 
 def _content_hash(model: str, docs: list[dict], passages: list[Passage]) -> str:
-    digest = hashlib.sha256(model.encode())
+    """What the index is made of: the model's vectors of the passages, and the keyword
+    index, which the tokenizer makes (a new tokenizer rebuilds it, reusing the vectors)."""
+    digest = hashlib.sha256(f"{model}\0{TOKENIZER_NAME}".encode())
     for doc in docs:
         digest.update(json.dumps(doc, sort_keys=True, ensure_ascii=False).encode())
     for passage in passages:

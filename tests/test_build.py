@@ -168,6 +168,19 @@ def test_a_rebuild_of_the_same_lists_embeds_nothing(fake_build, fake_settings):
     assert IndexReader(settings.index_dir).build_id == first.report.build_id
 
 
+def test_a_new_tokenizer_rebuilds_the_keyword_index_and_reuses_the_vectors(
+    monkeypatch, fake_build, fake_settings
+):
+    settings = fake_settings()
+    first = fake_build(settings=settings)
+    monkeypatch.setattr("indexer.build.TOKENIZER_NAME", "another-tokenizer/9")
+    embedder = FakeEmbedder()
+    again = fake_build(settings=settings, embedder=embedder)
+    assert not again.report.unchanged and again.report.build_id != first.report.build_id
+    assert (again.report.embedded, again.report.reused) == (0, 11)
+    assert IndexReader(settings.index_dir).manifest["tokenizer"] == "another-tokenizer/9"
+
+
 def test_a_rebuild_with_nothing_changed_never_loads_the_model(
     monkeypatch, fake_build, fake_settings, no_pages
 ):
