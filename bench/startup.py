@@ -161,16 +161,22 @@ def kiwi_figures(runs: int) -> list[dict]:
     return figures
 
 
+def startup_index(corpus) -> Path:
+    """The corpus's index for these figures, built when missing or not searchable."""
+    index = OUT / "startup" / f"{corpus.name}-index"
+    if not common.readable_index(index):
+        print(f"building {corpus.name} into {index} …", flush=True)
+        build_index(corpus, index, DEFAULT_MODEL)
+    return index
+
+
 def cli_figures(runs: int) -> list[dict]:
     figures = []
     for corpus in corpora():
         if not all(source.exists() for source in corpus.sources):
             print(f"{corpus.name}: sources absent, skipped", flush=True)
             continue
-        index = OUT / "startup" / f"{corpus.name}-index"
-        if not common.readable_index(index):
-            print(f"building {corpus.name} into {index} …", flush=True)
-            build_index(corpus, index, DEFAULT_MODEL)
+        index = startup_index(corpus)
         manifest = json.loads((index / "manifest.json").read_text())
         related_to = corpus.eval_set().related[0]["of"]
         for name, command in commands(index, corpus.sources[0], related_to).items():
@@ -235,7 +241,7 @@ def app_figures(runs: int) -> dict:
     watch = WATCH.replace("__BOX__", json.dumps(QUESTION_BOX))
 
     folder = OUT / "startup"
-    index = folder / "keras-seed-index"
+    index = startup_index(next(c for c in corpora() if c.name == "keras-seed"))
     samples: dict[str, dict[str, list[float]]] = {"app": {}, "floor": {}}
     for _ in range(runs):
         for name, script in (("app", None), ("floor", FLOOR_APP)):
@@ -280,7 +286,7 @@ def server_time_per_question() -> dict:
     from streamlit.testing.v1 import AppTest
 
     corpus = common.largest_corpus()
-    os.environ["RECALL_INDEX"] = str(OUT / "startup" / f"{corpus.name}-index")
+    os.environ["RECALL_INDEX"] = str(startup_index(corpus))
     app = AppTest.from_file(str(common.ROOT / "search_ui" / "app.py"), default_timeout=300)
     app.run()  # the front page; loads the model and the index
     times = []
