@@ -242,8 +242,10 @@ def section(
             "",
             "Calibration (tuning half, use-multilingual): P(relevant) = σ("
             f"{calibration['intercept']} + {calibration['dense']}·similarity + "
-            f"{calibration['coverage']}·coverage), weak below {calibration['threshold']} "
-            f"(kept {calibration['tune_first_relevant_not_weak']:.0%} of the tuning half's first "
+            f"{calibration['coverage']}·coverage {calibration['absent']:+}·absent), where absent "
+            "is 1 when the question names a glossary term that no resource holds in any of its "
+            f"variants; weak below {calibration['threshold']} (kept "
+            f"{calibration['tune_first_relevant_not_weak']:.0%} of the tuning half's first "
             "relevant hits strong).",
         ]
     return "\n".join(parts)
@@ -332,8 +334,9 @@ def reading_agreement(opened) -> str:
 
 
 def _features(opened, ranking: Ranking, half: str) -> tuple[np.ndarray, np.ndarray, list]:
-    """(similarity, coverage) of every top-10 hit of every query of `half`, with whether
-    it is relevant; and per query the position of its first relevant hit."""
+    """(similarity, coverage, a glossary term of the query absent from the collection) of
+    every top-10 hit of every query of `half`, with whether it is relevant; and per query
+    the position of its first relevant hit."""
     from indexer.resources import normalize_url
 
     x, y, queries = [], [], []
@@ -345,13 +348,14 @@ def _features(opened, ranking: Ranking, half: str) -> tuple[np.ndarray, np.ndarr
             if item.get("split") != half:
                 continue
             wanted = {normalize_url(u) for u in item["rel"]}
-            hits = searcher.search(item["q"], k=common.K).results
+            response = searcher.search(item["q"], k=common.K)
+            hits, absent = response.results, float(bool(response.absent_terms))
             start = len(x)
             first = None
             for i, hit in enumerate(hits):
                 relevant = normalize_url(hit.url) in wanted
                 first = i if relevant and first is None else first
-                x.append((hit.similarity or 0.0, hit.coverage))
+                x.append((hit.similarity or 0.0, hit.coverage, absent))
                 y.append(relevant)
             queries.append((bool(wanted), start, len(x), first))
     return np.array(x, dtype=float), np.array(y, dtype=float), queries
@@ -371,7 +375,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, steps: int = 200) -> np.ndarray:
 
 
 def calibrate(opened, ranking: Ranking, target: float = 0.97) -> dict:
-    """Fit P(relevant | similarity, coverage) on the tuning half and choose the highest
+    """Fit P(relevant | similarity, coverage, absent term) on the tuning half and choose the highest
     threshold that keeps `target` of the answerable queries' first relevant hits strong."""
     x, y, queries = _features(opened, ranking, "tune")
     weights = fit_logistic(x, y)
@@ -384,6 +388,7 @@ def calibrate(opened, ranking: Ranking, target: float = 0.97) -> dict:
         "intercept": round(float(weights[0]), 4),
         "dense": round(float(weights[1]), 4),
         "coverage": round(float(weights[2]), 4),
+        "absent": round(float(weights[3]), 4),
         "threshold": round(threshold, 4),
         "tune_first_relevant_not_weak": target,
         "tune_no_close_match_share": round(float(told), 3),

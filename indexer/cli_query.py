@@ -108,6 +108,8 @@ def cmd_search(args) -> int:
                 print(f"({response.message})")
             if response.no_close_match:
                 print("(no close match: every result below is less related)")
+            if response.absent_terms:
+                print(f"(nothing in the index mentions: {', '.join(response.absent_terms)})")
             _print_hits(response.results)
             print(f"{len(response.results)} results in {response.took_ms:.0f} ms")
     return EXIT_OK

@@ -137,6 +137,20 @@ def glossary_tokens() -> dict[str, tuple[str, ...]]:
 
 
 @dataclass(frozen=True)
+class Concept:
+    """A glossary term the query names: the variant it wrote first, all it wrote, and every
+    variant of the entry (either language)."""
+
+    asked: str
+    written: frozenset[str]
+    variants: tuple[str, ...]
+
+    def token_lists(self) -> list[tuple[str, ...]]:
+        """Each variant as index tokens (a resource holding all of one holds the term)."""
+        return [tokens for variant in self.variants if (tokens := variant_tokens(variant))]
+
+
+@dataclass(frozen=True)
 class Bridge:
     """A glossary term found in the query: its tokens as asked and in the other language."""
 
@@ -159,6 +173,7 @@ class QueryPlan:
     dense_text: str
     intents: set[str] = field(default_factory=set)
     bridges: list[Bridge] = field(default_factory=list)
+    concepts: list[Concept] = field(default_factory=list)  # the glossary terms it names
 
     @property
     def topic_tokens(self) -> list[str]:
@@ -187,8 +202,10 @@ def plan_query(text: str, terms: list[Term], *, strip_dense: bool, bridge: bool)
         for term in typed:
             stripped = re.sub(re.escape(term.surface), " ", stripped, flags=re.IGNORECASE)
         dense_text = " ".join(stripped.split()) or text
-    bridges = _bridges(text, {term.token for term in topic}) if bridge else []
-    return QueryPlan(text, terms, topic, dense_text, intents, bridges)
+    concepts = _concepts(text) if bridge else []
+    topic_tokens = {term.token for term in topic}
+    bridges = [b for concept in concepts if (b := _bridge(concept, topic_tokens))]
+    return QueryPlan(text, terms, topic, dense_text, intents, bridges, concepts)
 
 
 @functools.cache
@@ -232,20 +249,24 @@ def reload_glossary() -> None:
         table.cache_clear()
 
 
-def _bridges(text: str, topic_tokens: set[str]) -> list[Bridge]:
+def _concepts(text: str) -> list[Concept]:
     present = _found_variants(_fold(text))
     entries, numbers = glossary(), _entry_numbers()
-    found = []
+    concepts = []
     for number in sorted({numbers[v] for v in present}):  # the glossary's order
-        entry = entries[number]
-        asked = next(v for v in entry.variants if v in present)
-        alternatives = tuple(
-            tokens
-            for variant in entry.variants
-            if variant not in present
-            for tokens in [variant_tokens(variant)]
-            if tokens and not set(tokens) <= topic_tokens
-        )
-        if alternatives:
-            found.append(Bridge(asked, tuple(dict.fromkeys(alternatives))))
-    return found
+        variants = entries[number].variants
+        written = frozenset(v for v in variants if v in present)
+        concepts.append(Concept(next(v for v in variants if v in written), written, variants))
+    return concepts
+
+
+def _bridge(concept: Concept, topic_tokens: set[str]) -> Bridge | None:
+    """The term's other variants that the query's own words do not already hold."""
+    alternatives = tuple(
+        tokens
+        for variant in concept.variants
+        if variant not in concept.written
+        for tokens in [variant_tokens(variant)]
+        if tokens and not set(tokens) <= topic_tokens
+    )
+    return Bridge(concept.asked, tuple(dict.fromkeys(alternatives))) if alternatives else None

@@ -169,16 +169,18 @@ def fuse(
 
 @dataclass(frozen=True)
 class Calibration:
-    """P(relevant) of a hit from its dense similarity and keyword coverage, fitted on the
-    tuning half for one model; `threshold` is the probability below which a hit is weak."""
+    """P(relevant) of a hit from its dense similarity, its keyword coverage and whether the
+    query names a glossary term that no resource holds, fitted on the tuning half for one
+    model; `threshold` is the probability below which a hit is weak."""
 
     intercept: float
     dense: float
     coverage: float
+    absent: float
     threshold: float
 
-    def probability(self, dense: float, coverage: float) -> float:
-        z = self.intercept + self.dense * dense + self.coverage * coverage
+    def probability(self, dense: float, coverage: float, absent: bool) -> float:
+        z = self.intercept + self.dense * dense + self.coverage * coverage + self.absent * absent
         return 1.0 / (1.0 + math.exp(-z))
 
 
@@ -197,6 +199,7 @@ def load_calibration(model: str, path: Path = CALIBRATION) -> Calibration | None
             float(entry["intercept"]),
             float(entry["dense"]),
             float(entry["coverage"]),
+            float(entry["absent"]),
             float(entry["threshold"]),
         )
     except (KeyError, TypeError, ValueError):

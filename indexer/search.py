@@ -16,7 +16,7 @@ import numpy as np
 
 from indexer.config import Settings, load_settings
 from indexer.embed import Embedder, ModelLoadError, load_embedder
-from indexer.lexical import top_k
+from indexer.lexical import FIELDS, top_k
 from indexer.morphology import analyse_many
 from indexer.query import Bridge, QueryPlan, plan_query
 from indexer.rank import FUSIONS, Candidate, Ranking, fuse, keyword_scores, load_calibration
@@ -108,6 +108,8 @@ class SearchResponse:
     message: str | None = None
     truncated: bool = False
     no_close_match: bool = False  # every hit is weak: nothing in the index answers well
+    # the glossary terms the query names that no resource holds, in either language
+    absent_terms: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
@@ -117,6 +119,7 @@ class SearchResponse:
             "message": self.message,
             "truncated": self.truncated,
             "no_close_match": self.no_close_match,
+            "absent_terms": self.absent_terms,
         }
 
 
@@ -326,11 +329,25 @@ class Searcher:
                 break
             depth *= 4
         ranked.sort(key=lambda c: (-c.score, c.pos))
-        hits = [self._hit(rank, c, plan) for rank, c in enumerate(ranked[:k], start=1)]
+        absent = self._absent_terms(plan)
+        hits = [self._hit(rank, c, plan, bool(absent)) for rank, c in enumerate(ranked[:k], 1)]
         no_close_match = bool(hits) and all(hit.weak for hit in hits)
         if not hits and message is None:
             message = "no matching resources" + (" for these filters" if filters.active() else "")
-        return SearchResponse(text, _ms(started), hits, message, truncated, no_close_match)
+        return SearchResponse(text, _ms(started), hits, message, truncated, no_close_match, absent)
+
+    def _absent_terms(self, plan: QueryPlan) -> list[str]:
+        """The glossary terms of the query that no resource holds in any of their variants:
+        a question about a concept the collection never mentions."""
+        lexical = self.reader.lexical
+        return [
+            concept.asked
+            for concept in plan.concepts
+            if not any(
+                all(map(lexical.knows, tokens)) and lexical.holding_all(tokens, FIELDS).any()
+                for tokens in concept.token_lists()
+            )
+        ]
 
     def _cover(self, candidates: list[Candidate], plan: QueryPlan, ranking: Ranking) -> None:
         asked = plan.topic_tokens
@@ -361,7 +378,7 @@ class Searcher:
             )
         return self._kind_masks[intent]
 
-    def _hit(self, rank: int, candidate: Candidate, plan: QueryPlan) -> Hit:
+    def _hit(self, rank: int, candidate: Candidate, plan: QueryPlan, absent: bool) -> Hit:
         doc = self.docs[candidate.pos]
         rows = candidate.rows
         passages = self.reader.passage_rows(rows[:3])
@@ -394,7 +411,7 @@ class Searcher:
         confidence = None
         if self.calibration is not None:
             dense_evidence = candidate.similarity if candidate.similarity is not None else 0.0
-            confidence = self.calibration.probability(dense_evidence, coverage)
+            confidence = self.calibration.probability(dense_evidence, coverage, absent)
         return Hit(
             rank=rank,
             id=doc["id"],

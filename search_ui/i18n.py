@@ -52,6 +52,10 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "가까운 자료가 없습니다. 아래는 덜 관련된 결과입니다.",
         "No close match. Below are less related results.",
     ),
+    "absent_terms": (
+        "이 모음에는 {terms}에 관한 자료가 없습니다.",
+        "Nothing in this collection mentions {terms}.",
+    ),
     "less_related": ("덜 관련된 결과 ({n})", "Less related ({n})"),
     "source_files": ("목록과 대화 파일", "Lists and chat exports"),
     "source_file": ("파일", "File"),

@@ -118,6 +118,8 @@ def results(engine: eng.Engine, state: UIState) -> None:
     weak = [hit for hit in response.results if hit.weak]
     if response.no_close_match:
         st.info(t(lang, "no_close_match"), icon=":material/search_off:")
+    if response.absent_terms:
+        st.caption(t(lang, "absent_terms", terms=", ".join(response.absent_terms)))
     for hit in close:
         _card(engine, lang, hit)
     if weak:

@@ -427,6 +427,21 @@ def test_confidence_tells_answered_from_unanswerable(real_searcher):
     assert data["no_close_match"] is True and data["results"][0]["weak"] is True
 
 
+@pytest.mark.slow
+def test_a_glossary_term_no_resource_holds_is_named_and_lowers_confidence(real_searcher):
+    # The sample list writes 자연어 처리 only in Korean: the English term is held through it.
+    held = real_searcher.search("natural language processing book", k=5)
+    assert held.absent_terms == [] and held.results[0].url == BOOK
+    absent = real_searcher.search("NeRF 논문 설명", k=5)  # neural radiance fields
+    assert absent.absent_terms == ["nerf"] and absent.to_dict()["absent_terms"] == ["nerf"]
+    assert absent.no_close_match
+    # Its weight is what lowers the confidence of the same evidence.
+    hit, calibration = absent.results[0], real_searcher.calibration
+    assert calibration.absent < 0
+    unweighted = calibration.probability(hit.similarity or 0.0, hit.coverage, False)
+    assert hit.confidence < round(unweighted, 4)
+
+
 # --- pure pieces --------------------------------------------------------------------------
 
 
