@@ -11,7 +11,7 @@ MAX_WORDS = 300
 OVERLAP_WORDS = 30
 # A profile keeps its notes up to this many words; longer notes continue in
 # "note" passages so that no model truncates them away.
-PROFILE_NOTE_WORDS = 180
+PROFILE_NOTE_WORDS = 90
 
 # Korean sentences end at 다. 요. etc. even without a following space; the period stays.
 _SENTENCE_END = re.compile(r"(?<=[.!?。…])\s+|(?<=[다요죠음함임]\.)\s*|\n")

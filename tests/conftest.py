@@ -70,6 +70,12 @@ VIDEO_LIST = """# 강의 영상 모음
 이번 주 스터디는 강화학습 기초를 다룹니다. 벨만 방정식과 Q러닝을 함께 읽어요.
 """
 
+# Passages of the sample list: one profile per resource, and the book's review, longer than
+# a profile holds (chunk.PROFILE_NOTE_WORDS), continued in one note passage. The real index
+# adds VIDEO_LIST's three resources and its note.
+SAMPLE_PASSAGES = 12
+REAL_PASSAGES = SAMPLE_PASSAGES + 4
+
 # Resources of the sample list and VIDEO_LIST that tests look for.
 GAN = "https://tykimos.github.io/2017/12/12/One_Slide_GAN/"
 BOOK = "http://www.yes24.com/Product/Goods/69334316"

@@ -9,6 +9,7 @@ import re
 
 import pytest
 from apprun import APP, HOSTILE, SAMPLE, build_index
+from conftest import SAMPLE_PASSAGES
 from streamlit.testing.v1 import AppTest
 
 from indexer.config import DEFAULT_MODEL
@@ -259,7 +260,7 @@ def test_export_offers_markdown_and_csv(index):
 
 def test_status_view(index):
     app = run_app({"view": "status"})
-    assert [m.value for m in app.metric][:3] == ["11", "0", "11"]
+    assert [m.value for m in app.metric][:3] == ["11", "0", str(SAMPLE_PASSAGES)]
     assert "use-multilingual" in "".join(b.proto.body for b in app.get("html"))
     assert app.code[0].value == f"recall build {SAMPLE.parent} --index {index}"
     files = app.dataframe[0].value  # one row per list or chat export

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from chaoskit import flip_byte
-from conftest import GAN, SAMPLE_LIST, TPU, VIDEO_LIST
+from conftest import GAN, REAL_PASSAGES, SAMPLE_LIST, SAMPLE_PASSAGES, TPU, VIDEO_LIST
 from fakes import FakeEmbedder
 
 from indexer.build import PROFILE_WEIGHT, Builder, FetchOutcome, fetch_pages
@@ -81,9 +81,9 @@ def test_a_first_build_embeds_every_passage_and_describes_itself(fake_build):
     embedder = FakeEmbedder()
     built = fake_build(embedder=embedder)
     report = built.report
-    assert (report.resources, report.notes, report.passages) == (11, 0, 11)
-    assert (report.embedded, report.reused, report.unchanged) == (11, 0, False)
-    assert sum(len(batch) for batch in embedder.passage_batches) == 11
+    assert (report.resources, report.notes, report.passages) == (11, 0, SAMPLE_PASSAGES)
+    assert (report.embedded, report.reused, report.unchanged) == (SAMPLE_PASSAGES, 0, False)
+    assert sum(len(batch) for batch in embedder.passage_batches) == SAMPLE_PASSAGES
     assert report.dense_index == "flat"
     assert set(report.seconds) >= {"parse", "fetch", "chunk", "embed", "lexical", "publish"}
     reader = IndexReader(built.path)
@@ -145,8 +145,8 @@ def test_the_resource_limit_keeps_the_first_ones_and_says_so(fake_build, fake_se
 @pytest.mark.slow
 def test_the_real_index_was_built_offline_from_both_lists(real_index):
     report = real_index.report
-    assert (report.resources, report.notes, report.passages) == (14, 1, 15)
-    assert (report.embedded, report.reused) == (15, 0)
+    assert (report.resources, report.notes, report.passages) == (14, 1, REAL_PASSAGES)
+    assert (report.embedded, report.reused) == (REAL_PASSAGES, 0)
     assert report.fetch_counts == {"offline": 14}
     reader = IndexReader(real_index.path)
     assert reader.manifest["model"] == "use-multilingual" and reader.manifest["dimension"] == 512
@@ -162,7 +162,7 @@ def test_a_rebuild_of_the_same_lists_embeds_nothing(fake_build, fake_settings):
     embedder = FakeEmbedder()
     again = fake_build(settings=settings, embedder=embedder)
     assert again.report.unchanged
-    assert (again.report.embedded, again.report.reused) == (0, 11)
+    assert (again.report.embedded, again.report.reused) == (0, SAMPLE_PASSAGES)
     assert again.report.build_id == first.report.build_id
     assert embedder.passage_batches == []
     assert IndexReader(settings.index_dir).build_id == first.report.build_id
@@ -177,7 +177,7 @@ def test_a_new_tokenizer_rebuilds_the_keyword_index_and_reuses_the_vectors(
     embedder = FakeEmbedder()
     again = fake_build(settings=settings, embedder=embedder)
     assert not again.report.unchanged and again.report.build_id != first.report.build_id
-    assert (again.report.embedded, again.report.reused) == (0, 11)
+    assert (again.report.embedded, again.report.reused) == (0, SAMPLE_PASSAGES)
     assert IndexReader(settings.index_dir).manifest["tokenizer"] == "another-tokenizer/9"
 
 
@@ -288,7 +288,7 @@ def test_an_offline_build_after_the_cache_was_lost_keeps_the_served_page_text(
 def test_rebuilding_the_real_index_embeds_nothing(real_index):
     report = Builder(real_index.settings).build(real_index.sources, offline=True)
     assert report.unchanged
-    assert (report.embedded, report.reused) == (0, 15)
+    assert (report.embedded, report.reused) == (0, REAL_PASSAGES)
     assert report.build_id == real_index.report.build_id
 
 
@@ -299,7 +299,7 @@ def test_one_changed_note_re_embeds_only_that_resource(tmp_path, fake_build, fak
     embedder = FakeEmbedder()
     again = fake_build([changed], settings=settings, embedder=embedder)
     assert not again.report.unchanged
-    assert (again.report.embedded, again.report.reused) == (1, 10)
+    assert (again.report.embedded, again.report.reused) == (1, SAMPLE_PASSAGES - 1)
     (batch,) = embedder.passage_batches
     (text,) = batch
     assert text.startswith("GAN 모형에서 trainable 매개변수") and "가중치 동결" in text
@@ -349,7 +349,7 @@ def test_a_list_edit_that_changes_no_passage_embeds_nothing(tmp_path, fake_build
     embedder = FakeEmbedder()
     again = fake_build([moved], settings=settings, embedder=embedder)
     assert not again.report.unchanged
-    assert (again.report.embedded, again.report.reused) == (0, 11)
+    assert (again.report.embedded, again.report.reused) == (0, SAMPLE_PASSAGES)
     assert embedder.passage_batches == []
 
 
@@ -359,7 +359,11 @@ def test_added_and_removed_resources(tmp_path, fake_build, fake_settings):
     added = tmp_path / "added.md"
     added.write_text("## 새 사람 (2019.06.01)\n\n* [A New Paper](https://ex.com/new)\n")
     grown = fake_build([SAMPLE_LIST, added], settings=settings)
-    assert (grown.report.resources, grown.report.embedded, grown.report.reused) == (12, 1, 11)
+    assert (grown.report.resources, grown.report.embedded, grown.report.reused) == (
+        12,
+        1,
+        SAMPLE_PASSAGES,
+    )
     shrunk = fake_build([added], settings=settings)
     assert (shrunk.report.resources, shrunk.report.embedded, shrunk.report.reused) == (1, 0, 1)
     reader = IndexReader(settings.index_dir)
@@ -371,13 +375,13 @@ def test_full_rebuild_and_model_change_re_embed_everything(fake_build, fake_sett
     settings = fake_settings()
     fake_build(settings=settings)
     full = fake_build(settings=settings, full=True)
-    assert (full.report.embedded, full.report.reused) == (11, 0)
+    assert (full.report.embedded, full.report.reused) == (SAMPLE_PASSAGES, 0)
 
     class OtherModel(FakeEmbedder):
         name = "fake-other"
 
     other = fake_build(settings=fake_settings(model="fake-other"), embedder=OtherModel())
-    assert (other.report.embedded, other.report.reused) == (11, 0)
+    assert (other.report.embedded, other.report.reused) == (SAMPLE_PASSAGES, 0)
     assert IndexReader(settings.index_dir).manifest["model"] == "fake-other"
 
 
@@ -404,7 +408,11 @@ def test_a_new_ann_threshold_rebuilds_the_dense_index_without_embedding(fake_bui
     embedder = FakeEmbedder()
     ivf = fake_build(settings=fake_settings(ann_threshold=5), embedder=embedder)
     assert (ivf.report.unchanged, ivf.report.dense_index) == (False, "ivf")
-    assert (ivf.report.embedded, ivf.report.reused, embedder.passage_batches) == (0, 11, [])
+    assert (ivf.report.embedded, ivf.report.reused, embedder.passage_batches) == (
+        0,
+        SAMPLE_PASSAGES,
+        [],
+    )
     again = fake_build(settings=fake_settings(ann_threshold=5))
     assert again.report.unchanged and again.report.build_id == ivf.report.build_id
     flat = fake_build(settings=fake_settings())

@@ -17,6 +17,7 @@ from conftest import (
     LSTM_ARTICLE,
     LSTM_REPO,
     LSTM_VIDEO,
+    REAL_PASSAGES,
     TOTAL_RECALL,
     TOTAL_RECALL_2,
     TPU,
@@ -288,7 +289,12 @@ def test_stats_json(capsys, real_index):
     assert stats["build_id"] == real_index.report.build_id
     assert stats["model"] == "use-multilingual" and stats["dimension"] == 512
     assert stats["dense_index"] == "flat"
-    assert stats["counts"] == {"resources": 14, "notes": 1, "docs": 15, "passages": 15}
+    assert stats["counts"] == {
+        "resources": 14,
+        "notes": 1,
+        "docs": 15,
+        "passages": REAL_PASSAGES,
+    }
     assert stats["fetch_counts"] == {"offline": 14}
     assert stats["size_bytes"] > 0
     assert {source["path"].rsplit("/", 1)[-1] for source in stats["sources"]} == {
@@ -299,7 +305,7 @@ def test_stats_json(capsys, real_index):
     assert len(stats["unavailable"]) == 14
     assert {item["status"] for item in stats["unavailable"]} == {"offline"}
     code, out, _ = run(capsys, "stats", "--index", real_index.path)
-    assert code == 0 and "14 resources, 1 notes, 15 passages" in out
+    assert code == 0 and f"14 resources, 1 notes, {REAL_PASSAGES} passages" in out
 
 
 def gain(rank: int) -> float:
@@ -457,11 +463,12 @@ def test_build_json_and_an_unchanged_rebuild(tmp_path, capsys, real_index, clone
     code, out, err = run(capsys, *argv, "--offline", "--json")
     assert code == 0, err
     report = json.loads(out)
-    assert report["unchanged"] is True and report["embedded"] == 0 and report["reused"] == 15
+    assert report["unchanged"] is True
+    assert (report["embedded"], report["reused"]) == (0, REAL_PASSAGES)
     assert report["build_id"] == real_index.report.build_id
     code, out, _ = run(capsys, *argv, "--offline")
     assert code == 0 and "unchanged (nothing to do)" in out
-    assert "embedded:   0 new, 15 reused" in out
+    assert f"embedded:   0 new, {REAL_PASSAGES} reused" in out
 
 
 @slow
@@ -474,7 +481,8 @@ def test_recall_ann_threshold_makes_the_index_ivf(
     code, out, err = run(capsys, *argv, "--offline", "--json")
     assert code == 0, err
     report = json.loads(out)
-    assert (report["dense_index"], report["embedded"], report["reused"]) == ("ivf", 0, 15)
+    assert report["dense_index"] == "ivf"
+    assert (report["embedded"], report["reused"]) == (0, REAL_PASSAGES)
     code, out, _ = run(capsys, "stats", "--index", index, "--json")
     assert json.loads(out)["dense_index"] == "ivf"
     data = search_json(capsys, index, "자동 질의 확장 객체 검색", "--mode", "dense", "-k", "1")
@@ -513,7 +521,7 @@ def test_a_corrupt_index_names_the_file_and_build_full_recovers(
     code, out, err = run(capsys, *argv, "--offline", "--full", "--json")
     assert code == 0, err
     report = json.loads(out)
-    assert report["embedded"] == 15 and report["build_id"] != real_index.report.build_id
+    assert report["embedded"] == REAL_PASSAGES and report["build_id"] != real_index.report.build_id
     data = search_json(capsys, index, "구글 TPU 자료", "-k", "1")
     assert data["results"][0]["url"] == TPU
 

@@ -18,6 +18,7 @@ from conftest import (
     LSTM_REPO,
     LSTM_VIDEO,
     METRIC,
+    REAL_PASSAGES,
     TOTAL_RECALL,
     TOTAL_RECALL_2,
     TPU,
@@ -382,7 +383,7 @@ def test_an_ivf_index_still_finds_the_right_resources(real_index, clone_index):
     settings = replace(real_index.settings, index_dir=clone_index(real_index.path), ann_threshold=5)
     report = Builder(settings).build(real_index.sources, offline=True)
     assert (report.dense_index, report.unchanged) == ("ivf", False)
-    assert (report.embedded, report.reused) == (0, 15)
+    assert (report.embedded, report.reused) == (0, REAL_PASSAGES)
     searcher = Searcher.open(settings.index_dir, settings=settings)
     assert isinstance(searcher.reader.dense, faiss.IndexIVFFlat)
     # Only the dense ranker reads the IVF lists.

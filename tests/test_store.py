@@ -13,7 +13,7 @@ import faiss
 import numpy as np
 import pytest
 from chaoskit import delete, flip_byte, overwrite, truncate
-from conftest import SAMPLE_LIST
+from conftest import SAMPLE_LIST, SAMPLE_PASSAGES
 from fakes import FakeEmbedder
 
 from indexer.build import Builder
@@ -74,7 +74,12 @@ def test_a_build_is_published_as_a_symlink_to_a_finished_folder(fake_build):
     assert manifest["model"] == "fake" and manifest["dimension"] == 64
     assert manifest["dense_index"] == "flat"
     assert set(manifest["files"]) == {DENSE, DOC_VECTORS, PASSAGE_DOCS, META}
-    assert manifest["counts"] == {"resources": 11, "notes": 0, "docs": 11, "passages": 11}
+    assert manifest["counts"] == {
+        "resources": 11,
+        "notes": 0,
+        "docs": 11,
+        "passages": SAMPLE_PASSAGES,
+    }
     # Nothing half-written is left beside it.
     assert not list(builds_dir(index).glob("tmp-*"))
     assert not list(index.parent.glob(".index.link-*"))
@@ -87,7 +92,7 @@ def test_the_reader_returns_what_the_build_wrote(fake_build):
     try:
         assert [doc["id"] for doc in reader.docs] == [r.id for r in parsed.resources]
         assert reader.position[parsed.resources[3].id] == 3
-        assert reader.dense.ntotal == 11 and reader.dense.d == 64
+        assert reader.dense.ntotal == SAMPLE_PASSAGES and reader.dense.d == 64
         assert reader.doc_vectors.shape == (11, 64)
         np.testing.assert_allclose(np.linalg.norm(reader.doc_vectors, axis=1), 1.0, atol=1e-5)
         rows = reader.doc_passages(7)
@@ -96,7 +101,7 @@ def test_the_reader_returns_what_the_build_wrote(fake_build):
         assert kind == "profile" and "GAN 모형에서 trainable 매개변수" in text
         assert reader.passage_rows([row]) == {row: (kind, text)}
         assert reader.passage_rows([]) == {}
-        assert len(reader.passage_hashes()) == 11
+        assert len(reader.passage_hashes()) == SAMPLE_PASSAGES
         assert reader.vectors([0, 2]).shape == (2, 64)
         assert reader.vectors([]).shape == (0, 64)
         assert reader.page_text(reader.docs[0]["id"]) == ""
@@ -207,7 +212,7 @@ def test_above_the_ann_threshold_the_dense_index_is_ivf(monkeypatch, fake_build,
         assert len({hit.id for hit in hits}) == 11
     finally:
         reader.close()
-    flat = fake_build(settings=fake_settings("flat", ann_threshold=11))
+    flat = fake_build(settings=fake_settings("flat", ann_threshold=SAMPLE_PASSAGES))
     assert flat.report.dense_index == "flat"
 
 
@@ -314,7 +319,7 @@ def test_a_build_after_corruption_recovers(fake_build, fake_settings, name, full
     overwrite(served_build(first.path) / name)
     again = fake_build(settings=settings, full=full)
     # Nothing of the broken build is reused: every passage is embedded again.
-    assert again.report.embedded == again.report.passages == 11
+    assert again.report.embedded == again.report.passages == SAMPLE_PASSAGES
     reader = IndexReader(settings.index_dir)
     assert reader.build_id == again.report.build_id != first.report.build_id
     assert len(reader.docs) == 11
@@ -327,5 +332,5 @@ def test_builder_reuses_nothing_from_an_index_it_cannot_open(fake_settings, no_p
     truncate(served_build(settings.index_dir) / DENSE)
     embedder = FakeEmbedder()
     report = Builder(settings, embedder).build([SAMPLE_LIST], fetch=no_pages)
-    assert report.reused == 0 and len(embedder.passage_batches[0]) == 11
+    assert report.reused == 0 and len(embedder.passage_batches[0]) == SAMPLE_PASSAGES
     assert "not reusing the previous index" in caplog.text
