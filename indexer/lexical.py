@@ -299,6 +299,12 @@ class FieldIndex:
             held &= present
         return held
 
+    def any_holds(self, tokens: Sequence[str]) -> bool:
+        """Whether some document holds every one of `tokens` (each in any field)."""
+        if not all(map(self.knows, tokens)):
+            return False
+        return len(set(tokens)) == 1 or bool(self.holding_all(tokens, self.fields).any())
+
     def rarity(self, tokens: Sequence[str]) -> dict[str, float]:
         """BM25's inverse document frequency of each token over the resources (any field
         holding it): a word most resources hold tells little about any one of them."""

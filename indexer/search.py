@@ -16,7 +16,7 @@ import numpy as np
 
 from indexer.config import Settings, load_settings
 from indexer.embed import Embedder, ModelLoadError, load_embedder
-from indexer.lexical import FIELDS, top_k
+from indexer.lexical import top_k
 from indexer.morphology import analyse_many
 from indexer.query import Bridge, QueryPlan, plan_query
 from indexer.rank import FUSIONS, Candidate, Ranking, fuse, keyword_scores, load_calibration
@@ -343,10 +343,7 @@ class Searcher:
         return [
             concept.asked
             for concept in plan.concepts
-            if not any(
-                all(map(lexical.knows, tokens)) and lexical.holding_all(tokens, FIELDS).any()
-                for tokens in concept.token_lists()
-            )
+            if not any(lexical.any_holds(tokens) for tokens in concept.token_lists())
         ]
 
     def _cover(self, candidates: list[Candidate], plan: QueryPlan, ranking: Ranking) -> None:

@@ -342,3 +342,11 @@ def test_holding_all_needs_every_token_in_one_of_the_fields():
         False,
     ]
     assert not index.holding_all(["lstm"], []).any()
+
+
+def test_any_holds_needs_one_document_with_every_token():
+    index = FieldIndex.from_tokens(FIELD_DOCS)
+    assert index.any_holds(["forecast", "series"])  # both in the third document's notes
+    assert index.any_holds(["lstm", "lstm"]) and index.any_holds(["time"])
+    assert not index.any_holds(["time", "gan"])  # each held, never together
+    assert not index.any_holds(["lstm", "unknown"])
