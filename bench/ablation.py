@@ -85,8 +85,8 @@ COLUMNS = ("all", "lang=ko", "lang=en", "kind=cross", "type=any")
 # ranking steps above are scored on the earliest build. (label, module, constant, before)
 BUILD_STEPS = (
     (
-        f"+ profile passages hold {chunk.PROFILE_NOTE_WORDS} words of notes, not 180 (the rest "
-        "in note passages)",
+        f"+ profile passages hold {chunk.PROFILE_NOTE_WORDS} words of notes, not {{before}} "
+        "(the rest in note passages)",
         chunk,
         "PROFILE_NOTE_WORDS",
         180,
@@ -176,20 +176,21 @@ def ablation(opened: list[tuple[Scenario, Searcher]], embedder) -> list[tuple[st
     on indexes built with it (and with the build steps after it undone)."""
     builds = [opened]
     with contextlib.ExitStack() as undone:
-        for number, (_, module, constant, before) in reversed(list(enumerate(BUILD_STEPS))):
+        for _, module, constant, before in reversed(BUILD_STEPS):
             undone.enter_context(mock.patch.object(module, constant, before))
-            work = WORK / f"before-build-step-{number + 1}"
-            builds.insert(
-                0, [(s, Searcher.open(s.index, embedder)) for s in scenarios(embedder, work)]
-            )
+            # Named by what it undoes: the offline fingerprint does not see a patched value.
+            built = scenarios(embedder, WORK / f"{constant}={before}")
+            builds.insert(0, [(s, Searcher.open(s.index, embedder)) for s in built])
     steps, options = [], {}
     for label, change, kept in STEPS:
         if kept:
             options.update(change)
         ranking = Ranking().with_options(**{**options, **change})
         steps.append((label, _scored(builds[0], ranking)))
-    for (label, *_), built in zip(BUILD_STEPS, builds[1:], strict=True):
-        steps.append((label, _scored(built, Ranking())))
+    for (label, _, _, before), built in zip(BUILD_STEPS, builds[1:], strict=True):
+        steps.append((label.format(before=before), _scored(built, Ranking())))
+    for label, results in steps:
+        print(label, _row(results, "tune"), file=sys.stderr)
     return steps
 
 
@@ -271,7 +272,8 @@ def section(
             "",
             "Calibration (tuning half, use-multilingual): P(relevant) = σ("
             f"{calibration['intercept']} + {calibration['dense']}·similarity + "
-            f"{calibration['coverage']}·coverage {calibration['absent']:+}·absent), where absent "
+            f"{calibration['coverage']}·coverage {'-' if calibration['absent'] < 0 else '+'} "
+            f"{abs(calibration['absent'])}·absent), where absent "
             "is 1 when the question names a glossary term that no resource holds in any of its "
             f"variants; weak below {calibration['threshold']} (kept "
             f"{calibration['tune_first_relevant_not_weak']:.0%} of the tuning half's first "

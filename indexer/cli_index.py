@@ -249,7 +249,7 @@ def cmd_stats(args) -> int:
     else:
         _print_stats(stats)
     try:
-        check_tokenizer(load_settings(index_dir=args.index).index_dir, metadata.manifest)
+        check_tokenizer(metadata.requested, metadata.manifest)
     except IndexProblem as exc:
         print(f"recall: {exc}", file=sys.stderr)
         return EXIT_FAILURE

@@ -279,7 +279,7 @@ def analyse_many(texts: Iterable[str]) -> list[list[Term]]:
     """The terms of each text in reading order. A text is read line by line, and a line
     that several texts hold is analysed once: a list's texts repeat their headings, titles
     and notes (on the dev corpus, 34 k characters of Korean to analyse instead of 63 k)."""
-    texts_lines = [[normalize(line) for line in text.split("\n")] for text in texts]
+    texts_lines = [[normalize(line) for line in text.splitlines()] for text in texts]
     distinct = list(dict.fromkeys(line for lines in texts_lines for line in lines))
     terms_of = dict(zip(distinct, _analyse_lines(distinct), strict=True))
     return [[term for line in lines for term in terms_of[line]] for lines in texts_lines]

@@ -138,12 +138,15 @@ def glossary_tokens() -> dict[str, tuple[str, ...]]:
 
 @dataclass(frozen=True)
 class Concept:
-    """A glossary term the query names: the variant it wrote first, all it wrote, and every
-    variant of the entry (either language)."""
+    """A glossary term the query names: `asked` is the first of the entry's variants (in
+    the glossary's order, folded) found in the query, `written` all of them, `shown` the
+    term as the query wrote it, and `variants` every variant of the entry (either
+    language)."""
 
     asked: str
     written: frozenset[str]
     variants: tuple[str, ...]
+    shown: str
 
     def token_lists(self) -> list[tuple[str, ...]]:
         """Each variant as index tokens (a resource holding all of one holds the term)."""
@@ -202,9 +205,9 @@ def plan_query(text: str, terms: list[Term], *, strip_dense: bool, bridge: bool)
         for term in typed:
             stripped = re.sub(re.escape(term.surface), " ", stripped, flags=re.IGNORECASE)
         dense_text = " ".join(stripped.split()) or text
-    concepts = _concepts(text) if bridge else []
+    concepts = _concepts(text)  # named even when not bridged: see Searcher._absent_terms
     topic_tokens = {term.token for term in topic}
-    bridges = [b for concept in concepts if (b := _bridge(concept, topic_tokens))]
+    bridges = [b for c in concepts if (b := _bridge(c, topic_tokens))] if bridge else []
     return QueryPlan(text, terms, topic, dense_text, intents, bridges, concepts)
 
 
@@ -255,9 +258,21 @@ def _concepts(text: str) -> list[Concept]:
     concepts = []
     for number in sorted({numbers[v] for v in present}):  # the glossary's order
         variants = entries[number].variants
-        written = frozenset(v for v in variants if v in present)
-        concepts.append(Concept(next(v for v in variants if v in written), written, variants))
+        written = [v for v in variants if v in present]
+        concepts.append(
+            Concept(written[0], frozenset(written), variants, _as_written(written, text))
+        )
     return concepts
+
+
+def _as_written(variants: list[str], text: str) -> str:
+    """The first of the folded `variants` the query holds letter for letter (any case), as
+    it holds it: "NeRF", not "nerf"; a Korean term written without its spaces stays folded."""
+    for variant in variants:
+        found = re.search(re.escape(variant), text, flags=re.IGNORECASE)
+        if found:
+            return found.group()
+    return variants[0]
 
 
 def _bridge(concept: Concept, topic_tokens: set[str]) -> Bridge | None:

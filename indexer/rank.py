@@ -199,7 +199,7 @@ def load_calibration(model: str, path: Path = CALIBRATION) -> Calibration | None
             float(entry["intercept"]),
             float(entry["dense"]),
             float(entry["coverage"]),
-            float(entry["absent"]),
+            float(entry.get("absent", 0.0)),  # fitted before the feature: no weight
             float(entry["threshold"]),
         )
     except (KeyError, TypeError, ValueError):

@@ -341,7 +341,7 @@ class Searcher:
         a question about a concept the collection never mentions."""
         lexical = self.reader.lexical
         return [
-            concept.asked
+            concept.shown
             for concept in plan.concepts
             if not any(lexical.any_holds(tokens) for tokens in concept.token_lists())
         ]

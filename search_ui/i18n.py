@@ -53,8 +53,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "No close match. Below are less related results.",
     ),
     "absent_terms": (
-        "이 모음의 자료에는 '{terms}'(이)라는 말이 나오지 않습니다.",
-        "Nothing in this collection mentions '{terms}'.",
+        "이 모음의 자료에는 {terms}(이)라는 말이 나오지 않습니다.",
+        "Nothing in this collection mentions {terms}.",
     ),
     "less_related": ("덜 관련된 결과 ({n})", "Less related ({n})"),
     "source_files": ("목록과 대화 파일", "Lists and chat exports"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from indexer.export import hit_rows, rows_to_csv, rows_to_markdown
-from indexer.search import Hit
+from indexer.search import Hit, SearchResponse
 from search_ui import engine as eng
 from search_ui.cards import health, related_html, result_card_html
 from search_ui.i18n import t
@@ -112,14 +112,14 @@ def results(engine: eng.Engine, state: UIState) -> None:
         st.warning(t(lang, "truncated"))
     if not response.results:
         st.info(t(lang, "no_results_filters" if filters.active() else "no_results"))
+        _say_absent_terms(lang, response)
         return
     st.caption(t(lang, "results_count", n=len(response.results), ms=response.took_ms))
     close = [hit for hit in response.results if not hit.weak]
     weak = [hit for hit in response.results if hit.weak]
     if response.no_close_match:
         st.info(t(lang, "no_close_match"), icon=":material/search_off:")
-    if response.absent_terms:
-        st.caption(t(lang, "absent_terms", terms=", ".join(response.absent_terms)))
+    _say_absent_terms(lang, response)
     for hit in close:
         _card(engine, lang, hit)
     if weak:
@@ -132,3 +132,9 @@ def results(engine: eng.Engine, state: UIState) -> None:
         )
     st.subheader(t(lang, "export"), divider="gray")
     _export(engine, lang, response.results)
+
+
+def _say_absent_terms(lang: str, response: SearchResponse) -> None:
+    if response.absent_terms:
+        terms = ", ".join(f"'{term}'" for term in response.absent_terms)
+        st.caption(t(lang, "absent_terms", terms=terms))

@@ -105,6 +105,14 @@ def test_tokenize_many_matches_tokenize():
     assert tokenize_many(CORPUS) == [tokenize(text) for text in CORPUS]
 
 
+def test_line_breaks_of_any_kind_and_empty_lines_separate_lines_only():
+    assert tokenize_many(["", "\n\n", "\r\n"]) == [[], [], []]
+    windows = tokenize("시계열 예측\r\n\r\nLSTM 튜토리얼\r\n")
+    assert (
+        windows == tokenize("시계열 예측\nLSTM 튜토리얼") == ["시계열", "예측", "lstm", "튜토리얼"]
+    )
+
+
 def test_a_line_many_texts_hold_is_analysed_once(monkeypatch):
     heading, note = "시계열 예측 강의", "케라스로 만든 LSTM 예제입니다"
     texts = [f"{heading}\n{note}", f"{heading}\n객체인식 튜토리얼", heading]

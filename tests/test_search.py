@@ -434,7 +434,7 @@ def test_a_glossary_term_no_resource_holds_is_named_and_lowers_confidence(real_s
     held = real_searcher.search("natural language processing book", k=5)
     assert held.absent_terms == [] and held.results[0].url == BOOK
     absent = real_searcher.search("NeRF 논문 설명", k=5)  # neural radiance fields
-    assert absent.absent_terms == ["nerf"] and absent.to_dict()["absent_terms"] == ["nerf"]
+    assert absent.absent_terms == ["NeRF"] and absent.to_dict()["absent_terms"] == ["NeRF"]
     assert absent.no_close_match
     # Its weight is what lowers the confidence of the same evidence.
     hit, calibration = absent.results[0], real_searcher.calibration
@@ -599,3 +599,17 @@ def test_duplicate_keys_match_forms_of_one_page(one, other):
 def test_duplicate_keys_keep_different_pages_apart(one, other):
     assert duplicate_key(one) != duplicate_key(other)
     assert duplicate_key("") == ""
+
+
+def test_absent_terms_are_the_glossary_terms_no_resource_holds_as_the_query_wrote_them(
+    fake_build,
+):
+    built = fake_build()  # the sample list: 자연어 처리 in Korean only, no neural radiance field
+    searcher = Searcher.open(built.path, FakeEmbedder(), built.settings)
+    assert searcher.search("NeRF 자연어 처리").absent_terms == ["NeRF"]
+    assert searcher.search("natural language processing").absent_terms == []  # held in Korean
+    assert searcher.search("연합학습 튜토리얼").absent_terms == ["연합학습"]
+    assert searcher.search("LSTM 시계열").absent_terms == []
+    # Named even when the glossary does not bridge the query.
+    searcher.ranking = Ranking().with_options(bridge=False)
+    assert searcher.search("NeRF 논문").absent_terms == ["NeRF"]
