@@ -31,12 +31,12 @@ def _iso_date(text: str) -> str:
 
 def _open_searcher(args):
     from indexer.embed import ModelLoadError
-    from indexer.live import open_searcher
+    from indexer.search import Searcher
     from indexer.store import IndexProblem
 
     settings = load_settings(index_dir=args.index)
     try:
-        return open_searcher(settings.index_dir, settings)
+        return Searcher.open(settings.index_dir, settings=settings)
     except (IndexProblem, ModelLoadError) as exc:
         raise UsageError(str(exc)) from exc
 

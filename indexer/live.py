@@ -11,17 +11,11 @@ from pathlib import Path
 
 from indexer.config import Settings, load_settings
 from indexer.search import Searcher
-from indexer.store import check_tokenizer, read_manifest
+from indexer.store import read_manifest
 
 # Searched on opening: the encoder's first query and the index's first reads (and the
 # glossary's tokens) should not be a visitor's.
 _WARM_UP_QUERY = "시계열 time series"
-
-
-def open_searcher(path: Path, settings: Settings | None = None) -> Searcher:
-    """`Searcher.open`, refusing an index whose keyword index another tokenizer analysed."""
-    check_tokenizer(path, read_manifest(path))
-    return Searcher.open(path, settings=settings)
 
 
 class LiveIndex:
@@ -48,7 +42,7 @@ class LiveIndex:
             current = self._searcher
             if current is None or current.build_id != self._published():
                 started = time.perf_counter()
-                current = open_searcher(self.path, self.settings)
+                current = Searcher.open(self.path, settings=self.settings)
                 current.search(_WARM_UP_QUERY, k=1)
                 self._searcher = current
                 self.opened_in = time.perf_counter() - started

@@ -21,7 +21,7 @@ from indexer.morphology import analyse_many
 from indexer.query import Bridge, QueryPlan, plan_query
 from indexer.rank import FUSIONS, Candidate, Ranking, fuse, keyword_scores, load_calibration
 from indexer.resources import headings, normalize_url
-from indexer.store import IndexIncompatible, IndexReader
+from indexer.store import IndexIncompatible, IndexReader, check_tokenizer
 
 MODES = ("hybrid", "dense", "lexical")
 FIRST_DEPTH = 64  # passages per ranker before filters; deepened until k resources pass
@@ -202,7 +202,15 @@ class Searcher:
     def open(
         cls, index_path: Path, embedder: Embedder | None = None, settings=None, ranking=None
     ) -> Searcher:
+        """The searcher of the index at `index_path`, refusing one whose keyword index another
+        tokenizer analysed (before any model is loaded); the model is the index's own unless
+        `embedder` is given."""
         reader = IndexReader(index_path)
+        try:
+            check_tokenizer(index_path, reader.manifest)
+        except IndexIncompatible:
+            reader.close()
+            raise
         if embedder is None:
             model = reader.manifest["model"]
             try:

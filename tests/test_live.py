@@ -14,6 +14,7 @@ from fakes import FakeEmbedder
 from indexer.cli import main
 from indexer.live import LiveIndex
 from indexer.morphology import TOKENIZER_NAME
+from indexer.search import Searcher
 from indexer.store import MANIFEST, IndexIncompatible
 
 
@@ -46,6 +47,8 @@ def test_an_index_analysed_by_another_tokenizer_is_refused(fake_build, fake_mode
     manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(IndexIncompatible, match=rf"tokenizer .*/0.*{re.escape(TOKENIZER_NAME)}"):
         LiveIndex(built.path).searcher()
+    with pytest.raises(IndexIncompatible, match="recall build"):  # a given model too (benches)
+        Searcher.open(built.path, fake_model)
     assert main(["search", "LSTM", "--index", str(built.path)]) == 2
     assert "recall build" in capsys.readouterr().err
     # `recall stats` still says what the index holds, and fails, so `make run` rebuilds it.
