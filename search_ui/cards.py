@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from indexer.linkhealth import DeadRule, link_health
 from search_ui.i18n import t, type_label, why_text
 from search_ui.render import anchor, badge, esc, excerpt, highlight, link, one_line, safe_href
@@ -104,12 +106,19 @@ def related_html(lang: str, hit: dict) -> str:
     )
 
 
-def entry_html(lang: str, doc: dict) -> str:
-    """A compact entry (front page, companions): title, meta and the start of its note."""
+def entry_html(lang: str, doc: dict, page_href: str | None = None) -> str:
+    """A compact entry (front page, companions): title, meta and the start of its note, and
+    a link to its page in this app when `page_href` (built by search_ui/state.py) is given."""
     note = excerpt(first_note(doc), 140)
     body = f'<div class="rc-note">{esc(note)}</div>' if note else ""
     title = title_html(doc, css="rc-subtitle")
-    return f'<div class="rc-related">{title}{meta_html(lang, doc)}{body}</div>'
+    more = (
+        f'<a class="rc-open" href="{html.escape(page_href, quote=True)}">'
+        f"{esc(t(lang, 'details'))}</a>"
+        if page_href
+        else ""
+    )
+    return f'<div class="rc-related">{title}{meta_html(lang, doc)}{body}{more}</div>'
 
 
 def mention_html(lang: str, mention: dict) -> str:

@@ -7,7 +7,7 @@ import streamlit as st
 from search_ui import engine as eng
 from search_ui.cards import count_bars_html, entry_html
 from search_ui.i18n import t, type_label
-from search_ui.results import entry_row
+from search_ui.state import resource_href
 
 NEWEST = 8
 CONTRIBUTORS = 12
@@ -29,9 +29,11 @@ def front_page(engine: eng.Engine, lang: str) -> None:
     newest, side = st.columns([3, 2], gap="large")
     with newest:
         st.subheader(t(lang, "front_newest"), divider="gray")
-        for doc in engine.searcher.newest(NEWEST):
-            with st.container(border=True):
-                entry_row(lang, entry_html(lang, doc), doc["id"], f"newest-{doc['id']}")
+        # One block of HTML whose entries link to their pages, not a widget per entry: the
+        # browser draws the first page (and its question box) sooner (bench/startup.py).
+        docs = engine.searcher.newest(NEWEST)
+        entries = (entry_html(lang, doc, resource_href(lang, doc["id"])) for doc in docs)
+        st.html(f'<div class="rc-newest">{"".join(entries)}</div>')
     with side:
         st.subheader(t(lang, "front_types"), divider="gray")
         types = [(type_label(lang, kind), n) for kind, n in facets["types"].items()]

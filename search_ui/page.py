@@ -13,8 +13,8 @@ import streamlit as st
 
 from indexer.embed import ModelLoadError
 from indexer.store import IndexProblem
+from search_ui import controls, state
 from search_ui import engine as eng
-from search_ui import sidebar, state
 from search_ui.add_form import add_form
 from search_ui.front import front_page
 from search_ui.i18n import t
@@ -44,9 +44,8 @@ def show() -> None:
     if state.url_changed(params):
         state.seed_widgets(state.restrict(requested, facets))
     lang = st.session_state.get("lang") or requested.lang
-    _header(lang)
-    sidebar.language_switch(lang)
-    sidebar.filters(lang, facets)
+    _header(lang, facets)
+    controls.language_switch(lang)
     add_form(lang)
 
     current = state.from_widgets()
@@ -61,8 +60,9 @@ def show() -> None:
         front_page(engine, lang)
 
 
-def _header(lang: str) -> None:
-    """The name, the switch between search and the collection's status, the question box."""
+def _header(lang: str, facets: dict) -> None:
+    """The name, the switch between search and the collection's status, the question box
+    and the filters beside it."""
     brand, nav = st.columns([3, 2], vertical_alignment="bottom")
     brand.title(t(lang, "app_title"), anchor=False)
     brand.caption(t(lang, "tagline"))
@@ -75,11 +75,13 @@ def _header(lang: str) -> None:
             format_func=lambda view: t(lang, f"nav_{view}"),
             label_visibility="collapsed",
         )
-    st.text_input(
-        t(lang, "search_label"),
-        key="q",
-        placeholder=t(lang, "placeholder"),
-        label_visibility="collapsed",
-        on_change=state.new_query,
-        icon=":material/search:",
-    )
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.text_input(
+            t(lang, "search_label"),
+            key="q",
+            placeholder=t(lang, "placeholder"),
+            label_visibility="collapsed",
+            on_change=state.new_query,
+            icon=":material/search:",
+        )
+        controls.filters(lang, facets)

@@ -46,10 +46,11 @@ def _toggle(key: str) -> None:
 
 def _card(engine: eng.Engine, lang: str, hit: Hit) -> None:
     doc = eng.doc(engine, hit.id) or {}
+    fields = hit.to_dict()
     shown = f"related-{hit.id}"  # session key: is this card's related list open
     with st.container(border=True):
-        st.html(result_card_html(lang, hit.to_dict(), doc))
-        dead = health(hit.to_dict()) == "dead"
+        st.html(result_card_html(lang, fields, doc))
+        dead = health(fields) == "dead"
         with st.container(horizontal=True, gap="small"):
             open_button(
                 lang,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from urllib.parse import urlencode
 
 import streamlit as st
 
@@ -104,6 +105,12 @@ def to_params(state: UIState) -> dict[str, list[str]]:
         if value and value != fallback:
             params[name] = [value]
     return params
+
+
+def resource_href(lang: str, ref: str) -> str:
+    """A relative link to resource `ref`'s page in this app: a new page load, whose URL
+    seeds the view as a shared link does."""
+    return "?" + urlencode(to_params(UIState(lang=lang, resource=ref)), doseq=True)
 
 
 def _clamp(day: str | None, first: str | None, last: str | None) -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+from urllib.parse import parse_qs
 
 import pytest
 from apprun import APP, HOSTILE, SAMPLE, build_index
@@ -99,6 +100,22 @@ def test_contributor_filter_narrows_the_results(index):
     assert all("이상훈" in body for body in bodies(app, "rc-card"))
     assert set(narrowed) <= set(everyone)
     assert app.query_params["contributor"] == "이상훈"
+
+
+def filter_button(app: AppTest) -> str:
+    """The label of the button the filters sit behind (beside the question box)."""
+    (button,) = [block.proto.popover.label for block in app.get("popover")]
+    return button
+
+
+def test_the_filters_sit_behind_a_button_that_counts_the_kinds_set(index):
+    app = run_app({"q": "LSTM으로 시계열 예측"})
+    assert filter_button(app) == "필터"
+    app = run_app({"q": "LSTM", "contributor": "이상훈", "type": "paper", "since": "2019-03-01"})
+    assert filter_button(app) == "필터 · 3"
+    next(b for b in app.button if b.label == "필터 지우기").click().run()
+    assert filter_button(app) == "필터"
+    assert app.query_params == {"q": "LSTM"}
 
 
 def test_more_results(index):
@@ -210,9 +227,16 @@ def test_the_date_filter_is_drawn_on_request_and_off_when_switched_off(index):
 
 def test_front_page_without_a_question(index):
     app = run_app()
-    newest = titles(app, "rc-related")
+    (block,) = bodies(app, "rc-newest")
+    newest = [text_of(m) for m in re.findall(r'<div class="rc-subtitle">(.*?)</div>', block)]
     assert newest[:2] == [LSTM_ARTICLE, "LSTM-Neural-Network-for-Time-Series-Prediction"]
     assert len(newest) == 8
+    # each entry links to its page in the app; the link opens it as a shared link does
+    pages = [html.unescape(h) for h in re.findall(r'class="rc-open" href="([^"]*)"', block)]
+    assert len(pages) == 8 and all(page.startswith("?id=") for page in pages)
+    opened = run_app({name: values[-1] for name, values in parse_qs(pages[0][1:]).items()})
+    header = next(e.proto.body for e in opened.get("html") if "rc-page-title" in e.proto.body)
+    assert LSTM_ARTICLE in header
     bars = next(body for body in bodies(app, "rc-bars") if "이명규" in body)
     assert re.search(r'rc-bar-label">이명규</div>.*?rc-bar-count">5<', bars)
     assert app.text_input(key="q").placeholder.startswith("무엇을 찾고")

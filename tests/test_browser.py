@@ -99,3 +99,18 @@ def test_korean_search_shows_results_and_hostile_titles_stay_inert(tmp_path, rec
         assert "https://example.com/xss-lstm" in report["hrefs"]
         assert "\u202e" not in report["text"] and "\u200b" not in report["text"]
         assert 'javascript:alert("href")' in report["text"]  # shown, as inert text
+
+        # The front page's entries link to their pages in the app (plain links, no widgets).
+        driver.get(url)
+        opener = wait_for(driver, lambda d: d.find_elements("css selector", "a.rc-open"), 60)
+        entry = opener[0].find_element("xpath", "..")
+        title = entry.find_element("css selector", ".rc-subtitle").text
+        opener[0].click()
+        shown = wait_for(
+            driver,
+            lambda d: d.find_elements("css selector", ".rc-page-title"),
+            60,
+            "the resource page did not open",
+        )
+        assert title and shown[0].text.startswith(title)
+        assert "id" in parse_qs(urlsplit(driver.current_url).query)

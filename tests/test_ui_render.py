@@ -6,6 +6,7 @@ import pytest
 
 from search_ui.cards import (
     definitions_html,
+    entry_html,
     mention_html,
     meta_html,
     result_card_html,
@@ -201,3 +202,12 @@ def test_result_card_shows_note_passage_and_why_without_repeating_the_note():
     assert "일치 단어: <mark>LSTM</mark>" not in card  # the why is text, not highlighted
     assert "일치 단어: LSTM; 메모와 의미가 비슷함 (0.40)" in card
     assert '<span class="rc-badge rc-type-paper">논문</span>' in card
+
+
+def test_an_entry_links_to_its_page_in_the_app_only_when_asked():
+    doc = {"title": "LSTM", "url": "https://example.com/lstm", "type": "article"}
+    assert "rc-open" not in entry_html("ko", doc)
+    linked = entry_html("en", doc, '?id=x"><script>&lang=en')
+    escaped = "?id=x&quot;&gt;&lt;script&gt;&amp;lang=en"
+    assert f'<a class="rc-open" href="{escaped}">Details</a>' in linked
+    assert "<script>" not in linked

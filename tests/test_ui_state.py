@@ -1,10 +1,11 @@
 """The app's URL state and interface strings, as pure functions."""
 
 from pathlib import Path
+from urllib.parse import parse_qs
 
 from indexer.search import Filters
 from search_ui.i18n import _STRINGS, t, type_label, why_text
-from search_ui.state import UIState, from_params, restrict, to_params
+from search_ui.state import UIState, from_params, resource_href, restrict, to_params
 from search_ui.status_page import rebuild_command
 
 FACETS = {
@@ -127,3 +128,11 @@ def test_rebuild_command_names_the_source_folders_and_quotes_paths():
     )
     assert command == "recall build data lists --index '/srv/my index'"
     assert rebuild_command(Path("idx"), [], full=True) == "recall build data --index idx --full"
+
+
+def test_a_resource_link_opens_its_page_in_the_same_language():
+    ref = "https://example.com/a?b=1&c=한글"
+    href = resource_href("en", ref)
+    assert href.startswith("?") and "&c=" not in href  # the URL travels as one value
+    assert from_params(parse_qs(href[1:])) == UIState(lang="en", resource=ref)
+    assert resource_href("ko", "ef703116353f") == "?id=ef703116353f"  # Korean is the default

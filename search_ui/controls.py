@@ -1,4 +1,10 @@
-"""The sidebar: interface language, filters and the advanced retrieval-mode switch."""
+"""The page's controls: the interface language (in the sidebar), and the filters with the
+advanced retrieval-mode switch behind a button beside the question box.
+
+The filters live in a popover, which the browser draws only when it is opened: drawn in
+the sidebar, their widgets delayed the first page, and so the first answer, by about half
+a second (bench/startup.py).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import datetime as dt
 import streamlit as st
 
 from indexer.search import MODES
+from search_ui import state
 from search_ui.i18n import LANGUAGE_NAMES, LANGUAGES, t, type_label
 
 FILTER_KEYS = {"contributor": [], "since": None, "until": None, "type": [], "domain": []}
@@ -26,9 +33,9 @@ def _clear_filters() -> None:
     st.session_state.update({key: value for key, value in FILTER_KEYS.items()})
 
 
-def _facet_select(lang: str, key: str, counts: dict[str, int], label=lambda value: value):
+def _facet_select(bar, lang: str, key: str, counts: dict[str, int], label=lambda value: value):
     """A multiselect over one facet's values, each shown with its count."""
-    st.sidebar.multiselect(
+    bar.multiselect(
         t(lang, key),
         list(counts),
         key=key,
@@ -41,11 +48,20 @@ def _day(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
 
 
+def _active_filters() -> int:
+    """How many kinds of filter the widgets set (a date span counts once)."""
+    chosen = state.from_widgets().filters()
+    kinds = (chosen.contributors, chosen.since or chosen.until, chosen.types, chosen.domains)
+    return sum(bool(kind) for kind in kinds)
+
+
 def filters(lang: str, facets: dict) -> None:
-    """Filter widgets; their values live in session state under the URL parameter names."""
-    bar = st.sidebar
-    bar.subheader(t(lang, "filters"))
-    _facet_select(lang, "contributor", facets["contributors"])
+    """Filter widgets behind a button that says how many are set; their values live in
+    session state under the URL parameter names."""
+    active = _active_filters()
+    label = t(lang, "filters") + (f" · {active}" if active else "")
+    bar = st.popover(label, icon=":material/tune:", type="primary" if active else "secondary")
+    _facet_select(bar, lang, "contributor", facets["contributors"])
     # The date pickers are drawn only when asked for: they are the heaviest widgets to load
     # in the browser, and a first answer would wait for them (bench/startup.py).
     if bar.toggle(t(lang, "by_date"), key="dates"):
@@ -57,9 +73,9 @@ def filters(lang: str, facets: dict) -> None:
         until.date_input(
             t(lang, "until"), key="until", min_value=first, max_value=last, format="YYYY-MM-DD"
         )
-    _facet_select(lang, "type", facets["types"], lambda kind: type_label(lang, kind))
-    _facet_select(lang, "domain", facets["domains"])
-    if any(st.session_state.get(key) for key in FILTER_KEYS):
+    _facet_select(bar, lang, "type", facets["types"], lambda kind: type_label(lang, kind))
+    _facet_select(bar, lang, "domain", facets["domains"])
+    if active:
         bar.button(t(lang, "clear_filters"), on_click=_clear_filters, icon=":material/close:")
     bar.divider()
     if bar.toggle(t(lang, "advanced"), key="advanced"):
