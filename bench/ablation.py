@@ -23,7 +23,7 @@ from unittest import mock
 import common
 import numpy as np
 
-from indexer import chunk, query
+from indexer import chunk, morphology, query
 from indexer.config import DEFAULT_MODEL
 from indexer.embed import load_embedder
 from indexer.evaluate import EvalSet, Ranked, evaluate
@@ -81,8 +81,9 @@ STEPS = (  # (label, change, kept)
     ),
 )
 COLUMNS = ("all", "lang=ko", "lang=en", "kind=cross", "type=any")
-# Changes of the build, each scored against indexes built as before it (newest last): the
-# ranking steps above are scored on the earliest build. (label, module, constant, before)
+# Changes of the build or of the tokens, each scored on indexes built as before it (newest
+# last), its old value kept while they are searched: the ranking steps above are scored on
+# the earliest build. (label, module, constant, before)
 BUILD_STEPS = (
     (
         f"+ profile passages hold {chunk.PROFILE_NOTE_WORDS} words of notes, not {{before}} "
@@ -90,6 +91,12 @@ BUILD_STEPS = (
         chunk,
         "PROFILE_NOTE_WORDS",
         180,
+    ),
+    (
+        "+ Latin words as their English stems (Snowball: networks, network → network)",
+        morphology,
+        "LATIN_STEMMER",
+        None,
     ),
 )
 
@@ -174,24 +181,39 @@ def ablation(opened: list[tuple[Scenario, Searcher]], embedder) -> list[tuple[st
     """Each step's evaluation results per scenario (both halves in each): the ranking steps
     on indexes built as before every build step, then each build step's default ranking
     on indexes built with it (and with the build steps after it undone)."""
-    builds = [opened]
-    with contextlib.ExitStack() as undone:
-        for _, module, constant, before in reversed(BUILD_STEPS):
-            undone.enter_context(mock.patch.object(module, constant, before))
+    undo = [
+        mock.patch.object(module, constant, before) for _, module, constant, before in BUILD_STEPS
+    ]
+    builds = [opened]  # builds[i]: with the build steps from i on undone; the last, none
+    try:
+        for step in reversed(range(len(BUILD_STEPS))):
+            _switch(undo[step].start)
             # Named by what it undoes: the offline fingerprint does not see a patched value.
-            built = scenarios(embedder, WORK / f"{constant}={before}")
+            name = "+".join(f"{constant}={before}" for _, _, constant, before in BUILD_STEPS[step:])
+            built = scenarios(embedder, WORK / name)
             builds.insert(0, [(s, Searcher.open(s.index, embedder)) for s in built])
-    steps, options = [], {}
-    for label, change, kept in STEPS:
-        if kept:
-            options.update(change)
-        ranking = Ranking().with_options(**{**options, **change})
-        steps.append((label, _scored(builds[0], ranking)))
-    for (label, _, _, before), built in zip(BUILD_STEPS, builds[1:], strict=True):
-        steps.append((label.format(before=before), _scored(built, Ranking())))
+        steps, options = [], {}
+        for label, change, kept in STEPS:
+            if kept:
+                options.update(change)
+            ranking = Ranking().with_options(**{**options, **change})
+            steps.append((label, _scored(builds[0], ranking)))
+        for step, (label, _, _, before) in enumerate(BUILD_STEPS):
+            _switch(undo[step].stop)
+            steps.append((label.format(before=before), _scored(builds[step + 1], Ranking())))
+    finally:
+        mock.patch.stopall()
+        query.reload_tables()
     for label, results in steps:
         print(label, _row(results, "tune"), file=sys.stderr)
     return steps
+
+
+def _switch(change) -> None:
+    """Apply or undo one build step's patch; the query tables made with the other value
+    are made again."""
+    change()
+    query.reload_tables()
 
 
 def _scored(opened: list[tuple[Scenario, Searcher]], ranking: Ranking) -> dict:
@@ -298,12 +320,12 @@ def glossary_without(source_key: str):
     path = WORK / f"glossary-without-{source_key}.tsv"
     path.write_text("\n".join(kept) + "\n", encoding="utf-8")
     original, query.GLOSSARY = query.GLOSSARY, path
-    query.reload_glossary()
+    query.reload_tables()
     try:
         yield len(rows) - len(kept)
     finally:
         query.GLOSSARY = original
-        query.reload_glossary()
+        query.reload_tables()
 
 
 def without_warned_entries(opened) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import json
 import re
 import subprocess
@@ -62,8 +63,9 @@ _KIWI_OPTIONS = {"load_default_dict": False, "load_multi_dict": False}
 HELPER_BATCH = 512  # chunks per message to the helper process
 
 # Recorded in index manifests: an index is only searchable with the tokenizer that built it
-# (/2: Kiwi without its proper-noun dictionaries; /3: each line analysed on its own).
-TOKENIZER_NAME = "kiwipiepy-morphemes+latin-words/3"
+# (/2: Kiwi without its proper-noun dictionaries; /3: each line analysed on its own; /4:
+# Latin words as their English stems).
+TOKENIZER_NAME = "kiwipiepy-morphemes+latin-snowball/4"
 
 
 @dataclass(frozen=True)
@@ -251,11 +253,33 @@ def _compound_terms(
         run = [token] if joins else []
 
 
+# Latin words are indexed and asked as their Snowball stems in this language, so that
+# "networks", "distilling" and "distillation" meet "network" and "distil"; None keeps them
+# whole (bench/ablation.py measures both).
+LATIN_STEMMER: str | None = "english"
+_STEMMERS = threading.local()  # a Snowball stemmer is not safe to share between threads
+
+
+def latin_token(word: str) -> str:
+    """A lower-case Latin word as the index holds it."""
+    return _stem(word, LATIN_STEMMER) if LATIN_STEMMER else word
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _stem(word: str, language: str) -> str:
+    stemmers = _STEMMERS.__dict__
+    if language not in stemmers:
+        import Stemmer
+
+        stemmers[language] = Stemmer.Stemmer(language)
+    return stemmers[language].stemWord(word)
+
+
 def latin_terms(text: str) -> Iterator[tuple[int, Term]]:
     for match in _WORD.finditer(text):
         token = match.group().lower()
         if token not in _ENGLISH_STOPWORDS:
-            yield match.start(), Term(token, match.group())
+            yield match.start(), Term(latin_token(token), match.group())
 
 
 def _analyse_lines(lines: list[str]) -> list[list[Term]]:

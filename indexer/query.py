@@ -13,7 +13,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer.morphology import TOKENIZER_NAME, Term, analyse_many
+from indexer import morphology
+from indexer.morphology import TOKENIZER_NAME, Term, analyse_many, latin_token
 
 _LOG = logging.getLogger(__name__)
 DATA = Path(__file__).parent / "data"
@@ -78,6 +79,8 @@ def type_words() -> TypeWords:
         patterns[intent] = (pattern, korean)
         for word in folded:
             intent_of[word] = intent
+            if not _HANGUL.search(word):
+                intent_of[latin_token(word)] = intent  # as a query's term holds it
     return TypeWords(intent_of, types_of, patterns)
 
 
@@ -115,7 +118,8 @@ def glossary_tokens() -> dict[str, tuple[str, ...]]:
     (a second of a cold `recall search`)."""
     from indexer.config import load_settings
 
-    digest = hashlib.sha256(GLOSSARY.read_bytes() + TOKENIZER_NAME.encode()).hexdigest()[:16]
+    tokenizer = f"{TOKENIZER_NAME}\0{morphology.LATIN_STEMMER}".encode()
+    digest = hashlib.sha256(GLOSSARY.read_bytes() + tokenizer).hexdigest()[:16]
     path = load_settings().model_cache_dir / f"glossary-tokens-{digest}.json"
     try:
         return {v: tuple(tokens) for v, tokens in json.loads(path.read_text("utf-8")).items()}
@@ -245,10 +249,12 @@ def _entry_numbers() -> dict[str, int]:
     return {v: number for number, entry in enumerate(glossary()) for v in entry.variants}
 
 
-def reload_glossary() -> None:
-    """Forget every table made from GLOSSARY, so that the next query reads it again (the
-    benchmark measures the ranking without some of its entries this way)."""
-    for table in (glossary, glossary_tokens, _latin_variants, _korean_variants, _entry_numbers):
+def reload_tables() -> None:
+    """Forget every table made from the data files (GLOSSARY, TYPE_WORDS) or with the
+    tokenizer's settings, so that the next query makes them again (the benchmark measures
+    the ranking without some glossary entries, or without stems, this way)."""
+    tables = (glossary, glossary_tokens, _latin_variants, _korean_variants, _entry_numbers)
+    for table in (*tables, type_words):
         table.cache_clear()
 
 

@@ -613,6 +613,9 @@ def _topic_text(doc: dict) -> str:
     return " ".join([doc["title"], *headings(doc)])
 
 
+_LATIN_LETTERS = re.compile(r"[a-z\u00df-\u024f]*")
+
+
 def _as_written(text: str, tokens: list[str]) -> list[str]:
     """Index tokens as `text` writes them ("lstm" -> "LSTM"), in the order the text has
     them; a token the text does not spell out (a compound's part) stays as it is."""
@@ -622,7 +625,9 @@ def _as_written(text: str, tokens: list[str]) -> list[str]:
     for token in dict.fromkeys(tokens):
         at = lowered.find(token) if same_length else -1
         if at >= 0:
-            placed.append((at, text[at : at + len(token)]))
+            # a Latin stem is shown as the word it begins: "tutori" as "Tutorials"
+            end = _LATIN_LETTERS.match(lowered, at + len(token)).end()
+            placed.append((at, text[at:end]))
         else:
             placed.append((len(text), token))
     return [word for _, word in sorted(placed, key=lambda item: item[0])]

@@ -3,9 +3,11 @@
 import json
 import math
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+import Stemmer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -50,8 +52,23 @@ def test_mixed_korean_and_english():
     assert tokens.index("lstm") < tokens.index("시계열")  # reading order is kept
 
 
-def test_latin_words_are_lowercased_without_stopwords():
-    assert tokenize("The Quick Guide to PyTorch") == ["quick", "guide", "pytorch"]
+def test_latin_words_are_lowercased_stems_without_stopwords():
+    assert tokenize("The Quick Guides to PyTorch") == ["quick", "guid", "pytorch"]
+    # forms of a word meet at one stem, on both sides of a search
+    assert tokenize("networks Network distilling distillation") == ["network"] * 2 + ["distil"] * 2
+
+
+def test_latin_stems_are_safe_to_make_from_many_threads():
+    words = [f"learnings{i}" for i in range(2000)] + ["tutorials", "networks"] * 500
+    with ThreadPoolExecutor(8) as pool:
+        stems = list(pool.map(morphology.latin_token, words))
+    assert stems == Stemmer.Stemmer("english").stemWords(words)
+    assert stems[-2:] == ["tutori", "network"]
+
+
+def test_without_a_stemmer_latin_words_stay_whole(monkeypatch):
+    monkeypatch.setattr(morphology, "LATIN_STEMMER", None)
+    assert tokenize("Quick Guides") == ["quick", "guides"]
 
 
 def test_latin_words_keep_digits_and_language_suffixes():
@@ -81,7 +98,7 @@ def test_junk_is_not_indexed():
 
 
 def test_control_characters_and_lone_surrogates_separate_words():
-    assert tokenize("deep\x00learning\ud800시계열")[:3] == ["deep", "learning", "시계열"]
+    assert tokenize("deep\x00learning\ud800시계열")[:3] == ["deep", "learn", "시계열"]
 
 
 def test_other_scripts_are_kept_as_words():
@@ -92,7 +109,7 @@ def test_long_text_is_tokenized_to_the_end():
     text = "케라스로 시계열 예측 모델을 만들었습니다. " * 4200 + "마지막으로 transformer 강화학습"
     assert len(text) > 100_000
     tokens = tokenize(text)
-    assert tokens[-4:] == ["transformer", "강화학습", "강화", "학습"]
+    assert tokens[-4:] == ["transform", "강화학습", "강화", "학습"]
     assert tokens.count("시계열") == 4200
 
 

@@ -57,7 +57,9 @@ RANKING_CASES = [
     # English query, English title
     ("query expansion for object retrieval", TOTAL_RECALL, ALL_RANKERS),
     ("metric learning with classification loss", METRIC, ALL_RANKERS),
-    ("time series forecasting with recurrent networks", LSTM_ARTICLE, ALL_RANKERS),
+    ("time series forecasting with recurrent networks", LSTM_ARTICLE, MEANING_RANKERS),
+    # keywords alone: the repository's title holds the same words ("Network" is "networks")
+    ("time series forecasting with recurrent networks", (LSTM_ARTICLE, LSTM_REPO), ["lexical-rrf"]),
     # English query, Korean resource
     ("natural language processing book in Korean", BOOK, ALL_RANKERS),
     ("discriminator weights frozen when training a GAN", GAN, ALL_RANKERS),
@@ -85,7 +87,7 @@ def top_url(response: SearchResponse) -> str:
 @pytest.mark.slow
 def test_the_right_resource_ranks_first(real_searcher, query, expected, mode, fusion):
     response = real_searcher.search(query, k=5, mode=mode, fusion=fusion)
-    assert top_url(response) == expected
+    assert top_url(response) in ((expected,) if isinstance(expected, str) else expected)
     assert [hit.rank for hit in response.results] == list(range(1, len(response.results) + 1))
     scores = [hit.score for hit in response.results]
     assert scores == sorted(scores, reverse=True)
@@ -345,6 +347,19 @@ def test_index_tokens_are_shown_as_written_in_reading_order():
         "예측하기",  # not spelled out in the text: the token itself
     ]
     assert _as_written("İstanbul lstm", ["lstm"]) == ["lstm"]  # lower() changes its length
+    # a Latin stem is shown as the word it begins, not cut short
+    assert _as_written("Deep Learning Tutorials으로", ["tutori", "learn"]) == [
+        "Learning",
+        "Tutorials",
+    ]
+
+
+@pytest.mark.slow
+def test_other_forms_of_an_english_word_match_by_their_stem(real_searcher):
+    hits = real_searcher.search("predicting time series with networks", mode="lexical").results
+    assert hits[0].url in {LSTM_ARTICLE, LSTM_REPO, LSTM_VIDEO}
+    # the titles write "Prediction" and "Network(s)"
+    assert hits[0].why.startswith("words: predicting, time, series, networks")
 
 
 @pytest.mark.slow
