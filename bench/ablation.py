@@ -185,9 +185,11 @@ def ablation(opened: list[tuple[Scenario, Searcher]], embedder) -> list[tuple[st
         mock.patch.object(module, constant, before) for _, module, constant, before in BUILD_STEPS
     ]
     builds = [opened]  # builds[i]: with the build steps from i on undone; the last, none
+    undone = []  # the patches in force, latest last
     try:
         for step in reversed(range(len(BUILD_STEPS))):
             _switch(undo[step].start)
+            undone.append(undo[step])
             # Named by what it undoes: the offline fingerprint does not see a patched value.
             name = "+".join(f"{constant}={before}" for _, _, constant, before in BUILD_STEPS[step:])
             built = scenarios(embedder, WORK / name)
@@ -199,10 +201,11 @@ def ablation(opened: list[tuple[Scenario, Searcher]], embedder) -> list[tuple[st
             ranking = Ranking().with_options(**{**options, **change})
             steps.append((label, _scored(builds[0], ranking)))
         for step, (label, _, _, before) in enumerate(BUILD_STEPS):
-            _switch(undo[step].stop)
+            _switch(undone.pop().stop)  # the earliest step's patch, started last
             steps.append((label.format(before=before), _scored(builds[step + 1], Ranking())))
     finally:
-        mock.patch.stopall()
+        while undone:
+            undone.pop().stop()
         query.reload_tables()
     for label, results in steps:
         print(label, _row(results, "tune"), file=sys.stderr)

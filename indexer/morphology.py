@@ -254,8 +254,9 @@ def _compound_terms(
 
 
 # Latin words are indexed and asked as their Snowball stems in this language, so that
-# "networks", "distilling" and "distillation" meet "network" and "distil"; None keeps them
-# whole (bench/ablation.py measures both).
+# "networks", "distilling" and "distillation" meet "network" and "distil". It is part of the
+# tokenizer: TOKENIZER_NAME changes with it. bench/ablation.py sets it to None (words kept
+# whole) for the indexes it compares against, built in their own directories and caches.
 LATIN_STEMMER: str | None = "english"
 _STEMMERS = threading.local()  # a Snowball stemmer is not safe to share between threads
 
@@ -316,8 +317,8 @@ def tokenize_many(texts: Iterable[str]) -> list[list[str]]:
 
 def tokenize(text: str) -> list[str]:
     """Index tokens: Korean content morphemes and written compounds (시계열을 -> 시계열;
-    객체인식 -> 객체인식, 객체, 인식) and lower-cased words of other scripts (LSTM -> lstm,
-    seq2seq, c++), minus stopwords."""
+    객체인식 -> 객체인식, 객체, 인식) and the lower-cased stems of words of other scripts
+    (LSTM -> lstm, Networks -> network, seq2seq, c++), minus stopwords."""
     return tokenize_many([text])[0]
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexer import morphology
-from indexer.morphology import TOKENIZER_NAME, Term, analyse_many, latin_token
+from indexer.morphology import TOKENIZER_NAME, Term, analyse_many
 
 _LOG = logging.getLogger(__name__)
 DATA = Path(__file__).parent / "data"
@@ -79,8 +79,6 @@ def type_words() -> TypeWords:
         patterns[intent] = (pattern, korean)
         for word in folded:
             intent_of[word] = intent
-            if not _HANGUL.search(word):
-                intent_of[latin_token(word)] = intent  # as a query's term holds it
     return TypeWords(intent_of, types_of, patterns)
 
 
@@ -193,6 +191,12 @@ def one_syllable(token: str) -> bool:
     return len(token) == 1 and bool(_HANGUL.match(token))
 
 
+def _type_key(term: Term) -> str:
+    """How a query's term is looked up among the type words: a Korean one by its stem
+    (논문을 -> 논문), a Latin one as written (its stem would make "sliding" a slide)."""
+    return _fold(term.token if _HANGUL.search(term.token) else term.surface)
+
+
 def plan_query(text: str, terms: list[Term], *, strip_dense: bool, bridge: bool) -> QueryPlan:
     """Read type words and glossary terms out of an analysed query.
 
@@ -200,9 +204,9 @@ def plan_query(text: str, terms: list[Term], *, strip_dense: bool, bridge: bool)
     else to search for.
     """
     words = type_words()
-    typed = [term for term in terms if _fold(term.token) in words.intent_of]
+    typed = [term for term in terms if _type_key(term) in words.intent_of]
     topic = [term for term in terms if term not in typed] or list(terms)
-    intents = {words.intent_of[_fold(t.token)] for t in typed} if len(topic) < len(terms) else set()
+    intents = {words.intent_of[_type_key(t)] for t in typed} if len(topic) < len(terms) else set()
     dense_text = text
     if strip_dense and intents:
         stripped = text

@@ -17,7 +17,7 @@ import numpy as np
 from indexer.config import Settings, load_settings
 from indexer.embed import Embedder, ModelLoadError, load_embedder
 from indexer.lexical import top_k
-from indexer.morphology import analyse_many
+from indexer.morphology import analyse_many, latin_terms
 from indexer.query import Bridge, QueryPlan, plan_query
 from indexer.rank import FUSIONS, Candidate, Ranking, fuse, keyword_scores, load_calibration
 from indexer.resources import headings, normalize_url
@@ -398,6 +398,12 @@ class Searcher:
         keyword_terms += [
             b.asked for b in plan.bridges if b.found_in(present) and b.asked not in keyword_terms
         ]
+        # Marked in the hit: the query's matched words, and the resource's own spelling of
+        # the Latin ones ("networks" matched "Network").
+        asked = [t.surface for t in plan.terms if t.token in present] or keyword_terms
+        own = latin_forms(f"{doc['title']}\n{best_text}", present)
+        shown_terms = list({word.casefold(): word for word in reversed([*asked, *own])}.values())
+        shown_terms.reverse()
         coverage = candidate.coverage
         matched = [
             name for name in ("title", "notes", "headings", "context", "page") if name in found
@@ -430,11 +436,11 @@ class Searcher:
             domain=doc["domain"],
             fetch_status=doc.get("fetch_status"),
             last_ok_at=doc.get("last_ok_at"),
-            snippet=_trim_around(best_text, keyword_terms),
+            snippet=_trim_around(best_text, shown_terms),
             matched=matched,
             why="; ".join(why_parts) or "best available match",
             kind=doc["kind"],
-            terms=[t.surface for t in plan.terms if t.token in present] or keyword_terms,
+            terms=shown_terms,
             similarity=None if candidate.similarity is None else round(candidate.similarity, 4),
             coverage=round(coverage, 4),
             confidence=None if confidence is None else round(confidence, 4),
@@ -613,21 +619,34 @@ def _topic_text(doc: dict) -> str:
     return " ".join([doc["title"], *headings(doc)])
 
 
-_LATIN_LETTERS = re.compile(r"[a-z\u00df-\u024f]*")
+def _latin_words(text: str) -> dict[str, tuple[int, str]]:
+    """Each Latin token of `text` with where its first word is and how it is written
+    ("tutori" -> "Tutorials")."""
+    found: dict[str, tuple[int, str]] = {}
+    for at, term in latin_terms(text):
+        found.setdefault(term.token, (at, term.surface))
+    return found
+
+
+def latin_forms(text: str, tokens: set[str]) -> list[str]:
+    """The Latin words of `text` whose tokens are among `tokens`, as written: what a hit
+    matched, in its own spelling ("Network" for the asked "networks")."""
+    return [term.surface for _, term in latin_terms(text) if term.token in tokens]
 
 
 def _as_written(text: str, tokens: list[str]) -> list[str]:
     """Index tokens as `text` writes them ("lstm" -> "LSTM"), in the order the text has
     them; a token the text does not spell out (a compound's part) stays as it is."""
+    latin = _latin_words(text)  # a Latin stem is shown as a word it stands for
     lowered = text.lower()
     same_length = len(lowered) == len(text)  # lower() can lengthen a few letters
     placed = []
     for token in dict.fromkeys(tokens):
-        at = lowered.find(token) if same_length else -1
-        if at >= 0:
-            # a Latin stem is shown as the word it begins: "tutori" as "Tutorials"
-            end = _LATIN_LETTERS.match(lowered, at + len(token)).end()
-            placed.append((at, text[at:end]))
+        at = lowered.find(token) if same_length and token not in latin else -1
+        if token in latin:
+            placed.append(latin[token])
+        elif at >= 0:
+            placed.append((at, text[at : at + len(token)]))
         else:
             placed.append((len(text), token))
     return [word for _, word in sorted(placed, key=lambda item: item[0])]

@@ -33,9 +33,9 @@ def _clear_filters() -> None:
     st.session_state.update({key: value for key, value in FILTER_KEYS.items()})
 
 
-def _facet_select(bar, lang: str, key: str, counts: dict[str, int], label=lambda value: value):
+def _facet_select(panel, lang: str, key: str, counts: dict[str, int], label=lambda value: value):
     """A multiselect over one facet's values, each shown with its count."""
-    bar.multiselect(
+    panel.multiselect(
         t(lang, key),
         list(counts),
         key=key,
@@ -48,38 +48,36 @@ def _day(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
 
 
-def _active_filters() -> int:
-    """How many kinds of filter the widgets set (a date span counts once)."""
-    chosen = state.from_widgets().filters()
-    kinds = (chosen.contributors, chosen.since or chosen.until, chosen.types, chosen.domains)
-    return sum(bool(kind) for kind in kinds)
-
-
 def filters(lang: str, facets: dict) -> None:
-    """Filter widgets behind a button that says how many are set; their values live in
-    session state under the URL parameter names."""
-    active = _active_filters()
-    label = t(lang, "filters") + (f" · {active}" if active else "")
-    bar = st.popover(label, icon=":material/tune:", type="primary" if active else "secondary")
-    _facet_select(bar, lang, "contributor", facets["contributors"])
+    """Filter widgets behind a button that says how many settings differ from the defaults
+    (each kind of filter, a date span once, and another retrieval mode); their values live
+    in session state under the URL parameter names."""
+    current = state.from_widgets()
+    chosen = current.filters()
+    kinds = (chosen.contributors, chosen.since or chosen.until, chosen.types, chosen.domains)
+    active = sum(bool(kind) for kind in kinds)
+    changed = active + (current.mode != "hybrid")
+    label = t(lang, "filters") + (f" · {changed}" if changed else "")
+    panel = st.popover(label, icon=":material/tune:", type="primary" if changed else "secondary")
+    _facet_select(panel, lang, "contributor", facets["contributors"])
     # The date pickers are drawn only when asked for: they are the heaviest widgets to load
     # in the browser, and a first answer would wait for them (bench/startup.py).
-    if bar.toggle(t(lang, "by_date"), key="dates"):
+    if panel.toggle(t(lang, "by_date"), key="dates"):
         first, last = _day(facets["first_date"]), _day(facets["last_date"])
-        since, until = bar.columns(2)
+        since, until = panel.columns(2)
         since.date_input(
             t(lang, "since"), key="since", min_value=first, max_value=last, format="YYYY-MM-DD"
         )
         until.date_input(
             t(lang, "until"), key="until", min_value=first, max_value=last, format="YYYY-MM-DD"
         )
-    _facet_select(bar, lang, "type", facets["types"], lambda kind: type_label(lang, kind))
-    _facet_select(bar, lang, "domain", facets["domains"])
+    _facet_select(panel, lang, "type", facets["types"], lambda kind: type_label(lang, kind))
+    _facet_select(panel, lang, "domain", facets["domains"])
     if active:
-        bar.button(t(lang, "clear_filters"), on_click=_clear_filters, icon=":material/close:")
-    bar.divider()
-    if bar.toggle(t(lang, "advanced"), key="advanced"):
-        bar.radio(
+        panel.button(t(lang, "clear_filters"), on_click=_clear_filters, icon=":material/close:")
+    panel.divider()
+    if panel.toggle(t(lang, "advanced"), key="advanced"):
+        panel.radio(
             t(lang, "mode"),
             MODES,
             key="mode",

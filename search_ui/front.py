@@ -7,13 +7,14 @@ import streamlit as st
 from search_ui import engine as eng
 from search_ui.cards import count_bars_html, entry_html
 from search_ui.i18n import t, type_label
-from search_ui.state import resource_href
+from search_ui.state import UIState, resource_href
 
 NEWEST = 8
 CONTRIBUTORS = 12
 
 
-def front_page(engine: eng.Engine, lang: str) -> None:
+def front_page(engine: eng.Engine, current: UIState) -> None:
+    lang = current.lang
     facets = eng.facets(engine, engine.build_id)
     counts = engine.searcher.reader.manifest["counts"]
     st.caption(
@@ -32,7 +33,7 @@ def front_page(engine: eng.Engine, lang: str) -> None:
         # One block of HTML whose entries link to their pages, not a widget per entry: the
         # browser draws the first page (and its question box) sooner (bench/startup.py).
         docs = engine.searcher.newest(NEWEST)
-        entries = (entry_html(lang, doc, resource_href(lang, doc["id"])) for doc in docs)
+        entries = (entry_html(lang, doc, resource_href(current, doc["id"])) for doc in docs)
         st.html(f'<div class="rc-newest">{"".join(entries)}</div>')
     with side:
         st.subheader(t(lang, "front_types"), divider="gray")

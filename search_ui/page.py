@@ -57,7 +57,7 @@ def show() -> None:
     elif current.query:
         results(engine, current)
     else:
-        front_page(engine, lang)
+        front_page(engine, current)
 
 
 def _header(lang: str, facets: dict) -> None:

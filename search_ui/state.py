@@ -107,10 +107,10 @@ def to_params(state: UIState) -> dict[str, list[str]]:
     return params
 
 
-def resource_href(lang: str, ref: str) -> str:
-    """A relative link to resource `ref`'s page in this app: a new page load, whose URL
-    seeds the view as a shared link does."""
-    return "?" + urlencode(to_params(UIState(lang=lang, resource=ref)), doseq=True)
+def resource_href(state: UIState, ref: str) -> str:
+    """A relative link to resource `ref`'s page in this app, keeping the language, filters
+    and mode of `state`: a new page load, whose URL seeds the view as a shared link does."""
+    return "?" + urlencode(to_params(replace(state, resource=ref)), doseq=True)
 
 
 def _clamp(day: str | None, first: str | None, last: str | None) -> str | None:

@@ -111,6 +111,8 @@ def filter_button(app: AppTest) -> str:
 def test_the_filters_sit_behind_a_button_that_counts_the_kinds_set(index):
     app = run_app({"q": "LSTM으로 시계열 예측"})
     assert filter_button(app) == "필터"
+    app = run_app({"q": "LSTM", "mode": "lexical"})  # another retrieval mode counts too
+    assert filter_button(app) == "필터 · 1"
     app = run_app({"q": "LSTM", "contributor": "이상훈", "type": "paper", "since": "2019-03-01"})
     assert filter_button(app) == "필터 · 3"
     next(b for b in app.button if b.label == "필터 지우기").click().run()
@@ -237,6 +239,10 @@ def test_front_page_without_a_question(index):
     opened = run_app({name: values[-1] for name, values in parse_qs(pages[0][1:]).items()})
     header = next(e.proto.body for e in opened.get("html") if "rc-page-title" in e.proto.body)
     assert LSTM_ARTICLE in header
+    # ... and keeps the page's filters
+    filtered = run_app({"contributor": "이상훈"})
+    (block,) = bodies(filtered, "rc-newest")
+    assert "contributor=%EC%9D%B4%EC%83%81%ED%9B%88" in block
     bars = next(body for body in bodies(app, "rc-bars") if "이명규" in body)
     assert re.search(r'rc-bar-label">이명규</div>.*?rc-bar-count">5<', bars)
     assert app.text_input(key="q").placeholder.startswith("무엇을 찾고")

@@ -65,6 +65,10 @@ def test_type_words_name_the_kinds_the_issue_lists():
         ("강화학습 강의", {"lecture"}, ["강화학습", "강화", "학습"]),
         ("GAN implementation code", {"code"}, ["gan"]),
         ("object detection tutorial video", {"tutorial", "video"}, ["object", "detect"]),
+        ("PyTorch tutorials", {"tutorial"}, ["pytorch"]),
+        # a type word's stem is not a type word: "sliding" is not "slides", "guided" no guide
+        ("sliding window attention", set(), ["slide", "window", "attent"]),
+        ("guided diffusion coding", set(), ["guid", "diffus", "code"]),
         ("논문", set(), ["논문"]),  # nothing but a type word: it stays the topic
     ],
 )

@@ -100,7 +100,8 @@ def test_keywords_cross_languages_only_through_the_glossary(real_searcher, monke
     query = "자동 질의 확장 객체 검색"
     bridged = real_searcher.search(query, mode="lexical")
     assert {hit.url for hit in bridged.results[:2]} == {TOTAL_RECALL, TOTAL_RECALL_2}
-    assert bridged.results[0].terms == ["질의 확장"]
+    # marked: the asked term, and the title's own words it matched through the glossary
+    assert bridged.results[0].terms == ["질의 확장", "Query", "Expansion"]
     monkeypatch.setattr(real_searcher, "ranking", real_searcher.ranking.with_options(bridge=False))
     lexical = real_searcher.search(query, mode="lexical")
     assert lexical.results == []
@@ -348,18 +349,23 @@ def test_index_tokens_are_shown_as_written_in_reading_order():
     ]
     assert _as_written("İstanbul lstm", ["lstm"]) == ["lstm"]  # lower() changes its length
     # a Latin stem is shown as the word it begins, not cut short
-    assert _as_written("Deep Learning Tutorials으로", ["tutori", "learn"]) == [
+    text = "Deep Learning Library Tutorials으로, Discourse"
+    assert _as_written(text, ["tutori", "librari", "learn", "cours"]) == [
         "Learning",
+        "Library",  # a stem that is not a prefix of its word
         "Tutorials",
+        "cours",  # not a word of the text (inside "Discourse" is not)
     ]
+    assert _as_written("Neural Network nets", ["net", "network"]) == ["Network", "nets"]
 
 
 @pytest.mark.slow
 def test_other_forms_of_an_english_word_match_by_their_stem(real_searcher):
     hits = real_searcher.search("predicting time series with networks", mode="lexical").results
     assert hits[0].url in {LSTM_ARTICLE, LSTM_REPO, LSTM_VIDEO}
-    # the titles write "Prediction" and "Network(s)"
+    # the titles write "Prediction" and "Network(s)": both are marked in the hit
     assert hits[0].why.startswith("words: predicting, time, series, networks")
+    assert "Prediction" in hits[0].terms and {"Network", "Networks"} & set(hits[0].terms)
 
 
 @pytest.mark.slow

@@ -132,7 +132,10 @@ def test_rebuild_command_names_the_source_folders_and_quotes_paths():
 
 def test_a_resource_link_opens_its_page_in_the_same_language():
     ref = "https://example.com/a?b=1&c=한글"
-    href = resource_href("en", ref)
+    shown = UIState(lang="en", contributors=("이상훈",), mode="lexical")
+    href = resource_href(shown, ref)
     assert href.startswith("?") and "&c=" not in href  # the URL travels as one value
-    assert from_params(parse_qs(href[1:])) == UIState(lang="en", resource=ref)
-    assert resource_href("ko", "ef703116353f") == "?id=ef703116353f"  # Korean is the default
+    assert from_params(parse_qs(href[1:])) == UIState(
+        lang="en", contributors=("이상훈",), mode="lexical", resource=ref
+    )
+    assert resource_href(UIState(), "ef703116353f") == "?id=ef703116353f"  # Korean: the default
