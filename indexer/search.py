@@ -402,8 +402,11 @@ class Searcher:
         # the Latin ones ("networks" matched "Network").
         asked = [t.surface for t in plan.terms if t.token in present] or keyword_terms
         own = latin_forms(f"{doc['title']}\n{best_text}", present)
-        shown_terms = list({word.casefold(): word for word in reversed([*asked, *own])}.values())
-        shown_terms.reverse()
+        shown_terms, seen = [], set()
+        for word in [*asked, *own]:
+            if word.casefold() not in seen:
+                seen.add(word.casefold())
+                shown_terms.append(word)
         coverage = candidate.coverage
         matched = [
             name for name in ("title", "notes", "headings", "context", "page") if name in found

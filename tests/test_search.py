@@ -366,6 +366,7 @@ def test_other_forms_of_an_english_word_match_by_their_stem(real_searcher):
     # the titles write "Prediction" and "Network(s)": both are marked in the hit
     assert hits[0].why.startswith("words: predicting, time, series, networks")
     assert "Prediction" in hits[0].terms and {"Network", "Networks"} & set(hits[0].terms)
+    assert hits[0].terms[:4] == ["predicting", "time", "series", "networks"]  # asked first
 
 
 @pytest.mark.slow
