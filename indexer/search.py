@@ -52,7 +52,12 @@ class Filters:
     types: tuple[str, ...] = ()
 
     def active(self) -> bool:
-        return bool(self.contributors or self.since or self.until or self.domains or self.types)
+        return self.kinds_set() > 0
+
+    def kinds_set(self) -> int:
+        """How many kinds of filter are set (a span of dates counts once)."""
+        kinds = (self.contributors, self.since or self.until, self.domains, self.types)
+        return sum(bool(kind) for kind in kinds)
 
     def allows(self, doc: dict) -> bool:
         if self.contributors and not set(self.contributors) & set(doc["contributors"]):
@@ -401,7 +406,7 @@ class Searcher:
         # Marked in the hit: the query's matched words, and the resource's own spelling of
         # the Latin ones ("networks" matched "Network").
         asked = [t.surface for t in plan.terms if t.token in present] or keyword_terms
-        own = latin_forms(f"{doc['title']}\n{best_text}", present)
+        own = _latin_forms(f"{doc['title']}\n{best_text}", present)
         shown_terms, seen = [], set()
         for word in [*asked, *own]:
             if word.casefold() not in seen:
@@ -631,7 +636,7 @@ def _latin_words(text: str) -> dict[str, tuple[int, str]]:
     return found
 
 
-def latin_forms(text: str, tokens: set[str]) -> list[str]:
+def _latin_forms(text: str, tokens: set[str]) -> list[str]:
     """The Latin words of `text` whose tokens are among `tokens`, as written: what a hit
     matched, in its own spelling ("Network" for the asked "networks")."""
     return [term.surface for _, term in latin_terms(text) if term.token in tokens]
@@ -645,10 +650,11 @@ def _as_written(text: str, tokens: list[str]) -> list[str]:
     same_length = len(lowered) == len(text)  # lower() can lengthen a few letters
     placed = []
     for token in dict.fromkeys(tokens):
-        at = lowered.find(token) if same_length and token not in latin else -1
         if token in latin:
             placed.append(latin[token])
-        elif at >= 0:
+            continue
+        at = lowered.find(token) if same_length else -1
+        if at >= 0:
             placed.append((at, text[at : at + len(token)]))
         else:
             placed.append((len(text), token))

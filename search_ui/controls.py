@@ -53,9 +53,7 @@ def filters(lang: str, facets: dict) -> None:
     (each kind of filter, a date span once, and another retrieval mode); their values live
     in session state under the URL parameter names."""
     current = state.from_widgets()
-    chosen = current.filters()
-    kinds = (chosen.contributors, chosen.since or chosen.until, chosen.types, chosen.domains)
-    active = sum(bool(kind) for kind in kinds)
+    active = current.filters().kinds_set()
     changed = active + (current.mode != "hybrid")
     label = t(lang, "filters") + (f" · {changed}" if changed else "")
     panel = st.popover(label, icon=":material/tune:", type="primary" if changed else "secondary")

@@ -139,3 +139,11 @@ def test_a_resource_link_opens_its_page_in_the_same_language():
         lang="en", contributors=("이상훈",), mode="lexical", resource=ref
     )
     assert resource_href(UIState(), "ef703116353f") == "?id=ef703116353f"  # Korean: the default
+
+
+def test_filters_count_the_kinds_set_a_date_span_once():
+    assert Filters().kinds_set() == 0 and not Filters().active()
+    span = Filters(since="2019-02-25", until="2019-03-14", types=("paper",))
+    assert span.kinds_set() == 2 and span.active()
+    three = Filters(contributors=("이상훈",), domains=("arxiv.org",), until="2019-03-01")
+    assert three.kinds_set() == 3
