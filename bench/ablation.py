@@ -52,10 +52,6 @@ BEFORE = {
 }
 ZSCORE = {"fusion": "zscore", "dense_weight": Ranking().dense_weight}
 ONCE = {"bridge_weight": Ranking().bridge_weight, "bridge_once": True}
-TITLES = {
-    "related_fields": Ranking().related_fields,
-    "related_keyword_weight": Ranking().related_keyword_weight,
-}
 STEPS = (  # (label, change, kept)
     ("before: raw-score convex fusion, one keyword field", BEFORE, True),
     ("+ field-aware keyword scoring", {"field_weights": Ranking().field_weights}, True),
@@ -67,12 +63,16 @@ STEPS = (  # (label, change, kept)
     (f"+ Korean–English glossary ({len(query.glossary())} entries)", {"bridge": True}, True),
     ("+ thin-resource discount", {"thin_discount": Ranking().thin_discount}, True),
     ("(not kept) fused similarity of keyword-only resources", {"estimate_unseen": True}, False),
-    ("+ related: shared title and heading words", {"related_keyword_weight": 0.1}, True),
+    (
+        "+ related: shared title and heading words, fused with similarity on z-scores",
+        {"related_keyword_weight": Ranking().related_keyword_weight},
+        True,
+    ),
     ("+ queries read against the index's words, not by Kiwi", {"kiwi_queries": False}, True),
     ("+ coverage counts each query word by its rarity", {"coverage_idf": True}, True),
     ("(not kept) coverage weighed 0.6, not 0.4", {"coverage_weight": 0.6}, False),
     ("+ a glossary term counts once, in the language that scores more", ONCE, True),
-    ("+ related: title words only, weighed 0.3", TITLES, True),
+    ("+ related: title words only", {"related_fields": Ranking().related_fields}, True),
     ("(not kept) one-syllable Korean query words left out", {"one_syllable_weight": 0.0}, False),
     (
         "+ one-syllable Korean query words (장, 수, 짜) count a quarter",

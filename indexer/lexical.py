@@ -49,6 +49,8 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return best.astype(np.int64), scores[best].astype(np.float32)
 
 
+# (token, fields) -> which documents hold the token in one of the fields, for one query
+Masks = dict[tuple[str, tuple[str, ...]], np.ndarray]
 _NO_ROWS = np.zeros(0, dtype=np.int32)
 _NO_SCORES = np.zeros(0, dtype=np.float32)
 
@@ -139,6 +141,11 @@ class LexicalIndex:
         spans = [slice(postings.indptr[i], postings.indptr[i + 1]) for i in ids]
         rows = np.concatenate([postings.indices[span] for span in spans])
         return rows, np.concatenate([postings.data[span] for span in spans])
+
+    def rows(self, token: str) -> np.ndarray:
+        """The documents (int32 rows, ascending) holding `token`."""
+        token_id = self._postings.vocab.get(token) if self._postings else None
+        return _NO_ROWS if token_id is None else self._postings.rows_of(token_id)
 
     def tokens_in(self, tokens: Sequence[str], rows: Iterable[int]) -> dict[int, set[str]]:
         """Which of `tokens` each document in `rows` contains, read from the index's
@@ -288,30 +295,37 @@ class FieldIndex:
                 matched.append((rows, weight * scores))
         return _summed(self.num_docs, matched)
 
-    def holding_all(self, tokens: Sequence[str], names: Iterable[str]) -> np.ndarray:
-        """Whether each document holds every one of `tokens` in one of the fields `names`."""
-        names = list(names)
+    def holding_all(
+        self, tokens: Sequence[str], names: Iterable[str], known: Masks | None = None
+    ) -> np.ndarray:
+        """Whether each document holds every one of `tokens` in one of the fields `names`.
+        `known` keeps each token's mask for the next call: one query asks about the same
+        words for its glossary terms, its coverage and its absent terms."""
+        names = tuple(names)
         held = np.full(self.num_docs, bool(names))
         for token in dict.fromkeys(tokens):
-            present = np.zeros(self.num_docs, dtype=bool)
-            for name in names:
-                present[self.fields[name].postings_of([token])[0]] = True
+            present = known.get((token, names)) if known is not None else None
+            if present is None:
+                present = np.zeros(self.num_docs, dtype=bool)
+                for name in names:
+                    present[self.fields[name].rows(token)] = True
+                if known is not None:
+                    known[token, names] = present
             held &= present
         return held
 
-    def any_holds(self, tokens: Sequence[str]) -> bool:
+    def any_holds(self, tokens: Sequence[str], known: Masks | None = None) -> bool:
         """Whether some document holds every one of `tokens` (each in any field)."""
         if not all(map(self.knows, tokens)):
             return False
-        return len(set(tokens)) == 1 or bool(self.holding_all(tokens, self.fields).any())
+        return len(set(tokens)) == 1 or bool(self.holding_all(tokens, self.fields, known).any())
 
-    def rarity(self, tokens: Sequence[str]) -> dict[str, float]:
+    def rarity(self, tokens: Sequence[str], known: Masks | None = None) -> dict[str, float]:
         """BM25's inverse document frequency of each token over the resources (any field
         holding it): a word most resources hold tells little about any one of them."""
-        names = list(self.fields)
         rarity = {}
         for token in dict.fromkeys(tokens):
-            held = float(self.holding_all([token], names).sum())
+            held = float(np.count_nonzero(self.holding_all([token], self.fields, known)))
             rarity[token] = math.log(1 + (self.num_docs - held + 0.5) / (held + 0.5))
         return rarity
 

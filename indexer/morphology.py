@@ -283,6 +283,20 @@ def latin_terms(text: str) -> Iterator[tuple[int, Term]]:
             yield match.start(), Term(latin_token(token), match.group())
 
 
+def latin_surfaces(text: str, tokens: set[str]) -> list[str]:
+    """The Latin words of `text` whose tokens are among `tokens`, each spelling once, in
+    the order the text first writes them: what a hit matched, in its own spelling
+    ("Network" for the asked "networks")."""
+    found: list[str] = []
+    if all(_HANGUL_SYLLABLE.search(token) for token in tokens):  # no Latin word to find
+        return found
+    for word in dict.fromkeys(_WORD.findall(text)):
+        lowered = word.lower()
+        if lowered not in _ENGLISH_STOPWORDS and latin_token(lowered) in tokens:
+            found.append(word)
+    return found
+
+
 def _analyse_lines(lines: list[str]) -> list[list[Term]]:
     """The terms of each normalized line in reading order; all Korean in one Kiwi call."""
     jobs = [

@@ -11,11 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.lexical import FieldIndex
+from indexer.lexical import FieldIndex, Masks, top_k
 from indexer.query import QueryPlan, one_syllable, variant_tokens
 
 FUSIONS = ("zscore", "minmax", "convex", "rrf")
 RRF_K = 60
+RELATED_POOL = 100  # related: the resources each ranker puts forward
+POSTED_TOGETHER_BONUS = 3.0  # related: in standard deviations of the fused score
 CALIBRATION = Path(__file__).parent / "data" / "calibration.json"
 
 
@@ -50,7 +52,7 @@ class Ranking:
     strip_dense: bool = False  # embed the query without its type words
     intent_boost: float = 0.3  # a resource of the kind the query asks for gains this share
     thin_discount: float = 0.1  # a resource whose only text is its link loses this share
-    related_keyword_weight: float = 0.3  # related: the resource's words shared, 0..1
+    related_keyword_weight: float = 0.5  # related: the shared words' share of the fusion
     related_fields: tuple[str, ...] = ("title",)  # ... in these fields (headings: its siblings)
     kiwi_queries: bool = False  # analyse queries with Kiwi, not against the index's words
     one_syllable_weight: float = 0.25  # a one-syllable Korean query word counts this share
@@ -67,9 +69,11 @@ class Ranking:
         return replace(self, **options)
 
 
-def keyword_scores(index: FieldIndex, plan: QueryPlan, ranking: Ranking) -> np.ndarray:
+def keyword_scores(
+    index: FieldIndex, plan: QueryPlan, ranking: Ranking, known: Masks | None = None
+) -> np.ndarray:
     """BM25 over the fields for the topic words, plus each glossary bridge's best
-    other-language variant at `bridge_weight`."""
+    other-language variant at `bridge_weight` (`known`: FieldIndex.holding_all)."""
     weights = ranking.field_weights
     by_weight: dict[float, list[str]] = {}
     for token in plan.topic_tokens:
@@ -79,23 +83,29 @@ def keyword_scores(index: FieldIndex, plan: QueryPlan, ranking: Ranking) -> np.n
         scores += weight * index.scores(tokens, weights)
     if ranking.bridge:
         for bridge in plan.bridges:
-            best = np.max([_all_of(index, alt, weights) for alt in bridge.alternatives], axis=0)
+            alternatives = bridge.alternatives
+            best = np.max([_all_of(index, alt, weights, known) for alt in alternatives], axis=0)
             if ranking.bridge_once:
                 # The term counts once, in whichever language scores more: a resource that
                 # writes both is not worth twice one that writes either.
-                asked = _all_of(index, variant_tokens(bridge.asked), weights)
+                asked = _all_of(index, variant_tokens(bridge.asked), weights, known)
                 scores += np.maximum(ranking.bridge_weight * best - asked, 0.0)
             else:
                 scores += ranking.bridge_weight * best
     return scores
 
 
-def _all_of(index: FieldIndex, tokens: tuple[str, ...], weights: dict[str, float]) -> np.ndarray:
+def _all_of(
+    index: FieldIndex, tokens: tuple[str, ...], weights: dict[str, float], known: Masks | None
+) -> np.ndarray:
     """BM25 of a multi-word term, only where every one of its words is present: "neural"
     alone is not "convolutional neural network"."""
+    if not all(map(index.knows, tokens)):  # a word no resource holds: none holds the term
+        return np.zeros(index.num_docs, dtype=np.float32)
     total = index.scores(tokens, weights)
     if len(set(tokens)) > 1:
-        total[~index.holding_all(tokens, [name for name, w in weights.items() if w])] = 0.0
+        names = [name for name, weight in weights.items() if weight]
+        total[~index.holding_all(tokens, names, known)] = 0.0
     return total
 
 
@@ -107,7 +117,6 @@ class Candidate:
     rows: list[int]  # the resource's passages that the dense ranker returned, best first
     similarity: float | None = None  # cosine of the best of them
     coverage: float = 0.0  # share of the query's topic words the resource holds
-    found: dict[str, set] = field(default_factory=dict)  # field -> query words it holds
     score: float = 0.0
 
 
@@ -165,6 +174,23 @@ def fuse(
         fused *= factor
     for candidate, value in zip(candidates, fused, strict=True):
         candidate.score = float(value)
+
+
+def fuse_related(similarity: np.ndarray, keyword: np.ndarray, ranking: Ranking) -> np.ndarray:
+    """Related resources' scores: the resource vectors' similarity and the shared words'
+    BM25, each as z-scores measured over its best `RELATED_POOL` and the other's (the
+    resources in the running), the keyword ranker's at `related_keyword_weight`. As in a
+    search, a similarity and a keyword score mean nothing side by side."""
+    pool = np.union1d(
+        np.argsort(-similarity, kind="stable")[:RELATED_POOL], top_k(keyword, RELATED_POOL)[0]
+    )
+    share = ranking.related_keyword_weight
+    return (1 - share) * _scaled(similarity, pool) + share * _scaled(keyword, pool)
+
+
+def _scaled(values: np.ndarray, pool: np.ndarray) -> np.ndarray:
+    mean, std = float(values[pool].mean()), float(values[pool].std())
+    return (values - mean) / std if std > 1e-9 else np.zeros_like(values)
 
 
 @dataclass(frozen=True)

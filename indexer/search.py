@@ -16,10 +16,19 @@ import numpy as np
 
 from indexer.config import Settings, load_settings
 from indexer.embed import Embedder, ModelLoadError, load_embedder
-from indexer.lexical import top_k
-from indexer.morphology import analyse_many, latin_terms
-from indexer.query import Bridge, QueryPlan, plan_query
-from indexer.rank import FUSIONS, Candidate, Ranking, fuse, keyword_scores, load_calibration
+from indexer.lexical import Masks, top_k
+from indexer.morphology import analyse_many, latin_surfaces, latin_terms
+from indexer.query import QueryPlan, plan_query
+from indexer.rank import (
+    FUSIONS,
+    POSTED_TOGETHER_BONUS,
+    Candidate,
+    Ranking,
+    fuse,
+    fuse_related,
+    keyword_scores,
+    load_calibration,
+)
 from indexer.resources import headings, normalize_url
 from indexer.store import IndexIncompatible, IndexReader, check_tokenizer
 
@@ -274,18 +283,20 @@ class Searcher:
         the similarity of its resource vector (exact for a resource with one passage); in the
         fusion it counts as the least similar returned one unless `estimate_unseen`."""
         per_doc: dict[int, list[tuple[float, int]]] = defaultdict(list)
-        for row, score in dense.items():
-            per_doc[int(self.reader.passage_docs[row])].append((score, row))
+        rows = list(dense)
+        for row, pos in zip(rows, self.reader.passage_docs[rows].tolist(), strict=True):
+            per_doc[pos].append((dense[row], row))
         candidates = {}
         for pos, scored in per_doc.items():
             scored.sort(reverse=True)
             total = scored[0][0] + self.ranking.secondary_weight * sum(s for s, _ in scored[1:3])
             candidates[pos] = Candidate(pos, total, 0.0, [row for _, row in scored], scored[0][0])
         if keyword is not None:
-            for pos in top_k(keyword, depth)[0].tolist():
-                if pos in candidates:
-                    continue
-                estimate = None if vector is None else float(self.reader.doc_vectors[pos] @ vector)
+            unseen = [pos for pos in top_k(keyword, depth)[0].tolist() if pos not in candidates]
+            estimates: list[float | None] = [None] * len(unseen)
+            if vector is not None and unseen:
+                estimates = (self.reader.doc_vectors[unseen] @ vector).tolist()
+            for pos, estimate in zip(unseen, estimates, strict=True):
                 fused = estimate if self.ranking.estimate_unseen else None
                 candidates[pos] = Candidate(pos, fused, 0.0, [], estimate)
             for candidate in candidates.values():
@@ -325,7 +336,10 @@ class Searcher:
         )
         plan = plan_query(text, terms, strip_dense=ranking.strip_dense, bridge=ranking.bridge)
         vector = self.embedder.encode_queries([plan.dense_text])[0] if mode != "lexical" else None
-        keyword = keyword_scores(self.reader.lexical, plan, ranking) if mode != "dense" else None
+        known: Masks = {}  # the query's words' masks, worked out once for all uses
+        keyword = None
+        if mode != "dense":
+            keyword = keyword_scores(self.reader.lexical, plan, ranking, known)
         preferred = self._preferred(plan.intents)
         total = max(self.reader.dense.ntotal, len(self.docs))
         depth = max(FIRST_DEPTH, 4 * k)
@@ -335,45 +349,68 @@ class Searcher:
                 dense = self._dense(self._expand(vector, dense), depth)
             candidates = self._candidates(dense, keyword, depth, vector)
             if keyword is not None:
-                self._cover(candidates, plan, ranking)
+                self._cover(candidates, plan, ranking, known)
             fuse(candidates, ranking, mode, preferred, self._thin)
-            ranked = [c for c in candidates if filters.allows(self.docs[c.pos])]
+            ranked = candidates
+            if filters.active():
+                ranked = [c for c in candidates if filters.allows(self.docs[c.pos])]
             if len(ranked) >= k or depth >= total:
                 break
             depth *= 4
         ranked.sort(key=lambda c: (-c.score, c.pos))
-        absent = self._absent_terms(plan)
-        hits = [self._hit(rank, c, plan, bool(absent)) for rank, c in enumerate(ranked[:k], 1)]
+        absent = self._absent_terms(plan, known)
+        shown = ranked[:k]
+        found = {}  # dense mode: no keyword ranker ran
+        if keyword is not None:
+            bridged = [token for b in plan.bridges for alt in b.alternatives for token in alt]
+            words = [*plan.topic_tokens, *bridged]
+            found = self.reader.lexical.tokens_in(words, [c.pos for c in shown])
+        hits = [
+            self._hit(rank, c, found.get(c.pos, {}), plan, bool(absent))
+            for rank, c in enumerate(shown, 1)
+        ]
         no_close_match = bool(hits) and all(hit.weak for hit in hits)
         if not hits and message is None:
             message = "no matching resources" + (" for these filters" if filters.active() else "")
         return SearchResponse(text, _ms(started), hits, message, truncated, no_close_match, absent)
 
-    def _absent_terms(self, plan: QueryPlan) -> list[str]:
+    def _absent_terms(self, plan: QueryPlan, known: Masks) -> list[str]:
         """The glossary terms of the query that no resource holds in any of their variants:
         a question about a concept the collection never mentions."""
         lexical = self.reader.lexical
         return [
             concept.shown
             for concept in plan.concepts
-            if not any(lexical.any_holds(tokens) for tokens in concept.token_lists())
+            if not any(lexical.any_holds(tokens, known) for tokens in concept.token_lists())
         ]
 
-    def _cover(self, candidates: list[Candidate], plan: QueryPlan, ranking: Ranking) -> None:
+    def _cover(
+        self, candidates: list[Candidate], plan: QueryPlan, ranking: Ranking, known: Masks
+    ) -> None:
+        """Each candidate's coverage: the weighted share of the query's topic words it holds,
+        as asked or through a glossary bridge standing in for them."""
+        lexical = self.reader.lexical
         asked = plan.topic_tokens
-        bridged = [tok for b in plan.bridges for alt in b.alternatives for tok in alt]
-        found = self.reader.lexical.tokens_in([*asked, *bridged], [c.pos for c in candidates])
-        rarity = self.reader.lexical.rarity(asked) if ranking.coverage_idf else {}
+        rarity = lexical.rarity(asked, known) if ranking.coverage_idf else {}
         weights = {token: rarity.get(token, 1.0) * ranking.word_weight(token) for token in asked}
-        # Each bridge, and the query's words it stands in for.
-        stand_ins = [
-            (b, {t.token for t in plan.topic_terms if t.surface.casefold() in b.asked})
-            for b in plan.bridges
-        ]
-        for candidate in candidates:
-            candidate.found = found[candidate.pos]
-            present = set().union(*candidate.found.values())
-            candidate.coverage = _coverage(weights, stand_ins, present)
+        total = sum(weights.values())
+        if not total or not candidates:
+            return
+        positions = [c.pos for c in candidates]
+        held = {
+            token: lexical.holding_all([token], lexical.fields, known)[positions]
+            for token in weights
+        }
+        for bridge in plan.bridges:
+            found = np.zeros(len(positions), dtype=bool)
+            for alternative in bridge.alternatives:
+                found |= lexical.holding_all(alternative, lexical.fields, known)[positions]
+            for term in plan.topic_terms:  # the query's words the bridge stands in for
+                if term.surface.casefold() in bridge.asked:
+                    held[term.token] = held[term.token] | found
+        coverage = sum(weights[token] * held[token] for token in weights) / total
+        for candidate, value in zip(candidates, coverage.tolist(), strict=True):
+            candidate.coverage = value
 
     def _preferred(self, intents: set[str]) -> np.ndarray | None:
         """1.0 for each resource of a kind the query asks for ("LSTM 논문": papers)."""
@@ -388,14 +425,21 @@ class Searcher:
             )
         return self._kind_masks[intent]
 
-    def _hit(self, rank: int, candidate: Candidate, plan: QueryPlan, absent: bool) -> Hit:
+    def _hit(
+        self,
+        rank: int,
+        candidate: Candidate,
+        found: dict[str, set[str]],
+        plan: QueryPlan,
+        absent: bool,
+    ) -> Hit:
+        """The hit of `candidate`, which holds the query's words `found` (field -> words)."""
         doc = self.docs[candidate.pos]
         rows = candidate.rows
         passages = self.reader.passage_rows(rows[:3])
         best_kind, best_text = passages.get(rows[0], ("profile", "")) if rows else ("profile", "")
         if best_kind == "profile":  # what people said or the page holds, not the header
             best_text = _written_text(doc, self.reader, candidate.pos)
-        found = candidate.found  # empty in dense mode: no keyword ranker ran
         present = set().union(*found.values())
         keyword_terms = list(
             dict.fromkeys(t.surface for t in plan.topic_terms if t.token in present)
@@ -406,7 +450,7 @@ class Searcher:
         # Marked in the hit: the query's matched words, and the resource's own spelling of
         # the Latin ones ("networks" matched "Network").
         asked = [t.surface for t in plan.terms if t.token in present] or keyword_terms
-        own = _latin_forms(f"{doc['title']}\n{best_text}", present)
+        own = latin_surfaces(f"{doc['title']}\n{best_text}", present)
         shown_terms, seen = [], set()
         for word in [*asked, *own]:
             if word.casefold() not in seen:
@@ -526,28 +570,24 @@ class Searcher:
         # text is analysed again, so `recall related` never loads Kiwi.
         topic_fields = self.ranking.related_fields
         topic = self.reader.lexical.doc_tokens(pos, topic_fields)
-        if self.ranking.related_keyword_weight:
-            # Those words as a keyword query, scaled to 0..1.
-            keyword = self.reader.lexical.scores(topic, self.ranking.field_weights)
-            keyword[pos] = 0.0
-            if keyword.max() > 0:
-                sims = sims + self.ranking.related_keyword_weight * keyword / keyword.max()
+        keyword = self.reader.lexical.scores(topic, self.ranking.field_weights)
+        keyword[pos] = 0.0
+        fused = fuse_related(sims, keyword, self.ranking)
         companions = set(source.get("companions", []))
         posts = {(m["source"], m["section"]) for m in source["mentions"]}
         own_key = duplicate_key(source["url"])
         scored = []
-        for other in np.argsort(-sims)[: max(200, 20 * k)]:
-            other = int(other)
-            doc = self.docs[other]
+        for other in np.argsort(-fused, kind="stable")[: max(200, 20 * k)].tolist():
+            doc, score = self.docs[other], float(fused[other])
             if other == pos or (own_key and duplicate_key(doc["url"]) == own_key):
                 continue
-            score, link = float(sims[other]), ""
+            link = ""
             if doc["url"] in companions or source["url"] in doc.get("companions", []):
-                score, link = score + 0.25, "posted together"
+                score, link = score + POSTED_TOGETHER_BONUS, "posted together"
             elif posts & {(m["source"], m["section"]) for m in doc["mentions"]}:
-                score, link = score + 0.1, "same post"
+                link = "same post"
             scored.append((score, other, link))
-        scored.sort(key=lambda item: -item[0])
+        scored.sort(key=lambda item: (-item[0], item[1]))
         people = set(source["contributors"])
         shown = scored[:k]
         shared = self.reader.lexical.tokens_in(topic, [other for _, other, _ in shown])
@@ -603,21 +643,6 @@ def _written_text(doc: dict, reader: IndexReader, pos: int) -> str:
     return page
 
 
-def _coverage(
-    weights: dict[str, float], stand_ins: list[tuple[Bridge, set[str]]], present: set[str]
-) -> float:
-    """The weighted share of the query's topic words (`weights`' keys) a resource holds, as
-    asked or through a glossary bridge standing in for them (`stand_ins`)."""
-    total = sum(weights.values())
-    if not total:
-        return 0.0
-    held = {token for token in weights if token in present}
-    for bridge, words in stand_ins:
-        if bridge.found_in(present):
-            held |= words
-    return sum(weights[token] for token in held) / total
-
-
 def _by(doc: dict, people: set[str]) -> str:
     shared = [p for p in doc["contributors"] if p in people]
     return f" by {', '.join(shared)}" if shared else ""
@@ -634,12 +659,6 @@ def _latin_words(text: str) -> dict[str, tuple[int, str]]:
     for at, term in latin_terms(text):
         found.setdefault(term.token, (at, term.surface))
     return found
-
-
-def _latin_forms(text: str, tokens: set[str]) -> list[str]:
-    """The Latin words of `text` whose tokens are among `tokens`, as written: what a hit
-    matched, in its own spelling ("Network" for the asked "networks")."""
-    return [term.surface for _, term in latin_terms(text) if term.token in tokens]
 
 
 def _as_written(text: str, tokens: list[str]) -> list[str]:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from indexer import morphology
 from indexer.lexical import FieldIndex, LexicalIndex, LexicalIndexError, top_k
-from indexer.morphology import tokenize, tokenize_many
+from indexer.morphology import latin_surfaces, tokenize, tokenize_many
 
 CORPUS = [
     "LSTM으로 시계열 데이터를 예측하는 튜토리얼",
@@ -369,9 +369,30 @@ def test_holding_all_needs_every_token_in_one_of_the_fields():
     assert not index.holding_all(["lstm"], []).any()
 
 
+def test_holding_all_reuses_the_masks_one_query_already_worked_out():
+    index = FieldIndex.from_tokens(FIELD_DOCS)
+    known = {}
+    both = index.holding_all(["lstm", "series"], index.fields, known)
+    assert both.tolist() == index.holding_all(["lstm", "series"], index.fields).tolist()
+    assert set(known) == {("lstm", tuple(index.fields)), ("series", tuple(index.fields))}
+    assert index.rarity(["lstm"], known) == index.rarity(["lstm"])
+    assert index.any_holds(["lstm", "series"], known)
+    held = known["lstm", tuple(index.fields)].copy()
+    index.holding_all(["lstm", "gan"], index.fields, known)  # a later call leaves it as it was
+    assert known["lstm", tuple(index.fields)].tolist() == held.tolist()
+
+
 def test_any_holds_needs_one_document_with_every_token():
     index = FieldIndex.from_tokens(FIELD_DOCS)
     assert index.any_holds(["forecast", "series"])  # both in the third document's notes
     assert index.any_holds(["lstm", "lstm"]) and index.any_holds(["time"])
     assert not index.any_holds(["time", "gan"])  # each held, never together
     assert not index.any_holds(["lstm", "unknown"])
+
+
+def test_latin_surfaces_are_the_texts_own_spellings_of_the_tokens():
+    text = "Recurrent Neural Networks: a network of networks (LSTM, lstm) 순환 신경망"
+    tokens = {morphology.latin_token(word) for word in ("network", "lstm")} | {"신경망"}
+    assert latin_surfaces(text, tokens) == ["Networks", "network", "networks", "LSTM", "lstm"]
+    assert latin_surfaces(text, {"신경망", "순환"}) == []  # no Latin token asked
+    assert latin_surfaces(text, set()) == []

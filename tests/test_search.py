@@ -27,7 +27,7 @@ from fakes import FakeEmbedder
 
 from indexer.build import Builder
 from indexer.embed import load_embedder
-from indexer.rank import RRF_K, Candidate, Ranking, fuse
+from indexer.rank import RRF_K, Candidate, Ranking, fuse, fuse_related
 from indexer.search import (
     Filters,
     Searcher,
@@ -307,6 +307,25 @@ def test_related_says_which_topic_words_it_shares_as_the_title_writes_them(real_
     hits = real_searcher.related(LSTM_ARTICLE, k=5)
     topics = [hit.why.split("similar topic: ")[1] for hit in hits if "similar topic" in hit.why]
     assert topics and any("LSTM" in topic for topic in topics)  # not the token "lstm"
+
+
+def test_related_fuses_similarity_and_shared_words_on_their_own_scales():
+    """Vectors of one heading's resources lie close together (0.60-0.65 here); a resource
+    from another list that shares the title's rare words is much less similar (0.30), but
+    its keyword score stands far above the rest: on z-scores it ranks first, where adding
+    raw scores (0.30 + 0.3 of a 0..1 keyword score) put a sibling first."""
+    rng = np.random.default_rng(0)
+    similarity = np.concatenate([[1.0, 0.65, 0.62, 0.60, 0.30], rng.uniform(0.0, 0.3, 300)])
+    keyword = np.concatenate([[0.0, 0.4, 0.3, 0.5, 6.0], rng.uniform(0.0, 0.5, 300)])
+
+    def best_other(scores: np.ndarray) -> int:  # the resource itself is never shown
+        return next(int(pos) for pos in np.argsort(-scores) if pos != 0)
+
+    assert best_other(fuse_related(similarity, keyword, Ranking())) == 4
+    assert best_other(similarity + 0.3 * keyword / keyword.max()) == 1
+    only_vectors = fuse_related(similarity, keyword, Ranking(related_keyword_weight=0.0))
+    by_similarity = np.argsort(-similarity, kind="stable")
+    assert np.argsort(-only_vectors, kind="stable").tolist() == by_similarity.tolist()
 
 
 READING_GROUP = """# 논문 읽기
