@@ -46,6 +46,9 @@ class Ranking:
     secondary_weight: float = 0.3  # what a resource's 2nd and 3rd passages add to its best
     coverage_weight: float = 0.4  # the share of the query's words a resource holds
     coverage_idf: bool = True  # ... each word counted by its rarity in the collection
+    # ... and as the share itself (0..1): a z-score only says how a candidate stands
+    # against the others, so holding every word counted little where many hold half
+    coverage_share_weight: float = 1.0
     bridge: bool = True  # glossary terms in the other language count as keyword matches
     bridge_weight: float = 1.0  # ... at this share of the asked term
     bridge_once: bool = True  # ... in place of the asked term where they score more
@@ -163,6 +166,7 @@ def fuse(
         ) * _normalise(keyword, ranking.fusion)
         coverage = np.array([c.coverage for c in candidates])
         fused += ranking.coverage_weight * _normalise(coverage, ranking.fusion)
+        fused += ranking.coverage_share_weight * coverage
     if mode == "hybrid" and ranking.fusion in ("zscore", "minmax"):
         # Preference and discount scale a resource's own relevance (rescaled to 0..1 over
         # the candidates): a paper on another topic gains little from being a paper.

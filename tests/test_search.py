@@ -548,6 +548,23 @@ def test_coverage_breaks_ties_between_equal_rankers():
     assert candidates[0].score > candidates[1].score
 
 
+def test_holding_every_word_of_the_query_counts_in_itself():
+    """Coverage as a z-score only says how a candidate stands against the others: here
+    holding all the query's words, where four others hold half, loses to a slightly more
+    similar candidate holding half. Counted as its share as well, the whole match wins."""
+    dense = [0.30, 0.44, 0.35, 0.20, 0.15, 0.10]
+    keyword = [2.0, 2.0, 1.0, 1.0, 0.5, 0.0]
+    coverage = [1.0, 0.5, 0.5, 0.5, 0.5, 0.0]
+
+    def first(ranking: Ranking) -> int:
+        candidates = _candidates(dense, keyword, coverage)
+        fuse(candidates, ranking, "hybrid", None, np.zeros(6, np.float32))
+        return max(range(6), key=lambda i: candidates[i].score)
+
+    assert first(Ranking(coverage_share_weight=0.0)) == 1
+    assert first(Ranking()) == 0
+
+
 PAPERS = """# Papers
 
 ## 이논문 (2019.03.01)
