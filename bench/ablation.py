@@ -74,15 +74,15 @@ STEPS = (  # (label, change, kept)
     ("(not kept) coverage weighed 0.6, not 0.4", {"coverage_weight": 0.6}, False),
     ("+ a glossary term counts once, in the language that scores more", ONCE, True),
     ("+ related: title words only", {"related_fields": Ranking().related_fields}, True),
-    (
-        "+ coverage counts as its share too, not only as a z-score",
-        {"coverage_share_weight": Ranking().coverage_share_weight},
-        True,
-    ),
     ("(not kept) one-syllable Korean query words left out", {"one_syllable_weight": 0.0}, False),
     (
         "+ one-syllable Korean query words (장, 수, 짜) count a quarter",
         {"one_syllable_weight": Ranking().one_syllable_weight},
+        True,
+    ),
+    (
+        "+ coverage counts as its share too, not only as a z-score",
+        {"coverage_share_weight": Ranking().coverage_share_weight},
         True,
     ),
 )

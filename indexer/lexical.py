@@ -301,7 +301,8 @@ class FieldIndex:
         """Whether each document holds every one of `tokens` in one of the fields `names`.
         `known` keeps each token's mask for the next call: one query asks about the same
         words for its glossary terms, its coverage and its absent terms."""
-        names = tuple(names)
+        wanted = set(names)
+        names = tuple(name for name in self.fields if name in wanted)  # one key per set
         held = np.full(self.num_docs, bool(names))
         for token in dict.fromkeys(tokens):
             present = known.get((token, names)) if known is not None else None

@@ -17,7 +17,6 @@ from indexer.query import QueryPlan, one_syllable, variant_tokens
 FUSIONS = ("zscore", "minmax", "convex", "rrf")
 RRF_K = 60
 RELATED_POOL = 100  # related: the resources each ranker puts forward
-POSTED_TOGETHER_BONUS = 3.0  # related: in standard deviations of the fused score
 CALIBRATION = Path(__file__).parent / "data" / "calibration.json"
 
 
@@ -46,8 +45,8 @@ class Ranking:
     secondary_weight: float = 0.3  # what a resource's 2nd and 3rd passages add to its best
     coverage_weight: float = 0.4  # the share of the query's words a resource holds
     coverage_idf: bool = True  # ... each word counted by its rarity in the collection
-    # ... and as the share itself (0..1): a z-score only says how a candidate stands
-    # against the others, so holding every word counted little where many hold half
+    # ... and as the share itself (0..1): a z-score (or min-max) only says how a candidate
+    # stands against the others, so holding every word counted little where many hold half
     coverage_share_weight: float = 1.0
     bridge: bool = True  # glossary terms in the other language count as keyword matches
     bridge_weight: float = 1.0  # ... at this share of the asked term
@@ -123,11 +122,16 @@ class Candidate:
     score: float = 0.0
 
 
-def _normalise(values: np.ndarray, method: str) -> np.ndarray:
+def _normalise(values: np.ndarray, method: str, over: np.ndarray | None = None) -> np.ndarray:
+    """`values` min-max scaled or as z-scores, measured over the positions `over` (all by
+    default)."""
+    measured = values if over is None else values[over]
+    if not len(measured):
+        return np.zeros_like(values)
     if method == "minmax":
-        low, high = float(values.min()), float(values.max())
+        low, high = float(measured.min()), float(measured.max())
         return (values - low) / (high - low) if high > low else np.zeros_like(values)
-    mean, std = float(values.mean()), float(values.std())
+    mean, std = float(measured.mean()), float(measured.std())
     return (values - mean) / std if std > 1e-9 else np.zeros_like(values)
 
 
@@ -180,21 +184,23 @@ def fuse(
         candidate.score = float(value)
 
 
-def fuse_related(similarity: np.ndarray, keyword: np.ndarray, ranking: Ranking) -> np.ndarray:
-    """Related resources' scores: the resource vectors' similarity and the shared words'
-    BM25, each as z-scores measured over its best `RELATED_POOL` and the other's (the
-    resources in the running), the keyword ranker's at `related_keyword_weight`. As in a
-    search, a similarity and a keyword score mean nothing side by side."""
-    pool = np.union1d(
+def related_pool(similarity: np.ndarray, keyword: np.ndarray) -> np.ndarray:
+    """The resources in the running for "related": the best `RELATED_POOL` of each ranker
+    (the resource vectors' similarity, the shared words' BM25)."""
+    return np.union1d(
         np.argsort(-similarity, kind="stable")[:RELATED_POOL], top_k(keyword, RELATED_POOL)[0]
     )
+
+
+def fuse_related(
+    similarity: np.ndarray, keyword: np.ndarray, pool: np.ndarray, ranking: Ranking
+) -> np.ndarray:
+    """Every resource's related score: each ranker's z-score, measured over `pool`, the
+    keyword ranker's at `related_keyword_weight`. As in a search, a similarity and a
+    keyword score mean nothing side by side."""
     share = ranking.related_keyword_weight
-    return (1 - share) * _scaled(similarity, pool) + share * _scaled(keyword, pool)
-
-
-def _scaled(values: np.ndarray, pool: np.ndarray) -> np.ndarray:
-    mean, std = float(values[pool].mean()), float(values[pool].std())
-    return (values - mean) / std if std > 1e-9 else np.zeros_like(values)
+    fused = (1 - share) * _normalise(similarity, "zscore", pool)
+    return fused + share * _normalise(keyword, "zscore", pool)
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,13 @@ from indexer.morphology import analyse_many, latin_surfaces, latin_terms
 from indexer.query import QueryPlan, plan_query
 from indexer.rank import (
     FUSIONS,
-    POSTED_TOGETHER_BONUS,
     Candidate,
     Ranking,
     fuse,
     fuse_related,
     keyword_scores,
     load_calibration,
+    related_pool,
 )
 from indexer.resources import headings, normalize_url
 from indexer.store import IndexIncompatible, IndexReader, check_tokenizer
@@ -571,23 +571,31 @@ class Searcher:
         topic_fields = self.ranking.related_fields
         topic = self.reader.lexical.doc_tokens(pos, topic_fields)
         keyword = self.reader.lexical.scores(topic, self.ranking.field_weights)
-        keyword[pos] = 0.0
-        fused = fuse_related(sims, keyword, self.ranking)
-        companions = set(source.get("companions", []))
-        posts = {(m["source"], m["section"]) for m in source["mentions"]}
+        keyword[pos] = 0.0  # its own words: it is measured with its neighbours, not above them
         own_key = duplicate_key(source["url"])
+
+        def itself(other: int) -> bool:  # the resource, or another URL of it
+            return other == pos or bool(
+                own_key and duplicate_key(self.docs[other]["url"]) == own_key
+            )
+
+        fused = fuse_related(sims, keyword, related_pool(sims, keyword), self.ranking)
+        companions = set(source.get("companions", []))
+        together = [self._by_url[url] for url in companions if url in self._by_url]
+        posts = {(m["source"], m["section"]) for m in source["mentions"]}
+        best = np.argsort(-fused, kind="stable")[: max(200, 20 * k)].tolist()
         scored = []
-        for other in np.argsort(-fused, kind="stable")[: max(200, 20 * k)].tolist():
-            doc, score = self.docs[other], float(fused[other])
-            if other == pos or (own_key and duplicate_key(doc["url"]) == own_key):
+        for other in dict.fromkeys([*together, *best]):
+            if itself(other):
                 continue
-            link = ""
+            doc, link = self.docs[other], ""
             if doc["url"] in companions or source["url"] in doc.get("companions", []):
-                score, link = score + POSTED_TOGETHER_BONUS, "posted together"
+                link = "posted together"
             elif posts & {(m["source"], m["section"]) for m in doc["mentions"]}:
                 link = "same post"
-            scored.append((score, other, link))
-        scored.sort(key=lambda item: (-item[0], item[1]))
+            scored.append((float(fused[other]), other, link))
+        # Links posted together with it come first, then the best of the rest.
+        scored.sort(key=lambda item: (item[2] != "posted together", -item[0], item[1]))
         people = set(source["contributors"])
         shown = scored[:k]
         shared = self.reader.lexical.tokens_in(topic, [other for _, other, _ in shown])

@@ -380,6 +380,8 @@ def test_holding_all_reuses_the_masks_one_query_already_worked_out():
     held = known["lstm", tuple(index.fields)].copy()
     index.holding_all(["lstm", "gan"], index.fields, known)  # a later call leaves it as it was
     assert known["lstm", tuple(index.fields)].tolist() == held.tolist()
+    planted = {("time", tuple(index.fields)): np.ones(index.num_docs, dtype=bool)}
+    assert index.holding_all(["time"], reversed(list(index.fields)), planted).all()  # reused
 
 
 def test_any_holds_needs_one_document_with_every_token():
@@ -391,7 +393,7 @@ def test_any_holds_needs_one_document_with_every_token():
 
 
 def test_latin_surfaces_are_the_texts_own_spellings_of_the_tokens():
-    text = "Recurrent Neural Networks: a network of networks (LSTM, lstm) 순환 신경망"
+    text = "Recurrent Neural Networks: a network of networks (LSTM, lstm, LSTM) 순환 신경망"
     tokens = {morphology.latin_token(word) for word in ("network", "lstm")} | {"신경망"}
     assert latin_surfaces(text, tokens) == ["Networks", "network", "networks", "LSTM", "lstm"]
     assert latin_surfaces(text, {"신경망", "순환"}) == []  # no Latin token asked

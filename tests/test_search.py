@@ -27,7 +27,7 @@ from fakes import FakeEmbedder
 
 from indexer.build import Builder
 from indexer.embed import load_embedder
-from indexer.rank import RRF_K, Candidate, Ranking, fuse, fuse_related
+from indexer.rank import RRF_K, Candidate, Ranking, fuse, fuse_related, related_pool
 from indexer.search import (
     Filters,
     Searcher,
@@ -317,15 +317,15 @@ def test_related_fuses_similarity_and_shared_words_on_their_own_scales():
     rng = np.random.default_rng(0)
     similarity = np.concatenate([[1.0, 0.65, 0.62, 0.60, 0.30], rng.uniform(0.0, 0.3, 300)])
     keyword = np.concatenate([[0.0, 0.4, 0.3, 0.5, 6.0], rng.uniform(0.0, 0.5, 300)])
-
-    def best_other(scores: np.ndarray) -> int:  # the resource itself is never shown
-        return next(int(pos) for pos in np.argsort(-scores) if pos != 0)
-
-    assert best_other(fuse_related(similarity, keyword, Ranking())) == 4
-    assert best_other(similarity + 0.3 * keyword / keyword.max()) == 1
-    only_vectors = fuse_related(similarity, keyword, Ranking(related_keyword_weight=0.0))
-    by_similarity = np.argsort(-similarity, kind="stable")
-    assert np.argsort(-only_vectors, kind="stable").tolist() == by_similarity.tolist()
+    pool = related_pool(similarity, keyword)
+    assert {0, 4} <= set(pool.tolist()) and len(pool) < len(similarity)  # the best of each
+    fused = fuse_related(similarity, keyword, pool, Ranking())
+    assert int(np.argmax(fused[1:])) + 1 == 4  # the resource itself (0) is never shown
+    raw = similarity + 0.3 * keyword / keyword.max()
+    assert int(np.argmax(raw[1:])) + 1 == 1
+    # The scales are the pool's: z-scores over it, half each.
+    z = [(v - v[pool].mean()) / v[pool].std() for v in (similarity, keyword)]
+    np.testing.assert_allclose(fused, 0.5 * z[0] + 0.5 * z[1], rtol=1e-6)
 
 
 READING_GROUP = """# 논문 읽기
