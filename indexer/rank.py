@@ -85,8 +85,9 @@ def keyword_scores(
         scores += weight * index.scores(tokens, weights)
     if ranking.bridge:
         for bridge in plan.bridges:
-            alternatives = bridge.alternatives
-            best = np.max([_all_of(index, alt, weights, known) for alt in alternatives], axis=0)
+            best = np.zeros(index.num_docs, dtype=np.float32)
+            for alternative in bridge.alternatives:
+                np.maximum(best, _all_of(index, alternative, weights, known), out=best)
             if ranking.bridge_once:
                 # The term counts once, in whichever language scores more: a resource that
                 # writes both is not worth twice one that writes either.
