@@ -60,9 +60,6 @@ def _summed(num_docs: int, matched: list[tuple[np.ndarray, np.ndarray]]) -> np.n
     matched = [(rows, scores) for rows, scores in matched if len(rows)]
     if not matched:
         return np.zeros(num_docs, dtype=np.float32)
-    if len(matched) == 1:
-        rows, scores = matched[0]
-        return np.bincount(rows, scores, minlength=num_docs).astype(np.float32)
     rows = np.concatenate([rows for rows, _ in matched])
     scores = np.concatenate([scores for _, scores in matched])
     return np.bincount(rows, scores, minlength=num_docs).astype(np.float32)
@@ -141,9 +138,6 @@ class LexicalIndex:
         if not ids:
             return _NO_ROWS, _NO_SCORES
         postings = self._postings
-        if len(ids) == 1:
-            span = slice(postings.indptr[ids[0]], postings.indptr[ids[0] + 1])
-            return postings.indices[span], postings.data[span]
         spans = [slice(postings.indptr[i], postings.indptr[i + 1]) for i in ids]
         rows = np.concatenate([postings.indices[span] for span in spans])
         return rows, np.concatenate([postings.data[span] for span in spans])

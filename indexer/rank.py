@@ -127,8 +127,6 @@ def _normalise(values: np.ndarray, method: str, over: np.ndarray | None = None) 
     """`values` min-max scaled or as z-scores, measured over the positions `over` (all by
     default)."""
     measured = values if over is None else values[over]
-    if not len(measured):
-        return np.zeros_like(values)
     if method == "minmax":
         low, high = float(measured.min()), float(measured.max())
         return (values - low) / (high - low) if high > low else np.zeros_like(values)
