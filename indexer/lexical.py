@@ -52,16 +52,18 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 # (token, fields) -> which documents hold the token in one of the fields, for one query
 Masks = dict[tuple[str, tuple[str, ...]], np.ndarray]
 _NO_ROWS = np.zeros(0, dtype=np.int32)
-_NO_SCORES = np.zeros(0, dtype=np.float32)
 
 
-def _summed(num_docs: int, matched: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """Each document's total of the (rows, scores) postings, as float32."""
-    matched = [(rows, scores) for rows, scores in matched if len(rows)]
+def _summed(num_docs: int, matched: list[tuple[np.ndarray, np.ndarray, float]]) -> np.ndarray:
+    """Each document's total of the (rows, scores, weight) postings, weight × score in
+    float32, as float32."""
     if not matched:
         return np.zeros(num_docs, dtype=np.float32)
-    rows = np.concatenate([rows for rows, _ in matched])
-    scores = np.concatenate([scores for _, scores in matched])
+    rows = np.concatenate([rows for rows, _, _ in matched])
+    scores = np.concatenate([scores for _, scores, _ in matched])
+    if any(weight != 1.0 for _, _, weight in matched):
+        weights = np.array([weight for _, _, weight in matched], dtype=np.float32)
+        scores *= np.repeat(weights, [len(rows) for rows, _, _ in matched])
     return np.bincount(rows, scores, minlength=num_docs).astype(np.float32)
 
 
@@ -129,18 +131,16 @@ class LexicalIndex:
     def scores(self, tokens: Sequence[str]) -> np.ndarray:
         """The BM25 score (float32) of every document for the query's tokens, 0 where a
         document has none of them."""
-        return _summed(self._num_docs, [self.postings_of(tokens)])
+        return _summed(self._num_docs, self.postings_of(tokens))
 
-    def postings_of(self, tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """The document rows (int32) and BM25 scores (float32) of every posting of the
-        query's tokens: a row appears once per token it holds."""
-        ids = self._token_ids(tokens)
-        if not ids:
-            return _NO_ROWS, _NO_SCORES
+    def postings_of(
+        self, tokens: Sequence[str], weight: float = 1.0
+    ) -> list[tuple[np.ndarray, np.ndarray, float]]:
+        """The document rows (int32) and BM25 scores (float32) of each of the query's tokens
+        that the index holds, with `weight`: a row appears once per token it holds."""
         postings = self._postings
-        spans = [slice(postings.indptr[i], postings.indptr[i + 1]) for i in ids]
-        rows = np.concatenate([postings.indices[span] for span in spans])
-        return rows, np.concatenate([postings.data[span] for span in spans])
+        spans = [slice(postings.indptr[i], postings.indptr[i + 1]) for i in self._token_ids(tokens)]
+        return [(postings.indices[span], postings.data[span], weight) for span in spans]
 
     def rows(self, token: str) -> np.ndarray:
         """The documents (int32 rows, ascending) holding `token`."""
@@ -291,8 +291,7 @@ class FieldIndex:
         matched = []
         for name, weight in weights.items():
             if weight:
-                rows, scores = self.fields[name].postings_of(tokens)
-                matched.append((rows, weight * scores))
+                matched += self.fields[name].postings_of(tokens, weight)
         return _summed(self.num_docs, matched)
 
     def holding_all(

@@ -236,15 +236,23 @@ def _found_variants(folded: str) -> set[str]:
     follow)."""
     found = set(_latin_variants().findall(folded))
     joined = folded.replace(" ", "")
-    found.update(v for v, spaceless in _korean_variants() if spaceless in joined)
+    by_first = _korean_variants()
+    for first in set(joined).intersection(by_first):
+        found.update(v for v, spaceless in by_first[first] if spaceless in joined)
     return found
 
 
 @functools.cache
-def _korean_variants() -> tuple[tuple[str, str], ...]:
-    return tuple(
-        (v, v.replace(" ", "")) for entry in glossary() for v in entry.korean if _HANGUL.search(v)
-    )
+def _korean_variants() -> dict[str, tuple[tuple[str, str], ...]]:
+    """Each Korean glossary variant and its spaceless form, by the form's first character:
+    a query is compared only with the variants that can start in it."""
+    by_first: dict[str, list[tuple[str, str]]] = {}
+    for entry in glossary():
+        for variant in entry.korean:
+            if _HANGUL.search(variant):
+                spaceless = variant.replace(" ", "")
+                by_first.setdefault(spaceless[0], []).append((variant, spaceless))
+    return {first: tuple(variants) for first, variants in by_first.items()}
 
 
 @functools.cache

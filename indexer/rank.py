@@ -105,15 +105,21 @@ def _all_of(
     alone is not "convolutional neural network"."""
     if not all(map(index.knows, tokens)):  # a word no resource holds: none holds the term
         return np.zeros(index.num_docs, dtype=np.float32)
+    if len(set(tokens)) == 1:
+        return index.scores(tokens, weights)
+    names = [name for name, weight in weights.items() if weight]
+    holding = index.holding_all(tokens, names, known)
+    if not holding.any():  # each word is somewhere, the term nowhere: no BM25 to sum
+        return np.zeros(index.num_docs, dtype=np.float32)
     total = index.scores(tokens, weights)
-    if len(set(tokens)) > 1:
-        names = [name for name, weight in weights.items() if weight]
-        total[~index.holding_all(tokens, names, known)] = 0.0
+    total[~holding] = 0.0
     return total
 
 
 @dataclass
 class Candidate:
+    """One shown resource: what the rankers said of it."""
+
     pos: int
     dense: float | None  # best passage cosine (+ a share of the next two), None if unseen
     keyword: float
@@ -121,6 +127,39 @@ class Candidate:
     similarity: float | None = None  # cosine of the best of them
     coverage: float = 0.0  # share of the query's topic words the resource holds
     score: float = 0.0
+
+
+@dataclass
+class Candidates:
+    """The resources either ranker returned, as parallel arrays in the rankers' order (the
+    dense ranker's first): one query's hundred candidates cost no hundred objects."""
+
+    pos: np.ndarray  # int64 resource positions
+    dense: np.ndarray  # float64 best passage cosine (+ a share of the next two); NaN: unseen
+    keyword: np.ndarray  # float64 BM25 over the fields
+    similarity: np.ndarray  # float64 cosine of the best passage; NaN: not known
+    coverage: np.ndarray  # float64 share of the query's topic words the resource holds
+    passage_rows: np.ndarray  # int64 passages the dense ranker returned, by resource, best first
+    spans: np.ndarray  # int64 (start, end) of each candidate's passages in passage_rows
+
+    def __len__(self) -> int:
+        return len(self.pos)
+
+    def at(self, i: int, score: float) -> Candidate:
+        start, end = self.spans[i]
+        return Candidate(
+            int(self.pos[i]),
+            _known(self.dense[i]),
+            float(self.keyword[i]),
+            self.passage_rows[start:end].tolist(),
+            _known(self.similarity[i]),
+            float(self.coverage[i]),
+            score,
+        )
+
+
+def _known(value: float) -> float | None:
+    return None if math.isnan(value) else float(value)
 
 
 def _normalise(values: np.ndarray, method: str, over: np.ndarray | None = None) -> np.ndarray:
@@ -135,20 +174,20 @@ def _normalise(values: np.ndarray, method: str, over: np.ndarray | None = None) 
 
 
 def fuse(
-    candidates: list[Candidate],
+    candidates: Candidates,
     ranking: Ranking,
     mode: str,
     preferred: np.ndarray | None,
     thin: np.ndarray,
-) -> None:
-    """Set each candidate's fused score. A resource the dense ranker did not return
+) -> np.ndarray:
+    """Each candidate's fused score (float64). A resource the dense ranker did not return
     counts as its weakest returned one."""
-    if not candidates:
-        return
-    seen = [c.dense for c in candidates if c.dense is not None]
-    floor = min(seen) if seen else 0.0
-    dense = np.array([floor if c.dense is None else c.dense for c in candidates])
-    keyword = np.array([c.keyword for c in candidates])
+    if not len(candidates):
+        return np.zeros(0)
+    unseen = np.isnan(candidates.dense)
+    floor = float(candidates.dense[~unseen].min()) if not unseen.all() else 0.0
+    dense = np.where(unseen, floor, candidates.dense)
+    keyword = candidates.keyword
     if mode == "dense":
         fused = dense.copy()
     elif mode == "lexical":
@@ -167,20 +206,19 @@ def fuse(
         fused = ranking.dense_weight * _normalise(dense, ranking.fusion) + (
             1 - ranking.dense_weight
         ) * _normalise(keyword, ranking.fusion)
-        coverage = np.array([c.coverage for c in candidates])
+        coverage = candidates.coverage
         fused += ranking.coverage_weight * _normalise(coverage, ranking.fusion)
         fused += ranking.coverage_share_weight * coverage
     if mode == "hybrid" and ranking.fusion in ("zscore", "minmax"):
         # Preference and discount scale a resource's own relevance (rescaled to 0..1 over
         # the candidates): a paper on another topic gains little from being a paper.
-        positions = np.array([c.pos for c in candidates])
+        positions = candidates.pos
         fused = _normalise(fused, "minmax")
         factor = 1.0 - ranking.thin_discount * thin[positions]
         if preferred is not None:
             factor += ranking.intent_boost * preferred[positions]
         fused *= factor
-    for candidate, value in zip(candidates, fused, strict=True):
-        candidate.score = float(value)
+    return fused
 
 
 def related_pool(similarity: np.ndarray, keyword: np.ndarray) -> np.ndarray:

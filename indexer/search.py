@@ -22,6 +22,7 @@ from indexer.query import QueryPlan, plan_query
 from indexer.rank import (
     FUSIONS,
     Candidate,
+    Candidates,
     Ranking,
     fuse,
     fuse_related,
@@ -277,31 +278,45 @@ class Searcher:
         keyword: np.ndarray | None,
         depth: int,
         vector: np.ndarray | None,
-    ) -> list[Candidate]:
+    ) -> Candidates:
         """Resources from either ranker: each one's best passage plus a share of the next
         two, and its keyword score. A resource only the keyword ranker returned is shown with
         the similarity of its resource vector (exact for a resource with one passage); in the
         fusion it counts as the least similar returned one unless `estimate_unseen`."""
-        per_doc: dict[int, list[tuple[float, int]]] = defaultdict(list)
-        rows = list(dense)
-        for row, pos in zip(rows, self.reader.passage_docs[rows].tolist(), strict=True):
-            per_doc[pos].append((dense[row], row))
-        candidates = {}
-        for pos, scored in per_doc.items():
-            scored.sort(reverse=True)
-            total = scored[0][0] + self.ranking.secondary_weight * sum(s for s, _ in scored[1:3])
-            candidates[pos] = Candidate(pos, total, 0.0, [row for _, row in scored], scored[0][0])
+        rows = np.fromiter(dense, dtype=np.int64, count=len(dense))
+        cosines = np.fromiter(dense.values(), dtype=np.float64, count=len(dense))
+        docs = self.reader.passage_docs[rows].astype(np.int64)
+        # Each resource's passages, best first (ties: the later row first), resources in the
+        # order the dense ranker first returned them (the order the fusion's means sum in).
+        seen, first = np.unique(docs, return_index=True)
+        rank_of = np.empty(len(seen), dtype=np.int64)
+        rank_of[np.argsort(first, kind="stable")] = np.arange(len(seen))
+        order = np.lexsort((-rows, -cosines, rank_of[np.searchsorted(seen, docs)]))
+        rows, cosines, docs = rows[order], cosines[order], docs[order]
+        change = np.flatnonzero(docs[1:] != docs[:-1]) + 1
+        starts = np.r_[0, change][: len(docs)]  # no passage, no resource
+        ends = np.r_[change, len(docs)][: len(docs)]
+        second = _at_offset(cosines, starts, ends, 1)
+        third = _at_offset(cosines, starts, ends, 2)
+        best = cosines[starts]
+        pos = docs[starts]
+        total = best + self.ranking.secondary_weight * (second + third)
+        similarity, spans = best, np.stack([starts, ends], axis=1)
         if keyword is not None:
-            unseen = [pos for pos in top_k(keyword, depth)[0].tolist() if pos not in candidates]
-            estimates: list[float | None] = [None] * len(unseen)
-            if vector is not None and unseen:
-                estimates = (self.reader.doc_vectors[unseen] @ vector).tolist()
-            for pos, estimate in zip(unseen, estimates, strict=True):
-                fused = estimate if self.ranking.estimate_unseen else None
-                candidates[pos] = Candidate(pos, fused, 0.0, [], estimate)
-            for candidate in candidates.values():
-                candidate.keyword = float(keyword[candidate.pos])
-        return list(candidates.values())
+            top = top_k(keyword, depth)[0]
+            unseen = top[~np.isin(top, pos)]
+            estimates = np.full(len(unseen), np.nan)
+            if vector is not None and len(unseen):
+                estimates = (self.reader.doc_vectors[unseen] @ vector).astype(np.float64)
+            fused = estimates if self.ranking.estimate_unseen else np.full(len(unseen), np.nan)
+            pos = np.r_[pos, unseen]
+            total = np.r_[total, fused]
+            similarity = np.r_[similarity, estimates]
+            spans = np.r_[spans, np.full((len(unseen), 2), len(rows))]
+            scores = keyword[pos].astype(np.float64)
+        else:
+            scores = np.zeros(len(pos))
+        return Candidates(pos, total, scores, similarity, np.zeros(len(pos)), rows, spans)
 
     # -------------------------------------------------------------- search
 
@@ -349,24 +364,25 @@ class Searcher:
                 dense = self._dense(self._expand(vector, dense), depth)
             candidates = self._candidates(dense, keyword, depth, vector)
             if keyword is not None:
-                self._cover(candidates, plan, ranking, known)
-            fuse(candidates, ranking, mode, preferred, self._thin)
-            ranked = candidates
+                candidates.coverage = self._cover(candidates.pos, plan, ranking, known)
+            scores = fuse(candidates, ranking, mode, preferred, self._thin)
+            ranked = np.lexsort((candidates.pos, -scores))  # ties by position
             if filters.active():
-                ranked = [c for c in candidates if filters.allows(self.docs[c.pos])]
+                allowed = [filters.allows(self.docs[pos]) for pos in candidates.pos[ranked]]
+                ranked = ranked[np.array(allowed, dtype=bool)]
             if len(ranked) >= k or depth >= total:
                 break
             depth *= 4
-        ranked.sort(key=lambda c: (-c.score, c.pos))
         absent = self._absent_terms(plan, known)
-        shown = ranked[:k]
+        shown = [candidates.at(int(i), float(scores[i])) for i in ranked[:k]]
         found = {}  # dense mode: no keyword ranker ran
         if keyword is not None:
             bridged = [token for b in plan.bridges for alt in b.alternatives for token in alt]
             words = [*plan.topic_tokens, *bridged]
             found = self.reader.lexical.tokens_in(words, [c.pos for c in shown])
+        passages = self.reader.passage_rows(row for c in shown for row in c.rows[:3])
         hits = [
-            self._hit(rank, c, found.get(c.pos, {}), plan, bool(absent))
+            self._hit(rank, c, found.get(c.pos, {}), passages, plan, bool(absent))
             for rank, c in enumerate(shown, 1)
         ]
         no_close_match = bool(hits) and all(hit.weak for hit in hits)
@@ -385,8 +401,8 @@ class Searcher:
         ]
 
     def _cover(
-        self, candidates: list[Candidate], plan: QueryPlan, ranking: Ranking, known: Masks
-    ) -> None:
+        self, positions: np.ndarray, plan: QueryPlan, ranking: Ranking, known: Masks
+    ) -> np.ndarray:
         """Each candidate's coverage: the weighted share of the query's topic words it holds,
         as asked or through a glossary bridge standing in for them."""
         lexical = self.reader.lexical
@@ -394,9 +410,8 @@ class Searcher:
         rarity = lexical.rarity(asked, known) if ranking.coverage_idf else {}
         weights = {token: rarity.get(token, 1.0) * ranking.word_weight(token) for token in asked}
         total = sum(weights.values())
-        if not total or not candidates:
-            return
-        positions = [c.pos for c in candidates]
+        if not total or not len(positions):
+            return np.zeros(len(positions))
         held = {
             token: lexical.holding_all([token], lexical.fields, known)[positions]
             for token in weights
@@ -408,9 +423,7 @@ class Searcher:
             for term in plan.topic_terms:  # the query's words the bridge stands in for
                 if term.surface.casefold() in bridge.asked:
                     held[term.token] = held[term.token] | found
-        coverage = sum(weights[token] * held[token] for token in weights) / total
-        for candidate, value in zip(candidates, coverage.tolist(), strict=True):
-            candidate.coverage = value
+        return sum(weights[token] * held[token] for token in weights) / total
 
     def _preferred(self, intents: set[str]) -> np.ndarray | None:
         """1.0 for each resource of a kind the query asks for ("LSTM 논문": papers)."""
@@ -430,13 +443,14 @@ class Searcher:
         rank: int,
         candidate: Candidate,
         found: dict[str, set[str]],
+        passages: dict[int, tuple[str, str]],
         plan: QueryPlan,
         absent: bool,
     ) -> Hit:
-        """The hit of `candidate`, which holds the query's words `found` (field -> words)."""
+        """The hit of `candidate`, which holds the query's words `found` (field -> words),
+        with `passages` holding (kind, text) of its best passage rows."""
         doc = self.docs[candidate.pos]
         rows = candidate.rows
-        passages = self.reader.passage_rows(rows[:3])
         best_kind, best_text = passages.get(rows[0], ("profile", "")) if rows else ("profile", "")
         if best_kind == "profile":  # what people said or the page holds, not the header
             best_text = _written_text(doc, self.reader, candidate.pos)
@@ -686,6 +700,15 @@ def _as_written(text: str, tokens: list[str]) -> list[str]:
         else:
             placed.append((len(text), token))
     return [word for _, word in sorted(placed, key=lambda item: item[0])]
+
+
+def _at_offset(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, offset: int) -> np.ndarray:
+    """Each group's value `offset` places after its start, 0.0 where the group is shorter."""
+    at = starts + offset
+    inside = at < ends
+    found = np.zeros(len(starts))
+    found[inside] = values[at[inside]]
+    return found
 
 
 def _ms(started: float) -> float:

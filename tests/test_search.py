@@ -27,7 +27,7 @@ from fakes import FakeEmbedder
 
 from indexer.build import Builder
 from indexer.embed import load_embedder
-from indexer.rank import RRF_K, Candidate, Ranking, fuse, fuse_related, related_pool
+from indexer.rank import RRF_K, Candidates, Ranking, fuse, fuse_related, related_pool
 from indexer.search import (
     Filters,
     Searcher,
@@ -122,6 +122,37 @@ def test_each_ranker_ranks_every_resource_at_most_once(real_searcher):
 
 
 @pytest.mark.slow
+def test_a_resource_counts_its_best_passage_and_a_share_of_the_next_two(real_searcher, monkeypatch):
+    # The sample list's resources have two passages at most: four rows are given to one.
+    docs = real_searcher.reader.passage_docs.copy()
+    other, own = 0, [1, 2, 3, 4]
+    many = int(docs[other]) + 1
+    docs[own] = many
+    monkeypatch.setattr(real_searcher.reader, "passage_docs", docs)
+    # The dense ranker's order: another resource's passage first, then four of `many`'s,
+    # two of them tied.
+    dense = {other: 0.9, own[0]: 0.5, own[1]: 0.7, own[2]: 0.5, own[3]: 0.2}
+    first_doc = int(docs[other])
+    keyword_only = many + 1
+    keyword = np.zeros(len(real_searcher.docs), dtype=np.float32)
+    keyword[[many, keyword_only]] = [2.0, 3.0]
+    vector = real_searcher.embedder.encode_queries(["GAN"])[0]
+    candidates = real_searcher._candidates(dense, keyword, 3, vector)
+    assert candidates.pos[:2].tolist() == [first_doc, many]  # the order they came in
+    share = real_searcher.ranking.secondary_weight
+    assert candidates.dense[1] == pytest.approx(0.7 + share * (0.5 + 0.5))
+    shown = candidates.at(1, 0.0)
+    assert shown.rows == [own[1], own[2], own[0], own[3]]  # best first, a tie by later row
+    assert (shown.similarity, shown.keyword) == (pytest.approx(0.7), 2.0)
+    # A resource only the keyword ranker returned: its resource vector's similarity, and
+    # no dense score of its own unless estimated.
+    assert candidates.pos.tolist() == [first_doc, many, keyword_only]
+    assert np.isnan(candidates.dense[2]) and candidates.keyword[2] == 3.0
+    alone = candidates.at(2, 0.0)
+    estimate = float(real_searcher.reader.doc_vectors[keyword_only] @ vector)
+    assert (alone.dense, alone.similarity, alone.rows) == (None, pytest.approx(estimate), [])
+
+
 def test_query_expansion_keeps_the_right_answer(real_searcher):
     response = real_searcher.search("자연어 처리 책", k=5, expand=True)
     assert top_url(response) == BOOK
@@ -488,11 +519,16 @@ def test_a_glossary_term_no_resource_holds_is_named_and_lowers_confidence(real_s
 
 
 def _candidates(dense, keyword, coverage=None):
-    coverage = coverage or [0.0] * len(dense)
-    return [
-        Candidate(pos, d, kw, [], d, cov)
-        for pos, (d, kw, cov) in enumerate(zip(dense, keyword, coverage, strict=True))
-    ]
+    n = len(dense)
+    return Candidates(
+        pos=np.arange(n),
+        dense=np.array(dense, dtype=float),
+        keyword=np.array(keyword, dtype=float),
+        similarity=np.array(dense, dtype=float),
+        coverage=np.array(coverage or [0.0] * n, dtype=float),
+        passage_rows=np.zeros(0, dtype=np.int64),
+        spans=np.zeros((n, 2), dtype=np.int64),
+    )
 
 
 NO_THIN = np.zeros(4, np.float32)
@@ -500,8 +536,7 @@ NO_THIN = np.zeros(4, np.float32)
 
 def test_rrf_fusion_by_hand():
     candidates = _candidates([0.9, 0.5, 0.1], [0.0, 3.0, 1.0])
-    fuse(candidates, Ranking(fusion="rrf"), "hybrid", None, NO_THIN)
-    first, second, third = (c.score for c in candidates)
+    first, second, third = fuse(candidates, Ranking(fusion="rrf"), "hybrid", None, NO_THIN)
     assert first == pytest.approx(1 / (RRF_K + 1) + 1 / (RRF_K + 3))
     assert second == pytest.approx(1 / (RRF_K + 2) + 1 / (RRF_K + 1))
     assert third == pytest.approx(1 / (RRF_K + 3) + 1 / (RRF_K + 2))
@@ -510,24 +545,22 @@ def test_rrf_fusion_by_hand():
 def test_convex_fusion_by_hand():
     ranking = Ranking(fusion="convex", dense_weight=0.8, bm25_half=20.0)
     candidates = _candidates([0.9, 0.5, -0.2], [0.0, 20.0, 60.0])
-    fuse(candidates, ranking, "hybrid", None, NO_THIN)
-    assert candidates[0].score == pytest.approx(0.8 * 0.9)
+    scores = fuse(candidates, ranking, "hybrid", None, NO_THIN)
+    assert scores[0] == pytest.approx(0.8 * 0.9)
     # A BM25 score of bm25_half counts as half a keyword match, three times that as 3/4;
     # a negative similarity adds nothing.
-    assert candidates[1].score == pytest.approx(0.8 * 0.5 + 0.2 * 0.5)
-    assert candidates[2].score == pytest.approx(0.2 * 0.75)
+    assert scores[1] == pytest.approx(0.8 * 0.5 + 0.2 * 0.5)
+    assert scores[2] == pytest.approx(0.2 * 0.75)
 
 
 def test_zscore_fusion_is_scale_free():
     """Scaling one ranker's raw scores (another model, a bigger collection) changes
     nothing: each ranker is calibrated per query before the two are mixed."""
     ranking = Ranking(coverage_weight=0.0, intent_boost=0.0, thin_discount=0.0)
-    one = _candidates([0.9, 0.5, 0.4], [1.0, 8.0, 0.0])
+    one = fuse(_candidates([0.9, 0.5, 0.4], [1.0, 8.0, 0.0]), ranking, "hybrid", None, NO_THIN)
     scaled = _candidates([0.09, 0.05, 0.04], [100.0, 800.0, 0.0])
-    for candidates in (one, scaled):
-        fuse(candidates, ranking, "hybrid", None, NO_THIN)
-    assert [c.score for c in one] == pytest.approx([c.score for c in scaled])
-    assert max(c.score for c in one) == pytest.approx(1.0)  # rescaled to 0..1
+    assert one == pytest.approx(fuse(scaled, ranking, "hybrid", None, NO_THIN))
+    assert max(one) == pytest.approx(1.0)  # rescaled to 0..1
 
 
 def test_type_preference_and_thin_discount_scale_relevance():
@@ -535,8 +568,7 @@ def test_type_preference_and_thin_discount_scale_relevance():
     candidates = _candidates([0.8, 0.8, 0.8, 0.1], [1.0, 1.0, 1.0, 0.0])
     preferred = np.array([1, 0, 0, 1], np.float32)  # the least relevant one is of the kind
     thin = np.array([0, 0, 1, 0], np.float32)
-    fuse(candidates, ranking, "hybrid", preferred, thin)
-    scores = [c.score for c in candidates]
+    scores = fuse(candidates, ranking, "hybrid", preferred, thin)
     assert scores[0] == pytest.approx(1.5 * scores[1])
     assert scores[2] == pytest.approx(0.5 * scores[1])
     assert scores[3] == 0.0  # a preferred kind does not lift an irrelevant resource
@@ -544,8 +576,8 @@ def test_type_preference_and_thin_discount_scale_relevance():
 
 def test_coverage_breaks_ties_between_equal_rankers():
     candidates = _candidates([0.5, 0.5], [2.0, 2.0], [1.0, 0.5])
-    fuse(candidates, Ranking(), "hybrid", None, NO_THIN)
-    assert candidates[0].score > candidates[1].score
+    scores = fuse(candidates, Ranking(), "hybrid", None, NO_THIN)
+    assert scores[0] > scores[1]
 
 
 def test_holding_every_word_of_the_query_counts_in_itself():
@@ -558,8 +590,7 @@ def test_holding_every_word_of_the_query_counts_in_itself():
 
     def first(ranking: Ranking) -> int:
         candidates = _candidates(dense, keyword, coverage)
-        fuse(candidates, ranking, "hybrid", None, np.zeros(6, np.float32))
-        return max(range(6), key=lambda i: candidates[i].score)
+        return int(np.argmax(fuse(candidates, ranking, "hybrid", None, np.zeros(6, np.float32))))
 
     assert first(Ranking(coverage_share_weight=0.0)) == 1
     assert first(Ranking()) == 0
