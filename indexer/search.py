@@ -294,8 +294,8 @@ class Searcher:
         order = np.lexsort((-rows, -cosines, rank_of[np.searchsorted(seen, docs)]))
         rows, cosines, docs = rows[order], cosines[order], docs[order]
         change = np.flatnonzero(docs[1:] != docs[:-1]) + 1
-        starts = np.r_[0, change][: len(docs)]  # no passage, no resource
-        ends = np.r_[change, len(docs)][: len(docs)]
+        starts = np.concatenate([[0], change])[: len(docs)]  # no passage, no resource
+        ends = np.append(change, len(docs))[: len(docs)]
         second = _at_offset(cosines, starts, ends, 1)
         third = _at_offset(cosines, starts, ends, 2)
         best = cosines[starts]
@@ -304,15 +304,17 @@ class Searcher:
         similarity, spans = best, np.stack([starts, ends], axis=1)
         if keyword is not None:
             top = top_k(keyword, depth)[0]
-            unseen = top[~np.isin(top, pos)]
+            returned = np.zeros(len(keyword), dtype=bool)
+            returned[pos] = True
+            unseen = top[~returned[top]]
             estimates = np.full(len(unseen), np.nan)
             if vector is not None and len(unseen):
                 estimates = (self.reader.doc_vectors[unseen] @ vector).astype(np.float64)
             fused = estimates if self.ranking.estimate_unseen else np.full(len(unseen), np.nan)
-            pos = np.r_[pos, unseen]
-            total = np.r_[total, fused]
-            similarity = np.r_[similarity, estimates]
-            spans = np.r_[spans, np.full((len(unseen), 2), len(rows))]
+            pos = np.concatenate([pos, unseen])
+            total = np.concatenate([total, fused])
+            similarity = np.concatenate([similarity, estimates])
+            spans = np.concatenate([spans, np.full((len(unseen), 2), len(rows))])
             scores = keyword[pos].astype(np.float64)
         else:
             scores = np.zeros(len(pos))

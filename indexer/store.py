@@ -442,8 +442,10 @@ class IndexReader(IndexMetadata):
         try:
             try:
                 self.dense = faiss.read_index(str(self.path / DENSE), faiss.IO_FLAG_MMAP_IFC)
-                self.doc_vectors = np.load(self.path / DOC_VECTORS, mmap_mode="r")
-                self.passage_docs = np.load(self.path / PASSAGE_DOCS, mmap_mode="r")
+                # Mapped, not read; as plain arrays over the mapping, since indexing a memmap
+                # costs each query a subclass's bookkeeping.
+                self.doc_vectors = np.asarray(np.load(self.path / DOC_VECTORS, mmap_mode="r"))
+                self.passage_docs = np.asarray(np.load(self.path / PASSAGE_DOCS, mmap_mode="r"))
             except (RuntimeError, ValueError, OSError) as exc:
                 raise IndexCorrupt(
                     f"index file in {self.path} is corrupt ({exc}): {REBUILD_HINT}"
