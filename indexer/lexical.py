@@ -136,8 +136,8 @@ class LexicalIndex:
     def postings_of(
         self, tokens: Sequence[str], weight: float = 1.0
     ) -> list[tuple[np.ndarray, np.ndarray, float]]:
-        """The document rows (int32) and BM25 scores (float32) of each of the query's tokens
-        that the index holds, with `weight`: a row appears once per token it holds."""
+        """One (document rows (int32), BM25 scores (float32), `weight`) part per token of
+        the query that the index holds."""
         postings = self._postings
         spans = [slice(postings.indptr[i], postings.indptr[i + 1]) for i in self._token_ids(tokens)]
         return [(postings.indices[span], postings.data[span], weight) for span in spans]

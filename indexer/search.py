@@ -294,7 +294,8 @@ class Searcher:
         order = np.lexsort((-rows, -cosines, rank_of[np.searchsorted(seen, docs)]))
         rows, cosines, docs = rows[order], cosines[order], docs[order]
         change = np.flatnonzero(docs[1:] != docs[:-1]) + 1
-        starts = np.concatenate([[0], change])[: len(docs)]  # no passage, no resource
+        # (Cut to the passages' count: no passage, no resource; [0] would make one.)
+        starts = np.concatenate([[0], change])[: len(docs)]
         ends = np.append(change, len(docs))[: len(docs)]
         second = _at_offset(cosines, starts, ends, 1)
         third = _at_offset(cosines, starts, ends, 2)
@@ -310,15 +311,17 @@ class Searcher:
             estimates = np.full(len(unseen), np.nan)
             if vector is not None and len(unseen):
                 estimates = (self.reader.doc_vectors[unseen] @ vector).astype(np.float64)
-            fused = estimates if self.ranking.estimate_unseen else np.full(len(unseen), np.nan)
+            unseen_dense = (
+                estimates if self.ranking.estimate_unseen else np.full(len(unseen), np.nan)
+            )
             pos = np.concatenate([pos, unseen])
-            total = np.concatenate([total, fused])
+            total = np.concatenate([total, unseen_dense])
             similarity = np.concatenate([similarity, estimates])
             spans = np.concatenate([spans, np.full((len(unseen), 2), len(rows))])
-            scores = keyword[pos].astype(np.float64)
+            keyword_of = keyword[pos].astype(np.float64)
         else:
-            scores = np.zeros(len(pos))
-        return Candidates(pos, total, scores, similarity, np.zeros(len(pos)), rows, spans)
+            keyword_of = np.zeros(len(pos))
+        return Candidates(pos, total, keyword_of, similarity, np.zeros(len(pos)), rows, spans)
 
     # -------------------------------------------------------------- search
 

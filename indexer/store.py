@@ -41,6 +41,7 @@ FORMAT_VERSION = 4  # 2: keyword index per resource field; 3: its own postings f
 MANIFEST = "manifest.json"
 META = "meta.sqlite"
 DENSE = "dense.faiss"
+SQL_VARIABLES = 999  # what a query may bind in SQLite before 3.32 (32,766 since)
 DOC_VECTORS = "doc_vectors.npy"
 PASSAGE_DOCS = "passage_docs.npy"
 LEXICAL_DIR = "lexical"
@@ -400,11 +401,14 @@ class IndexMetadata:
     def passage_rows(self, rows: Iterable[int]) -> dict[int, tuple[str, str]]:
         """(kind, text) of the given passage rows."""
         rows = [int(row) for row in rows]
-        if not rows:
-            return {}
-        marks = ",".join("?" * len(rows))
-        query = f"SELECT row, kind, text FROM passages WHERE row IN ({marks})"
-        return {row: (kind, text) for row, kind, text in self._db.execute(query, rows)}
+        found = {}
+        for start in range(0, len(rows), SQL_VARIABLES):  # SQLite bounds a query's variables
+            chunk = rows[start : start + SQL_VARIABLES]
+            query = (
+                f"SELECT row, kind, text FROM passages WHERE row IN ({','.join('?' * len(chunk))})"
+            )
+            found.update({row: (kind, text) for row, kind, text in self._db.execute(query, chunk)})
+        return found
 
     def doc_passages(self, pos: int) -> list[tuple[int, str, str]]:
         query = "SELECT row, kind, text FROM passages WHERE doc = ? ORDER BY row"

@@ -125,15 +125,14 @@ def test_each_ranker_ranks_every_resource_at_most_once(real_searcher):
 def test_a_resource_counts_its_best_passage_and_a_share_of_the_next_two(real_searcher, monkeypatch):
     # The sample list's resources have two passages at most: four rows are given to one.
     docs = real_searcher.reader.passage_docs.copy()
-    other, own = 0, [1, 2, 3, 4]
-    many = int(docs[other]) + 1
+    other, own, many, keyword_only = len(docs) - 1, [0, 1, 2, 3], 0, 1
     docs[own] = many
+    first_doc = int(docs[other])  # the last resource: later than `many` by position
+    assert first_doc > keyword_only
     monkeypatch.setattr(real_searcher.reader, "passage_docs", docs)
     # The dense ranker's order: another resource's passage first, then four of `many`'s,
     # two of them tied.
     dense = {other: 0.9, own[0]: 0.5, own[1]: 0.7, own[2]: 0.5, own[3]: 0.2}
-    first_doc = int(docs[other])
-    keyword_only = many + 1
     keyword = np.zeros(len(real_searcher.docs), dtype=np.float32)
     keyword[[many, keyword_only]] = [2.0, 3.0]
     vector = real_searcher.embedder.encode_queries(["GAN"])[0]
@@ -153,6 +152,7 @@ def test_a_resource_counts_its_best_passage_and_a_share_of_the_next_two(real_sea
     assert (alone.dense, alone.similarity, alone.rows) == (None, pytest.approx(estimate), [])
 
 
+@pytest.mark.slow
 def test_query_expansion_keeps_the_right_answer(real_searcher):
     response = real_searcher.search("자연어 처리 책", k=5, expand=True)
     assert top_url(response) == BOOK

@@ -101,6 +101,10 @@ def test_the_reader_returns_what_the_build_wrote(fake_build):
         assert kind == "profile" and "GAN 모형에서 trainable 매개변수" in text
         assert reader.passage_rows([row]) == {row: (kind, text)}
         assert reader.passage_rows([]) == {}
+        # More rows than SQLite binds in one query: asked in parts, each row once.
+        many = [*range(SAMPLE_PASSAGES), *range(10_000, 13_000), row]
+        stored = {r: (k, t) for d in range(11) for r, k, t in reader.doc_passages(d)}
+        assert reader.passage_rows(many) == stored
         assert len(reader.passage_hashes()) == SAMPLE_PASSAGES
         assert reader.vectors([0, 2]).shape == (2, 64)
         assert reader.vectors([]).shape == (0, 64)
