@@ -287,12 +287,16 @@ def latin_surfaces(text: str, tokens: set[str]) -> list[str]:
     """The Latin words of `text` whose tokens are among `tokens`, each spelling once, in
     the order the text first writes them: what a hit matched, in its own spelling
     ("Network" for the asked "networks")."""
+    # A Snowball English stem starts with its word's first letter: only words starting as
+    # a Latin token does can be one (most of a text's words are not stemmed to be compared).
+    firsts = {token[0] for token in tokens if token and not _HANGUL_SYLLABLE.search(token)}
     found: list[str] = []
-    if all(_HANGUL_SYLLABLE.search(token) for token in tokens):  # no Latin word to find
+    if not firsts:  # no Latin word to find
         return found
     for word in dict.fromkeys(_WORD.findall(text)):
         lowered = word.lower()
-        if lowered not in _ENGLISH_STOPWORDS and latin_token(lowered) in tokens:
+        could_be = lowered[0] in firsts
+        if could_be and lowered not in _ENGLISH_STOPWORDS and latin_token(lowered) in tokens:
             found.append(word)
     return found
 

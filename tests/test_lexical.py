@@ -398,3 +398,6 @@ def test_latin_surfaces_are_the_texts_own_spellings_of_the_tokens():
     assert latin_surfaces(text, tokens) == ["Networks", "network", "networks", "LSTM", "lstm"]
     assert latin_surfaces(text, {"신경망", "순환"}) == []  # no Latin token asked
     assert latin_surfaces(text, set()) == []
+    # Snowball's irregular forms keep their first letter too (dying -> die, skies -> sky).
+    stems = {morphology.latin_token(word) for word in ("dying", "skies")}
+    assert stems == {"die", "sky"} and latin_surfaces("Dying skies", stems) == ["Dying", "skies"]
