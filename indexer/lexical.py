@@ -61,9 +61,8 @@ def _summed(num_docs: int, matched: list[tuple[np.ndarray, np.ndarray, float]]) 
         return np.zeros(num_docs, dtype=np.float32)
     rows = np.concatenate([rows for rows, _, _ in matched])
     scores = np.concatenate([scores for _, scores, _ in matched])
-    if any(weight != 1.0 for _, _, weight in matched):
-        weights = np.array([weight for _, _, weight in matched], dtype=np.float32)
-        scores *= np.repeat(weights, [len(rows) for rows, _, _ in matched])
+    weights = np.array([weight for _, _, weight in matched], dtype=np.float32)
+    scores *= np.repeat(weights, [len(rows) for rows, _, _ in matched])
     return np.bincount(rows, scores, minlength=num_docs).astype(np.float32)
 
 

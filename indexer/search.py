@@ -288,10 +288,10 @@ class Searcher:
         docs = self.reader.passage_docs[rows].astype(np.int64)
         # Each resource's passages, best first (ties: the later row first), resources in the
         # order the dense ranker first returned them (the order the fusion's means sum in).
-        seen, first = np.unique(docs, return_index=True)
+        seen, first, resource_of = np.unique(docs, return_index=True, return_inverse=True)
         rank_of = np.empty(len(seen), dtype=np.int64)
         rank_of[np.argsort(first, kind="stable")] = np.arange(len(seen))
-        order = np.lexsort((-rows, -cosines, rank_of[np.searchsorted(seen, docs)]))
+        order = np.lexsort((-rows, -cosines, rank_of[resource_of]))
         rows, cosines, docs = rows[order], cosines[order], docs[order]
         change = np.flatnonzero(docs[1:] != docs[:-1]) + 1
         # (Cut to the passages' count: no passage, no resource; [0] would make one.)
