@@ -27,8 +27,9 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-from indexer.build import Builder, BuildReport, doc_passages
+from indexer.build import Builder, BuildReport
 from indexer.config import load_settings
+from indexer.documents import doc_passages
 from indexer.evaluate import EvalSet, EvalSetError, load_eval_set
 from indexer.store import IndexReader
 

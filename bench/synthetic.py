@@ -23,9 +23,10 @@ from dataclasses import dataclass
 import common
 import numpy as np
 
-from indexer.build import doc_passages, index_data
+from indexer.build import index_data
 from indexer.chunk import Passage
 from indexer.config import DEFAULT_MODEL, load_settings
+from indexer.documents import doc_passages
 from indexer.embed import load_embedder
 from indexer.lexical import FIELDS, FieldIndex
 from indexer.morphology import TOKENIZER_NAME, tokenize_many

@@ -2,20 +2,17 @@
 answers as JSON-ready dicts: `recall search --json`, `recall related --json` and the JSON
 API build theirs with these functions, so they cannot drift apart.
 
-Light to import (argument parsers use it); the search code is imported when first used.
+Light to import (argument parsers use it): nothing here loads the index or search code.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from indexer.search import Filters, Hit
+from indexer.hits import Filters, Hit
 
 TYPES = ("paper", "repo", "video", "book", "article", "pdf", "note", "other")
-MODES = ("hybrid", "dense", "lexical")  # as indexer.search.MODES, without importing it
 MAX_K = 100  # results per request in the JSON API
 
 
@@ -36,8 +33,6 @@ def make_filters(
 ) -> Filters:
     """Filters from what a user typed: hosts are matched lower-cased, dates must be dates
     and types known ones (ValueError otherwise)."""
-    from indexer.search import Filters
-
     types = tuple(types)
     unknown = [t for t in types if t not in TYPES]
     if unknown:

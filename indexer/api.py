@@ -22,9 +22,10 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from indexer.answers import MAX_K, MODES, make_filters, related_answer
+from indexer.answers import MAX_K, make_filters, related_answer
 from indexer.embed import ModelLoadError
 from indexer.export import hit_rows, index_stats, rows_to_markdown
+from indexer.hits import MODES
 from indexer.live import LiveIndex
 from indexer.search import Searcher
 from indexer.store import IndexProblem

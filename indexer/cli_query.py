@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from indexer.answers import MODES, TYPES, iso_date, make_filters, related_answer
+from indexer.answers import TYPES, iso_date, make_filters, related_answer
 from indexer.cli_common import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -18,6 +18,7 @@ from indexer.cli_common import (
     quick_start,
 )
 from indexer.config import load_settings
+from indexer.hits import MODES
 
 
 def _iso_date(text: str) -> str:

@@ -10,6 +10,13 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
+# youtu.be/ID, youtube.com/watch?v=ID with v= anywhere in the query (the mobile share
+# button writes watch?feature=youtu.be&v=ID), /shorts/ID and /embed/ID.
+_YOUTUBE_VIDEO = re.compile(
+    r"https?://(?:www\.|m\.)?(?:youtu\.be/|youtube\.com/(?:watch\?(?:[^#]*?&)?v=|shorts/|embed/))"
+    r"([\w-]+)"
+)
+
 # --------------------------------------------------------------------------- model
 
 
@@ -217,6 +224,17 @@ def normalize_url(url: str) -> str:
     ]
     query = quote("&".join(kept), safe="/?:@!$&'()*+,;=~-._%")
     return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def duplicate_key(url: str) -> str:
+    """URLs that name the same page (http/https, www, trailing slash, youtu.be)."""
+    if not url:
+        return ""
+    url = normalize_url(url)
+    match = _YOUTUBE_VIDEO.match(url)
+    if match:
+        return "youtube:" + match[1]
+    return re.sub(r"^https?://(www\.)?", "", url).rstrip("/")
 
 
 def url_problem(url: str) -> str | None:

@@ -1,14 +1,12 @@
-"""Hybrid retrieval over an index: dense and BM25 rankers, fusion, per-resource ranking,
-filters, query expansion, and related resources."""
+"""Hybrid retrieval over an index: the dense and keyword rankers, their candidates, fusion,
+per-resource ranking, filters and query expansion; browsing and related resources of the
+opened index."""
 
 from __future__ import annotations
 
 import math
-import re
 import time
-import unicodedata
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import faiss
@@ -16,160 +14,26 @@ import numpy as np
 
 from indexer.config import Settings, load_settings
 from indexer.embed import Embedder, ModelLoadError, load_embedder
+from indexer.explain import explain
+from indexer.hits import MODES, Filters, Hit, SearchResponse, clean_query
 from indexer.lexical import Masks, top_k
-from indexer.morphology import analyse_many, latin_surfaces, latin_terms
+from indexer.morphology import analyse_many
 from indexer.query import QueryPlan, plan_query
 from indexer.rank import (
     FUSIONS,
-    Candidate,
     Candidates,
     Ranking,
     fuse,
-    fuse_related,
     keyword_scores,
     load_calibration,
-    related_pool,
 )
-from indexer.resources import headings, normalize_url
+from indexer.related import related
+from indexer.resources import duplicate_key, normalize_url
 from indexer.store import IndexIncompatible, IndexReader, check_tokenizer
 
-MODES = ("hybrid", "dense", "lexical")
 FIRST_DEPTH = 64  # passages per ranker before filters; deepened until k resources pass
 EXPANSION_TOP = 3
 EXPANSION_ALPHA = 3.0
-SNIPPET_CHARS = 280
-# youtu.be/ID, youtube.com/watch?v=ID with v= anywhere in the query (the mobile share
-# button writes watch?feature=youtu.be&v=ID), /shorts/ID and /embed/ID.
-_YOUTUBE_VIDEO = re.compile(
-    r"https?://(?:www\.|m\.)?(?:youtu\.be/|youtube\.com/(?:watch\?(?:[^#]*?&)?v=|shorts/|embed/))"
-    r"([\w-]+)"
-)
-# Lone surrogates too: argv decodes invalid UTF-8 to them, and the model's tokenizer
-# cannot encode them (`recall search $'\xff'` ended in a UnicodeEncodeError).
-_CONTROL = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
-
-
-@dataclass
-class Filters:
-    """Resource filters; empty fields filter nothing."""
-
-    contributors: tuple[str, ...] = ()
-    since: str | None = None  # ISO date, inclusive
-    until: str | None = None
-    domains: tuple[str, ...] = ()
-    types: tuple[str, ...] = ()
-
-    def active(self) -> bool:
-        return self.kinds_set() > 0
-
-    def kinds_set(self) -> int:
-        """How many kinds of filter are set (a span of dates counts once)."""
-        kinds = (self.contributors, self.since or self.until, self.domains, self.types)
-        return sum(bool(kind) for kind in kinds)
-
-    def allows(self, doc: dict) -> bool:
-        if self.contributors and not set(self.contributors) & set(doc["contributors"]):
-            return False
-        if self.types and doc["type"] not in self.types:
-            return False
-        if self.domains and not any(
-            doc["domain"] == d or doc["domain"].endswith("." + d) for d in self.domains
-        ):
-            return False
-        if self.since or self.until:
-            dates = [d for d in doc["dates"] if (not self.since or d >= self.since)]
-            dates = [d for d in dates if (not self.until or d <= self.until)]
-            if not dates:
-                return False
-        return True
-
-
-@dataclass
-class Hit:
-    rank: int
-    id: str
-    url: str
-    title: str
-    score: float
-    contributors: list[str]
-    dates: list[str]
-    categories: list[str]
-    type: str
-    domain: str
-    fetch_status: str | None
-    last_ok_at: str | None
-    snippet: str
-    matched: list[str]
-    why: str
-    kind: str = "resource"
-    terms: list[str] = field(default_factory=list)  # query words found, for highlighting
-    similarity: float | None = None  # the dense ranker's cosine, None if it did not return it
-    coverage: float = 0.0  # share of the query's topic words the resource holds
-    confidence: float | None = None  # P(relevant), calibrated per model; None: not known
-    weak: bool = False  # below the calibrated threshold: shown as "less related"
-    link_health: str | None = None  # ok, dead, unreachable, unchecked, unfetchable (linkhealth)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class SearchResponse:
-    query: str
-    took_ms: float
-    results: list[Hit]
-    message: str | None = None
-    truncated: bool = False
-    no_close_match: bool = False  # every hit is weak: nothing in the index answers well
-    # the glossary terms the query names that no resource holds, in either language
-    absent_terms: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {
-            "query": self.query,
-            "took_ms": self.took_ms,
-            "results": [hit.to_dict() for hit in self.results],
-            "message": self.message,
-            "truncated": self.truncated,
-            "no_close_match": self.no_close_match,
-            "absent_terms": self.absent_terms,
-        }
-
-
-def clean_query(query: str, limit: int) -> tuple[str, bool]:
-    """Printable, normalised query text within `limit` characters (and whether it was cut)."""
-    query = unicodedata.normalize("NFKC", _CONTROL.sub(" ", query or ""))
-    query = " ".join(query.split())
-    if len(query) > limit:
-        return query[:limit], True
-    return query, False
-
-
-def duplicate_key(url: str) -> str:
-    """URLs that name the same page (http/https, www, trailing slash, youtu.be)."""
-    if not url:
-        return ""
-    url = normalize_url(url)
-    match = _YOUTUBE_VIDEO.match(url)
-    if match:
-        return "youtube:" + match[1]
-    return re.sub(r"^https?://(www\.)?", "", url).rstrip("/")
-
-
-def _trim_around(text: str, terms: list[str], limit: int = SNIPPET_CHARS) -> str:
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    lowered = text.lower()
-    hits = [lowered.find(term.lower()) for term in terms]
-    hits = [h for h in hits if h >= 0]
-    start = max(0, min(hits) - limit // 3) if hits else 0
-    end = min(len(text), start + limit)
-    start = max(0, end - limit)
-    snippet = text[start:end]
-    return ("…" if start else "") + snippet + ("…" if end < len(text) else "")
 
 
 def search_one(index: faiss.Index, vector: np.ndarray, k: int, params=None):
@@ -387,7 +251,16 @@ class Searcher:
             found = self.reader.lexical.tokens_in(words, [c.pos for c in shown])
         passages = self.reader.passage_rows(row for c in shown for row in c.rows[:3])
         hits = [
-            self._hit(rank, c, found.get(c.pos, {}), passages, plan, bool(absent))
+            explain(
+                rank,
+                c,
+                found.get(c.pos, {}),
+                passages,
+                plan,
+                bool(absent),
+                self.reader,
+                self.calibration,
+            )
             for rank, c in enumerate(shown, 1)
         ]
         no_close_match = bool(hits) and all(hit.weak for hit in hits)
@@ -442,82 +315,6 @@ class Searcher:
                 [intent in doc.get("kinds", ()) for doc in self.docs], np.float32
             )
         return self._kind_masks[intent]
-
-    def _hit(
-        self,
-        rank: int,
-        candidate: Candidate,
-        found: dict[str, set[str]],
-        passages: dict[int, tuple[str, str]],
-        plan: QueryPlan,
-        absent: bool,
-    ) -> Hit:
-        """The hit of `candidate`, which holds the query's words `found` (field -> words),
-        with `passages` holding (kind, text) of its best passage rows."""
-        doc = self.docs[candidate.pos]
-        rows = candidate.rows
-        best_kind, best_text = passages.get(rows[0], ("profile", "")) if rows else ("profile", "")
-        if best_kind == "profile":  # what people said or the page holds, not the header
-            best_text = _written_text(doc, self.reader, candidate.pos)
-        present = set().union(*found.values())
-        keyword_terms = list(
-            dict.fromkeys(t.surface for t in plan.topic_terms if t.token in present)
-        )
-        keyword_terms += [
-            b.asked for b in plan.bridges if b.found_in(present) and b.asked not in keyword_terms
-        ]
-        # Marked in the hit: the query's matched words, and the resource's own spelling of
-        # the Latin ones ("networks" matched "Network").
-        asked = [t.surface for t in plan.terms if t.token in present] or keyword_terms
-        own = latin_surfaces(f"{doc['title']}\n{best_text}", present)
-        shown_terms, seen = [], set()
-        for word in [*asked, *own]:
-            if word.casefold() not in seen:
-                seen.add(word.casefold())
-                shown_terms.append(word)
-        coverage = candidate.coverage
-        matched = [
-            name for name in ("title", "notes", "headings", "context", "page") if name in found
-        ]
-        matched = [{"notes": "note"}.get(name, name) for name in matched]
-        matched.extend(passages[row][0] for row in rows[:3] if row in passages)
-        matched = list(dict.fromkeys(matched))
-        where = {"profile": "the list entry", "note": "the notes", "page": "the page text"}
-        why_parts = []
-        if keyword_terms:
-            why_parts.append("words: " + ", ".join(keyword_terms[:6]))
-        if candidate.similarity is not None:
-            why_parts.append(f"similar meaning in {where[best_kind]} ({candidate.similarity:.2f})")
-        if plan.intents & set(doc.get("kinds", ())):
-            why_parts.append("the kind asked for: " + ", ".join(sorted(plan.intents)))
-        confidence = None
-        if self.calibration is not None:
-            dense_evidence = candidate.similarity if candidate.similarity is not None else 0.0
-            confidence = self.calibration.probability(dense_evidence, coverage, absent)
-        return Hit(
-            rank=rank,
-            id=doc["id"],
-            url=doc["url"],
-            title=doc["title"],
-            score=round(float(candidate.score), 6),
-            contributors=doc["contributors"],
-            dates=doc["dates"],
-            categories=doc["categories"],
-            type=doc["type"],
-            domain=doc["domain"],
-            fetch_status=doc.get("fetch_status"),
-            last_ok_at=doc.get("last_ok_at"),
-            snippet=_trim_around(best_text, shown_terms),
-            matched=matched,
-            why="; ".join(why_parts) or "best available match",
-            kind=doc["kind"],
-            terms=shown_terms,
-            similarity=None if candidate.similarity is None else round(candidate.similarity, 4),
-            coverage=round(coverage, 4),
-            confidence=None if confidence is None else round(confidence, 4),
-            weak=confidence is not None and confidence < self.calibration.threshold,
-            link_health=doc.get("link_health"),
-        )
 
     # -------------------------------------------------------------- browsing
 
@@ -580,131 +377,11 @@ class Searcher:
         )
 
     def related(self, ref: str, k: int = 5) -> list[Hit]:
+        """The `k` resources most related to the one given by id or URL (KeyError if none)."""
         pos = self.resolve(ref)
         if pos is None:
             raise KeyError(f"no resource with id or URL {ref!r} in the index")
-        source = self.docs[pos]
-        sims = self.reader.doc_vectors @ self.reader.doc_vectors[pos]
-        # The resource's own words (its title's, by default) as the index holds them: no
-        # text is analysed again, so `recall related` never loads Kiwi.
-        topic_fields = self.ranking.related_fields
-        topic = self.reader.lexical.doc_tokens(pos, topic_fields)
-        keyword = self.reader.lexical.scores(topic, self.ranking.field_weights)
-        keyword[pos] = 0.0  # its own words: it is measured with its neighbours, not above them
-        own_key = duplicate_key(source["url"])
-
-        def itself(other: int) -> bool:  # the resource, or another URL of it
-            return other == pos or bool(
-                own_key and duplicate_key(self.docs[other]["url"]) == own_key
-            )
-
-        fused = fuse_related(sims, keyword, related_pool(sims, keyword), self.ranking)
-        companions = set(source.get("companions", []))
-        together = [self._by_url[url] for url in companions if url in self._by_url]
-        posts = {(m["source"], m["section"]) for m in source["mentions"]}
-        best = np.argsort(-fused, kind="stable")[: max(200, 20 * k)].tolist()
-        scored = []
-        for other in dict.fromkeys([*together, *best]):
-            if itself(other):
-                continue
-            doc, link = self.docs[other], ""
-            if doc["url"] in companions or source["url"] in doc.get("companions", []):
-                link = "posted together"
-            elif posts & {(m["source"], m["section"]) for m in doc["mentions"]}:
-                link = "same post"
-            scored.append((float(fused[other]), other, link))
-        # Links posted together with it come first, then the best of the rest.
-        scored.sort(key=lambda item: (item[2] != "posted together", -item[0], item[1]))
-        people = set(source["contributors"])
-        shown = scored[:k]
-        shared = self.reader.lexical.tokens_in(topic, [other for _, other, _ in shown])
-        explained = []
-        for score, other, link in shown:
-            doc = self.docs[other]
-            reasons = [link + _by(doc, people)] if link else []
-            words = {t for name in topic_fields for t in shared[other].get(name, ())}
-            written = _as_written(_topic_text(source), [t for t in topic if t in words])
-            if written:
-                reasons.append("similar topic: " + ", ".join(written[:4]))
-            elif not reasons:
-                reasons.append(f"similar content ({float(sims[other]):.2f})")
-            explained.append((score, other, "; ".join(reasons)))
-        scored = explained
-        hits = []
-        for rank, (score, other, why) in enumerate(scored[:k], start=1):
-            doc = self.docs[other]
-            first_note = next((m["note"] for m in doc["mentions"] if m["note"]), "")
-            hits.append(
-                Hit(
-                    rank,
-                    doc["id"],
-                    doc["url"],
-                    doc["title"],
-                    round(score, 6),
-                    doc["contributors"],
-                    doc["dates"],
-                    doc["categories"],
-                    doc["type"],
-                    doc["domain"],
-                    doc.get("fetch_status"),
-                    doc.get("last_ok_at"),
-                    _trim_around(first_note, []),
-                    ["related"],
-                    why,
-                    doc["kind"],
-                    link_health=doc.get("link_health"),
-                )
-            )
-        return hits
-
-
-def _written_text(doc: dict, reader: IndexReader, pos: int) -> str:
-    """What people wrote about a resource or its page holds: the notes, else the page's
-    description, else its first passage of page text; never the profile's header lines."""
-    notes = [m["note"] for m in doc["mentions"] if m["note"]]
-    if notes:
-        return "\n".join(dict.fromkeys(notes))
-    if doc.get("description"):
-        return doc["description"]
-    page = next((text for _, kind, text in reader.doc_passages(pos) if kind == "page"), "")
-    return page
-
-
-def _by(doc: dict, people: set[str]) -> str:
-    shared = [p for p in doc["contributors"] if p in people]
-    return f" by {', '.join(shared)}" if shared else ""
-
-
-def _topic_text(doc: dict) -> str:
-    return " ".join([doc["title"], *headings(doc)])
-
-
-def _latin_words(text: str) -> dict[str, tuple[int, str]]:
-    """Each Latin token of `text` with where its first word is and how it is written
-    ("tutori" -> "Tutorials")."""
-    found: dict[str, tuple[int, str]] = {}
-    for at, term in latin_terms(text):
-        found.setdefault(term.token, (at, term.surface))
-    return found
-
-
-def _as_written(text: str, tokens: list[str]) -> list[str]:
-    """Index tokens as `text` writes them ("lstm" -> "LSTM"), in the order the text has
-    them; a token the text does not spell out (a compound's part) stays as it is."""
-    latin = _latin_words(text)  # a Latin stem is shown as a word it stands for
-    lowered = text.lower()
-    same_length = len(lowered) == len(text)  # lower() can lengthen a few letters
-    placed = []
-    for token in dict.fromkeys(tokens):
-        if token in latin:
-            placed.append(latin[token])
-            continue
-        at = lowered.find(token) if same_length else -1
-        if at >= 0:
-            placed.append((at, text[at : at + len(token)]))
-        else:
-            placed.append((len(text), token))
-    return [word for _, word in sorted(placed, key=lambda item: item[0])]
+        return related(self.reader, self.ranking, pos, self._by_url, k)
 
 
 def _at_offset(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, offset: int) -> np.ndarray:

@@ -12,7 +12,7 @@ import datetime as dt
 
 import streamlit as st
 
-from indexer.search import MODES
+from indexer.hits import MODES
 from search_ui import state
 from search_ui.i18n import LANGUAGE_NAMES, LANGUAGES, t, type_label
 

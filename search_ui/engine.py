@@ -14,8 +14,9 @@ from pathlib import Path
 import streamlit as st
 
 from indexer.config import served_index
+from indexer.hits import Filters, Hit, SearchResponse
 from indexer.live import live_index
-from indexer.search import Filters, Hit, Searcher, SearchResponse
+from indexer.search import Searcher
 
 
 def index_path() -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from indexer.export import hit_rows, rows_to_csv, rows_to_markdown
-from indexer.search import Hit, SearchResponse
+from indexer.hits import Hit, SearchResponse
 from search_ui import engine as eng
 from search_ui.cards import health, related_html, result_card_html
 from search_ui.i18n import t

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from indexer.search import MODES, Filters
+from indexer.hits import MODES, Filters
 from search_ui.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 
 VIEWS = ("search", "status")

@@ -215,7 +215,7 @@ def _app_search(index: Path):
     import logging
 
     logging.getLogger("streamlit").setLevel(logging.ERROR)
-    from indexer.search import Filters
+    from indexer.hits import Filters
     from search_ui import engine
 
     def search(_index: str, query: str) -> list:

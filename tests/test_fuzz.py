@@ -26,8 +26,10 @@ from hypothesis import strategies as st
 
 from indexer.cli import main
 from indexer.config import load_settings
-from indexer.resources import normalize_url, resource_type, url_domain, url_problem
-from indexer.search import FUSIONS, MODES, Filters, Searcher, clean_query, duplicate_key
+from indexer.hits import MODES, Filters, clean_query
+from indexer.rank import FUSIONS
+from indexer.resources import duplicate_key, normalize_url, resource_type, url_domain, url_problem
+from indexer.search import Searcher
 from indexer.sources.markdown import MAX_NESTING, parse_text
 
 EXAMPLES = settings.default.max_examples

@@ -27,15 +27,11 @@ from fakes import FakeEmbedder
 
 from indexer.build import Builder
 from indexer.embed import load_embedder
+from indexer.hits import Filters, SearchResponse, clean_query
 from indexer.rank import RRF_K, Candidates, Ranking, fuse, fuse_related, related_pool
-from indexer.search import (
-    Filters,
-    Searcher,
-    SearchResponse,
-    _as_written,
-    clean_query,
-    duplicate_key,
-)
+from indexer.related import _as_written
+from indexer.resources import duplicate_key
+from indexer.search import Searcher
 from indexer.store import IndexIncompatible, IndexReader
 
 RANKERS = [

@@ -3,7 +3,7 @@
 from pathlib import Path
 from urllib.parse import parse_qs
 
-from indexer.search import Filters
+from indexer.hits import Filters
 from search_ui.i18n import _STRINGS, t, type_label, why_text
 from search_ui.state import UIState, from_params, resource_href, restrict, to_params
 from search_ui.status_page import rebuild_command

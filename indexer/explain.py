@@ -1,0 +1,103 @@
+"""A ranked candidate as the hit a user sees: the passage shown (words a person wrote or a
+page holds, never the synthetic header), the query's words it holds, why it matched, and
+how sure Recall is of it."""
+
+from __future__ import annotations
+
+from indexer.hits import Hit
+from indexer.morphology import latin_surfaces
+from indexer.query import QueryPlan
+from indexer.rank import Calibration, Candidate
+from indexer.store import IndexReader
+
+SNIPPET_CHARS = 280
+_WHERE = {"profile": "the list entry", "note": "the notes", "page": "the page text"}
+
+
+def explain(
+    rank: int,
+    candidate: Candidate,
+    found: dict[str, set[str]],
+    passages: dict[int, tuple[str, str]],
+    plan: QueryPlan,
+    absent: bool,
+    reader: IndexReader,
+    calibration: Calibration | None,
+) -> Hit:
+    """The hit of `candidate`, which holds the query's words `found` (field -> words),
+    with `passages` holding (kind, text) of its best passage rows; `absent`: the query
+    names a glossary term no resource holds."""
+    doc = reader.docs[candidate.pos]
+    rows = candidate.rows
+    best_kind, best_text = passages.get(rows[0], ("profile", "")) if rows else ("profile", "")
+    if best_kind == "profile":  # what people said or the page holds, not the header
+        best_text = written_text(doc, reader, candidate.pos)
+    present = set().union(*found.values())
+    keyword_terms = list(dict.fromkeys(t.surface for t in plan.topic_terms if t.token in present))
+    keyword_terms += [
+        b.asked for b in plan.bridges if b.found_in(present) and b.asked not in keyword_terms
+    ]
+    # Marked in the hit: the query's matched words, and the resource's own spelling of
+    # the Latin ones ("networks" matched "Network").
+    asked = [t.surface for t in plan.terms if t.token in present] or keyword_terms
+    own = latin_surfaces(f"{doc['title']}\n{best_text}", present)
+    shown_terms, seen = [], set()
+    for word in [*asked, *own]:
+        if word.casefold() not in seen:
+            seen.add(word.casefold())
+            shown_terms.append(word)
+    matched = [name for name in ("title", "notes", "headings", "context", "page") if name in found]
+    matched = [{"notes": "note"}.get(name, name) for name in matched]
+    matched.extend(passages[row][0] for row in rows[:3] if row in passages)
+    matched = list(dict.fromkeys(matched))
+    why_parts = []
+    if keyword_terms:
+        why_parts.append("words: " + ", ".join(keyword_terms[:6]))
+    if candidate.similarity is not None:
+        why_parts.append(f"similar meaning in {_WHERE[best_kind]} ({candidate.similarity:.2f})")
+    if plan.intents & set(doc.get("kinds", ())):
+        why_parts.append("the kind asked for: " + ", ".join(sorted(plan.intents)))
+    confidence = None
+    if calibration is not None:
+        dense_evidence = candidate.similarity if candidate.similarity is not None else 0.0
+        confidence = calibration.probability(dense_evidence, candidate.coverage, absent)
+    return Hit.of(
+        doc,
+        rank,
+        candidate.score,
+        snippet(best_text, shown_terms),
+        matched,
+        "; ".join(why_parts) or "best available match",
+        terms=shown_terms,
+        similarity=None if candidate.similarity is None else round(candidate.similarity, 4),
+        coverage=round(candidate.coverage, 4),
+        confidence=None if confidence is None else round(confidence, 4),
+        weak=confidence is not None and confidence < calibration.threshold,
+    )
+
+
+def written_text(doc: dict, reader: IndexReader, pos: int) -> str:
+    """What people wrote about a resource or its page holds: the notes, else the page's
+    description, else its first passage of page text; never the profile's header lines."""
+    notes = [m["note"] for m in doc["mentions"] if m["note"]]
+    if notes:
+        return "\n".join(dict.fromkeys(notes))
+    if doc.get("description"):
+        return doc["description"]
+    page = next((text for _, kind, text in reader.doc_passages(pos) if kind == "page"), "")
+    return page
+
+
+def snippet(text: str, terms: list[str], limit: int = SNIPPET_CHARS) -> str:
+    """`text` on one line within `limit` characters, around the first of `terms` it holds."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    lowered = text.lower()
+    hits = [lowered.find(term.lower()) for term in terms]
+    hits = [h for h in hits if h >= 0]
+    start = max(0, min(hits) - limit // 3) if hits else 0
+    end = min(len(text), start + limit)
+    start = max(0, end - limit)
+    cut = text[start:end]
+    return ("…" if start else "") + cut + ("…" if end < len(text) else "")
