@@ -23,7 +23,7 @@ from indexer.search import Searcher
 REPEATS = 2  # the metrics are deterministic; a second pass checks that they are
 DEPTH = 100  # passages a baseline retrieves before they are aggregated per resource
 RECALL_CONFIGS = {  # name -> Searcher.search keyword arguments
-    "default": {},  # what `recall search` and the UI do: hybrid, convex fusion, no expansion
+    "default": {},  # what `recall search` and the UI do: hybrid, z-score fusion, no expansion
     "dense": {"mode": "dense"},
     "dense + expansion": {"mode": "dense", "expand": True},
     "lexical": {"mode": "lexical"},

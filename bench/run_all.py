@@ -17,6 +17,7 @@ import build_bench
 import common
 import fetch_bench
 import latency
+import latency_report
 import quality
 
 SECTIONS = ("build", "quality", "latency", "fetch")
@@ -152,7 +153,7 @@ def main() -> None:
     command = "python bench/run_all.py " + " ".join(sys.argv[1:]) if sys.argv[1:] else "make bench"
     sections = [render_facts(facts, total, args.quick, command.strip())]
     goals = []
-    for name, module in (("quality", quality), ("latency", latency), ("build", build_bench)):
+    for name, module in (("quality", quality), ("latency", latency_report), ("build", build_bench)):
         if name in results:
             goals += module.targets(results[name])
     sections.append(render_targets(goals))
@@ -162,15 +163,15 @@ def main() -> None:
         if png:
             sections.append(f"![MRR@10 by system and query language]({_rel(png, out_dir)})")
     if "latency" in results:
-        latency_png, memory_png = latency.charts(
+        latency_png, memory_png = latency_report.charts(
             results["latency"], chart_dir / "latency_p95.png", chart_dir / "memory_rss.png"
         )
-        sections.append(latency.render(results["latency"]))
+        sections.append(latency_report.render(results["latency"]))
         sections.append(f"![p95 latency against index size]({_rel(latency_png, out_dir)})")
     if "build" in results:
         sections.append(build_bench.render(results["build"]))
     if "latency" in results:
-        sections.append(latency.render_memory(results["latency"]))
+        sections.append(latency_report.render_memory(results["latency"]))
         sections.append(f"![peak RSS against index size]({_rel(memory_png, out_dir)})")
     if "fetch" in results:
         sections.append(render_fetch(results["fetch"]))
