@@ -31,7 +31,7 @@ def explain(
     rows = candidate.rows
     best_kind, best_text = passages.get(rows[0], ("profile", "")) if rows else ("profile", "")
     if best_kind == "profile":  # what people said or the page holds, not the header
-        best_text = written_text(doc, reader, candidate.pos)
+        best_text = _written_text(doc, reader, candidate.pos)
     present = set().union(*found.values())
     keyword_terms = list(dict.fromkeys(t.surface for t in plan.topic_terms if t.token in present))
     keyword_terms += [
@@ -76,7 +76,7 @@ def explain(
     )
 
 
-def written_text(doc: dict, reader: IndexReader, pos: int) -> str:
+def _written_text(doc: dict, reader: IndexReader, pos: int) -> str:
     """What people wrote about a resource or its page holds: the notes, else the page's
     description, else its first passage of page text; never the profile's header lines."""
     notes = [m["note"] for m in doc["mentions"] if m["note"]]

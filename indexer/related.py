@@ -56,7 +56,7 @@ def related(
         doc = docs[other]
         reasons = [link + _by(doc, people)] if link else []
         words = {t for name in topic_fields for t in shared[other].get(name, ())}
-        written = _as_written(_topic_text(source), [t for t in topic if t in words])
+        written = as_written(_topic_text(source), [t for t in topic if t in words])
         if written:
             reasons.append("similar topic: " + ", ".join(written[:4]))
         elif not reasons:
@@ -86,7 +86,7 @@ def _latin_words(text: str) -> dict[str, tuple[int, str]]:
     return found
 
 
-def _as_written(text: str, tokens: list[str]) -> list[str]:
+def as_written(text: str, tokens: list[str]) -> list[str]:
     """Index tokens as `text` writes them ("lstm" -> "LSTM"), in the order the text has
     them; a token the text does not spell out (a compound's part) stays as it is."""
     latin = _latin_words(text)  # a Latin stem is shown as a word it stands for

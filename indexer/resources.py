@@ -10,13 +10,6 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
-# youtu.be/ID, youtube.com/watch?v=ID with v= anywhere in the query (the mobile share
-# button writes watch?feature=youtu.be&v=ID), /shorts/ID and /embed/ID.
-_YOUTUBE_VIDEO = re.compile(
-    r"https?://(?:www\.|m\.)?(?:youtu\.be/|youtube\.com/(?:watch\?(?:[^#]*?&)?v=|shorts/|embed/))"
-    r"([\w-]+)"
-)
-
 # --------------------------------------------------------------------------- model
 
 
@@ -165,6 +158,13 @@ def stable_id(text: str) -> str:
 
 
 # ------------------------------------------------------------------ URL handling
+
+# youtu.be/ID, youtube.com/watch?v=ID with v= anywhere in the query (the mobile share
+# button writes watch?feature=youtu.be&v=ID), /shorts/ID and /embed/ID.
+_YOUTUBE_VIDEO = re.compile(
+    r"https?://(?:www\.|m\.)?(?:youtu\.be/|youtube\.com/(?:watch\?(?:[^#]*?&)?v=|shorts/|embed/))"
+    r"([\w-]+)"
+)
 
 _WHITESPACE = re.compile(r"\s")
 _TRACKING_PARAMS = {"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid"}

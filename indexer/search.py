@@ -1,6 +1,6 @@
 """Hybrid retrieval over an index: the dense and keyword rankers, their candidates, fusion,
-per-resource ranking, filters and query expansion; browsing and related resources of the
-opened index."""
+per-resource ranking, filters and query expansion, and browsing the opened index; hits are
+explained in explain.py and related resources found in related.py."""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ from indexer.build import Builder
 from indexer.embed import load_embedder
 from indexer.hits import Filters, SearchResponse, clean_query
 from indexer.rank import RRF_K, Candidates, Ranking, fuse, fuse_related, related_pool
-from indexer.related import _as_written
+from indexer.related import as_written
 from indexer.resources import duplicate_key
 from indexer.search import Searcher
 from indexer.store import IndexIncompatible, IndexReader
@@ -387,22 +387,22 @@ def test_related_compares_titles_not_the_heading_siblings_share(tmp_path, fake_b
 
 def test_index_tokens_are_shown_as_written_in_reading_order():
     text = "LSTM으로 시계열 예측 (Time Series)"
-    assert _as_written(text, ["시계열", "lstm", "series", "예측하기"]) == [
+    assert as_written(text, ["시계열", "lstm", "series", "예측하기"]) == [
         "LSTM",
         "시계열",
         "Series",
         "예측하기",  # not spelled out in the text: the token itself
     ]
-    assert _as_written("İstanbul lstm", ["lstm"]) == ["lstm"]  # lower() changes its length
+    assert as_written("İstanbul lstm", ["lstm"]) == ["lstm"]  # lower() changes its length
     # a Latin stem is shown as the word it begins, not cut short
     text = "Deep Learning Library Tutorials으로, Discourse"
-    assert _as_written(text, ["tutori", "librari", "learn", "cours"]) == [
+    assert as_written(text, ["tutori", "librari", "learn", "cours"]) == [
         "Learning",
         "Library",  # a stem that is not a prefix of its word
         "Tutorials",
         "cours",  # not a word of the text (inside "Discourse" is not)
     ]
-    assert _as_written("Neural Network nets", ["net", "network"]) == ["Network", "nets"]
+    assert as_written("Neural Network nets", ["net", "network"]) == ["Network", "nets"]
 
 
 @pytest.mark.slow
