@@ -49,6 +49,7 @@ def related(
     # Links posted together with it come first, then the best of the rest.
     scored.sort(key=lambda item: (item[2] != "posted together", -item[0], item[1]))
     people = set(source["contributors"])
+    source_topic = _topic_text(source)
     shown = scored[:k]
     shared = reader.lexical.tokens_in(topic, [other for _, other, _ in shown])
     hits = []
@@ -56,7 +57,7 @@ def related(
         doc = docs[other]
         reasons = [link + _by(doc, people)] if link else []
         words = {t for name in topic_fields for t in shared[other].get(name, ())}
-        written = as_written(_topic_text(source), [t for t in topic if t in words])
+        written = as_written(source_topic, [t for t in topic if t in words])
         if written:
             reasons.append("similar topic: " + ", ".join(written[:4]))
         elif not reasons:
