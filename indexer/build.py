@@ -30,6 +30,7 @@ from indexer.embed import Embedder, load_embedder
 from indexer.lexical import FieldIndex
 from indexer.linkhealth import last_seen_alive, link_health
 from indexer.morphology import TOKENIZER_NAME
+from indexer.offtopic import measure_off_topic, off_topic_questions, question_vectors
 from indexer.query import glossary_tokens
 from indexer.resources import ParseResult, Resource
 from indexer.sources.files import list_files, parse_sources
@@ -147,9 +148,11 @@ def _code_digest() -> str:
 
 
 def _content_hash(model: str, docs: list[dict], passages: list[Passage]) -> str:
-    """What the index is made of: the model's vectors of the passages, and the keyword
-    index, which the tokenizer makes (a new tokenizer rebuilds it, reusing the vectors)."""
+    """What the index is made of: the model's vectors of the passages, the keyword index,
+    which the tokenizer makes (a new tokenizer rebuilds it, reusing the vectors), and what
+    the off-topic questions found (other questions ask again)."""
     digest = hashlib.sha256(f"{model}\0{TOKENIZER_NAME}".encode())
+    digest.update("\0".join(off_topic_questions()).encode())
     for doc in docs:
         digest.update(json.dumps(doc, sort_keys=True, ensure_ascii=False).encode())
     for passage in passages:
@@ -215,7 +218,8 @@ class Builder:
 
     def load_model(self) -> Embedder:
         """The embedder, loaded on first use (a build with nothing new to embed never
-        loads it) or ahead of it by a caller that knows it will be needed."""
+        loads it once the off-topic questions' vectors are in the user's cache) or ahead of
+        it by a caller that knows it will be needed."""
         if self._embedder is None:
             self._embedder = load_embedder(self.settings.model)
         return self._embedder
@@ -372,7 +376,12 @@ class Builder:
                 pages,
                 self.settings.ann_threshold,
             )
-            folder = write_index(index_path, data)
+            # Asked of the written build before it is published: a build is never served
+            # without what off-topic questions find in it.
+            asked = question_vectors(model, self.load_model)
+            folder = write_index(
+                index_path, data, lambda staged: measure_off_topic(staged, asked, model)
+            )
             report.seconds["publish"] = round(time.perf_counter() - clock, 3)
             report.build_id = build_id
             report.dense_index = json.loads((folder / "manifest.json").read_text())["dense_index"]

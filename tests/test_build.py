@@ -14,13 +14,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from chaoskit import flip_byte
+from chaoskit import flip_byte, truncate
 from conftest import GAN, REAL_PASSAGES, SAMPLE_LIST, SAMPLE_PASSAGES, TPU, VIDEO_LIST
 from fakes import FakeEmbedder
 
 from indexer.build import PROFILE_WEIGHT, Builder, FetchOutcome, fetch_pages
 from indexer.lexical import top_k
 from indexer.morphology import TOKENIZER_NAME, tokenize
+from indexer.offtopic import cached_vectors, off_topic_questions
 from indexer.pagecache import PageCache, PageRecord
 from indexer.search import Searcher
 from indexer.sources.files import parse_sources
@@ -179,6 +180,42 @@ def test_a_new_tokenizer_rebuilds_the_keyword_index_and_reuses_the_vectors(
     assert not again.report.unchanged and again.report.build_id != first.report.build_id
     assert (again.report.embedded, again.report.reused) == (0, SAMPLE_PASSAGES)
     assert IndexReader(settings.index_dir).manifest["tokenizer"] == "another-tokenizer/9"
+
+
+def test_off_topic_questions_are_asked_without_a_model_once_their_vectors_are_cached(
+    monkeypatch, fake_build, fake_settings, no_pages, model_cache
+):
+    settings = fake_settings()
+    path = cached_vectors(FakeEmbedder.name)
+    path.unlink(missing_ok=True)
+    fake_build(settings=settings)  # encodes the questions once, into the model cache
+    assert path.parent == model_cache and path.exists()
+
+    def no_model(name):
+        raise AssertionError("the build loaded a model for the off-topic questions")
+
+    # A new tokenizer: every vector reused, nothing to embed, the questions asked again.
+    monkeypatch.setattr("indexer.build.TOKENIZER_NAME", "another-tokenizer/9")
+    monkeypatch.setattr("indexer.build.load_embedder", no_model)
+    report = Builder(settings).build([SAMPLE_LIST], fetch=no_pages)
+    assert not report.unchanged and report.embedded == 0
+    asked = IndexReader(settings.index_dir).off_topic
+    assert asked["questions"] == len(off_topic_questions())
+
+    # A damaged cache is made again, by the model: cut short, or a number changed.
+    def changed(path):
+        values = np.load(path)
+        values[0, 0] += 0.5
+        np.save(path, values)
+
+    for number, damage in enumerate((truncate, changed)):
+        damage(path)
+        monkeypatch.setattr("indexer.build.TOKENIZER_NAME", f"tokenizer-{number}/1")
+        with pytest.raises(AssertionError, match="loaded a model for the off-topic questions"):
+            Builder(settings).build([SAMPLE_LIST], fetch=no_pages)
+        again = fake_build(settings=settings)
+        assert not again.report.unchanged
+        assert IndexReader(settings.index_dir).off_topic == asked
 
 
 def test_a_rebuild_with_nothing_changed_never_loads_the_model(
@@ -448,6 +485,7 @@ stage, index, cache, source, marker, tests_dir = sys.argv[1:7]
 sys.path.insert(0, tests_dir)
 stub = types.ModuleType("indexer.embed")
 stub.Embedder = object
+stub.ModelLoadError = RuntimeError  # named by indexer.search, which the build opens
 def load_embedder(name):
     raise RuntimeError("this build never loads a model")
 stub.load_embedder = load_embedder
