@@ -36,28 +36,35 @@ def off_topic_questions() -> tuple[str, ...]:
 
 
 class _Asked:
-    """An embedder of the off-topic questions only, from their vectors made ahead: a
-    search encodes its query alone, which cost a build 90 ms for 48 questions, where
-    one batch took 26 ms and the user's cache takes none."""
+    """An embedder of the off-topic questions, from their vectors made ahead: a search
+    encodes its query alone, which cost a build 90 ms for 48 questions, where one batch
+    took 26 ms and the user's cache takes none. A text the search made of a question (cut
+    to a shorter RECALL_MAX_QUERY_CHARS, say) is encoded by the model."""
 
-    def __init__(self, model: str, vectors: np.ndarray, questions: tuple[str, ...]):
+    def __init__(self, model: str, vectors: np.ndarray, load_model: Callable):
         self.name, self.dimension = model, vectors.shape[1]
-        self._vectors = dict(zip(questions, vectors, strict=True))
+        self._vectors = dict(zip(off_topic_questions(), vectors, strict=True))
+        self._load_model = load_model
 
     def encode_queries(self, texts) -> np.ndarray:
+        missing = [text for text in texts if text not in self._vectors]
+        if missing:
+            encoded = self._load_model().encode_queries(missing)
+            self._vectors.update(zip(missing, encoded, strict=True))
         return np.stack([self._vectors[text] for text in texts])
 
 
-def question_vectors(model: str, load_model: Callable) -> np.ndarray:
-    """The off-topic questions' query vectors for `model`, kept in the user's model cache
-    (as the glossary's tokens are): a build with nothing new to embed then loads no model
-    to ask them."""
+def question_vectors(model: str, load_model: Callable, dimension: int) -> np.ndarray:
+    """The off-topic questions' query vectors for `model` (of `dimension`), kept in the
+    user's model cache (as the glossary's tokens are): a build with nothing new to embed
+    then loads no model to ask them."""
     questions = off_topic_questions()
     path = cached_vectors(model)
     try:
         vectors = np.load(path)
-        # Damage inside the numbers shows as vectors no longer of unit length.
-        if vectors.ndim == 2 and len(vectors) == len(questions) and _unit(vectors):
+        # Damage inside the numbers shows as vectors no longer of unit length; a model
+        # changed under its name, as vectors of another length.
+        if vectors.shape == (len(questions), dimension) and _unit(vectors):
             return vectors
     except (OSError, ValueError, EOFError):
         pass  # not made yet, or damaged: made again below
@@ -84,23 +91,33 @@ def _unit(vectors: np.ndarray) -> bool:
     return bool(np.all(np.abs(np.linalg.norm(vectors, axis=1) - 1.0) < 1e-3))
 
 
-def measure_off_topic(index_path: Path, vectors: np.ndarray, model: str) -> dict:
-    """Each off-topic question's hits in the index at `index_path` (built with `model`;
-    `vectors`: question_vectors), as the calibration's evidence [similarity, coverage,
-    absent], best hit first."""
+def measure_off_topic(
+    index_path: Path, model: str, load_model: Callable, dimension: int
+) -> dict | None:
+    """Each off-topic question's hits in the just written index at `index_path` (built
+    with `model`, vectors of `dimension`), as the calibration's evidence [similarity,
+    coverage, absent], best hit first; None when they cannot be asked (the model cannot
+    be loaded, say): the build is then published without them, its hits weak only below
+    the calibrated threshold."""
     from indexer.search import Searcher
     from indexer.store import IndexReader
 
-    questions = off_topic_questions()
-    searcher = Searcher(IndexReader(index_path), _Asked(model, vectors, questions))
+    reader = None
     try:
+        vectors = question_vectors(model, load_model, dimension)
+        reader = IndexReader(index_path, verify=False)  # written a moment ago
+        searcher = Searcher(reader, _Asked(model, vectors, load_model))
         hits = [
             [
                 [round(similarity, 4), round(coverage, 4), int(absent)]
                 for similarity, coverage, absent in searcher.evidence(question, HITS)
             ]
-            for question in questions
+            for question in off_topic_questions()
         ]
+    except Exception as exc:  # whatever it was, the build goes on without them
+        _LOG.warning("off-topic questions not asked of %s: %s", index_path, exc)
+        return None
     finally:
-        searcher.reader.close()
+        if reader is not None:
+            reader.close()
     return {"questions": len(hits), "hits": hits}

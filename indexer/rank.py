@@ -295,13 +295,13 @@ def load_calibration(model: str, path: Path = CALIBRATION) -> Calibration | None
             float(entry["coverage"]),
             float(entry.get("absent", 0.0)),  # fitted before the feature: no weight
             float(entry["threshold"]),
-            _share(entry.get("off_topic_share")),  # fitted before it: the threshold alone
+            _valid_share(entry.get("off_topic_share")),  # fitted before it: the threshold alone
         )
     except (KeyError, TypeError, ValueError):
         return None
 
 
-def _share(value) -> float | None:
+def _valid_share(value) -> float | None:
     share = None if value is None else float(value)
     if share is not None and not 0.0 <= share <= 1.0:
         raise ValueError(f"off_topic_share {share} is not a share")

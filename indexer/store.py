@@ -204,10 +204,11 @@ def build_lock(index_path: Path) -> Iterator[None]:
 
 
 def write_index(
-    index_path: Path, data: IndexData, measure: Callable[[Path], dict] | None = None
+    index_path: Path, data: IndexData, measure: Callable[[Path], dict | None] | None = None
 ) -> Path:
     """Write a build beside the served one and publish it atomically; returns its folder.
-    `measure` reads the written build and returns what it found, kept as OFF_TOPIC."""
+    `measure` reads the written build and returns what it found, kept as OFF_TOPIC (None:
+    nothing to keep)."""
     import faiss
     import numpy as np
 
@@ -229,8 +230,8 @@ def write_index(
         files = [DENSE, DOC_VECTORS, PASSAGE_DOCS, META]
         manifest["files"] = {name: _crc32(staging / name) for name in files}
         _write_manifest(staging, manifest)
-        if measure is not None:
-            found = measure(staging)
+        found = measure(staging) if measure is not None else None
+        if found is not None:
             (staging / OFF_TOPIC).write_text(json.dumps(found), encoding="utf-8")
             manifest["files"][OFF_TOPIC] = _crc32(staging / OFF_TOPIC)
             _write_manifest(staging, manifest)
@@ -243,6 +244,10 @@ def write_index(
     _publish(index_path, final)
     _collect_garbage(folder, keep=final)
     return final
+
+
+def _number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _write_manifest(folder: Path, manifest: dict) -> None:
@@ -386,11 +391,12 @@ class IndexMetadata:
     No vectors and no keyword index, so opening it imports neither FAISS search nor BM25:
     what `recall stats` and `recall export` read."""
 
-    def __init__(self, index_path: Path):
+    def __init__(self, index_path: Path, verify: bool = True):
         self.requested = index_path
         self.path = index_path.resolve()
         self.manifest = read_manifest(self.path)
-        verify_files(self.path, self.manifest)
+        if verify:  # not when its build has just written it
+            verify_files(self.path, self.manifest)
         self._db = sqlite3.connect(
             f"file:{self.path / META}?mode=ro&immutable=1", uri=True, check_same_thread=False
         )
@@ -448,8 +454,8 @@ class IndexReader(IndexMetadata):
     them into the page cache, and a build never changes a published file), so opening copies
     nothing and several processes serving one index share its pages."""
 
-    def __init__(self, index_path: Path):
-        super().__init__(index_path)
+    def __init__(self, index_path: Path, verify: bool = True):
+        super().__init__(index_path, verify)
         import faiss
         import numpy as np
 
@@ -484,8 +490,8 @@ class IndexReader(IndexMetadata):
             return None
         try:
             found = json.loads(path.read_text(encoding="utf-8"))
-            hits = found["hits"]
-            if not all(len(hit) == 3 for question in hits for hit in question):
+            hits = [hit for question in found["hits"] for hit in question]
+            if not all(len(hit) == 3 and all(_number(v) for v in hit) for hit in hits):
                 raise ValueError("a hit without its three numbers")
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise IndexCorrupt(f"index file {path} is unreadable ({exc}): {REBUILD_HINT}") from exc

@@ -192,30 +192,60 @@ def test_off_topic_questions_are_asked_without_a_model_once_their_vectors_are_ca
     assert path.parent == model_cache and path.exists()
 
     def no_model(name):
-        raise AssertionError("the build loaded a model for the off-topic questions")
+        raise RuntimeError("no model here")
+
+    def off_topic():
+        reader = IndexReader(settings.index_dir)
+        try:
+            return reader.off_topic
+        finally:
+            reader.close()
 
     # A new tokenizer: every vector reused, nothing to embed, the questions asked again.
     monkeypatch.setattr("indexer.build.TOKENIZER_NAME", "another-tokenizer/9")
     monkeypatch.setattr("indexer.build.load_embedder", no_model)
     report = Builder(settings).build([SAMPLE_LIST], fetch=no_pages)
-    assert not report.unchanged and report.embedded == 0
-    asked = IndexReader(settings.index_dir).off_topic
+    assert not report.unchanged and report.embedded == 0 and not report.warnings
+    asked = off_topic()
     assert asked["questions"] == len(off_topic_questions())
 
-    # A damaged cache is made again, by the model: cut short, or a number changed.
+    # A damaged cache is made again, by the model: cut short, a number changed, or vectors
+    # of another model under the same name. Without a model the build is published all
+    # the same, without the questions' evidence, and says so.
     def changed(path):
         values = np.load(path)
         values[0, 0] += 0.5
         np.save(path, values)
 
-    for number, damage in enumerate((truncate, changed)):
+    def another_model(path):
+        other = np.ones((len(off_topic_questions()), 32), np.float32)
+        np.save(path, other / np.linalg.norm(other, axis=1, keepdims=True))
+
+    for number, damage in enumerate((truncate, changed, another_model)):
         damage(path)
         monkeypatch.setattr("indexer.build.TOKENIZER_NAME", f"tokenizer-{number}/1")
-        with pytest.raises(AssertionError, match="loaded a model for the off-topic questions"):
-            Builder(settings).build([SAMPLE_LIST], fetch=no_pages)
+        without = Builder(settings).build([SAMPLE_LIST], fetch=no_pages)
+        assert without.build_id and not without.unchanged
+        assert any("off-topic questions could not be asked" in w for w in without.warnings)
+        assert off_topic() is None
         again = fake_build(settings=settings)
-        assert not again.report.unchanged
-        assert IndexReader(settings.index_dir).off_topic == asked
+        assert not again.report.unchanged and not again.report.warnings
+        assert off_topic() == asked
+        assert np.load(path).shape == (len(off_topic_questions()), 64)
+
+
+def test_off_topic_questions_cut_by_a_short_query_limit_are_still_asked(
+    monkeypatch, fake_build, fake_settings
+):
+    monkeypatch.setenv("RECALL_MAX_QUERY_CHARS", "12")  # the searcher reads the environment
+    built = fake_build(settings=fake_settings())
+    assert not built.report.warnings
+    reader = IndexReader(built.path)
+    try:
+        assert reader.off_topic["questions"] == len(off_topic_questions())
+        assert all(reader.off_topic["hits"])
+    finally:
+        reader.close()
 
 
 def test_a_rebuild_with_nothing_changed_never_loads_the_model(
