@@ -14,9 +14,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import random
 import re
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
 
@@ -28,8 +29,7 @@ from indexer.config import DEFAULT_MODEL
 from indexer.embed import load_embedder
 from indexer.evaluate import EvalSet, Ranked, evaluate
 from indexer.morphology import analyse_many
-from indexer.offtopic import off_topic_questions
-from indexer.rank import CALIBRATION, Calibration, Ranking, load_calibration
+from indexer.rank import CALIBRATION, Ranking, load_calibration
 from indexer.search import Searcher
 
 WORK = common.OUT / "ablation"
@@ -247,20 +247,17 @@ def markdown(steps: list[tuple[str, dict]], half: str) -> str:
     return "\n".join(lines)
 
 
-def confidence_lines(
-    results: dict, half: str, thresholds: dict[str, float], how: str
-) -> dict[str, str]:
-    """Each set's confidence row (the collection scenario's too)."""
-    lines = {}
+def confidence_lines(results: dict, half: str) -> list[str]:
+    lines = []
     for name, result in results.items():
         summary = result.get("halves", {}).get(half, {}).get("confidence")
-        if not summary:
+        if not summary or name == "collection":
             continue
         told, strong = summary["no_close_match_share"], summary["first_relevant_not_weak_share"]
         unanswerable, judged = summary["unanswerable"], summary["answerable_judged"]
-        lines[name] = (
-            f"| {name} | {how} | {thresholds[name]:.4f} | {unanswerable} | "
-            f"{_share(told, unanswerable)} | {judged} | {_share(strong, judged)} |"
+        lines.append(
+            f"| {name} | {unanswerable} | {_share(told, unanswerable)} | {judged} | "
+            f"{_share(strong, judged)} |"
         )
     return lines
 
@@ -275,9 +272,10 @@ def section(
     calibration: dict | None,
     agreement: str,
     warned: str,
-    confidence: list[str],
+    subsets: list[str],
 ) -> str:
     counts = {s: r["queries"] for s, r in steps[-1][1].items()}
+    final = next(results for (label, results) in reversed(steps) if "(not kept)" not in label)
     parts = [
         "## Ranking ablation (bench/ablation.py)",
         "",
@@ -302,13 +300,17 @@ def section(
         markdown(steps, "tune"),
         "",
         "Confidence of the default on the report half (weak = calibrated P(relevant) below the "
-        "threshold; `no_close_match` = every hit weak), with the calibrated threshold alone and "
-        "with each collection's own (lowered to what most off-topic questions reach there):",
+        "threshold; `no_close_match` = every hit weak). The sub-collections are random draws "
+        "of the adioshun lists' files, collections of other sizes that nothing was tuned on: "
+        "a query is answerable in one when one of its answers is there, unanswerable when "
+        "none is (another resource there may still answer it, so their told share is a lower "
+        "bound):",
         "",
-        '| set | threshold | value | unanswerable queries | told "no close match" | answerable '
-        "judged | first relevant hit not weak |",
-        "|---|---|---|---|---|---|---|",
-        *confidence,
+        '| set | unanswerable queries | told "no close match" | answerable judged | first '
+        "relevant hit not weak |",
+        "|---|---|---|---|---|",
+        *confidence_lines(final, "report"),
+        *subsets,
     ]
     parts += ["", warned, "", agreement]
     if calibration:
@@ -321,34 +323,80 @@ def section(
             "is 1 when the question names a glossary term that no resource holds in any of its "
             f"variants; weak below {calibration['threshold']}, the threshold that comes closest "
             f"to both targets ({STRONG_TARGET:.0%} of the first relevant hits strong, "
-            f"{TOLD_TARGET:.0%} of the unanswerable questions told) on the tuning half. Each "
-            f"build asks its collection {len(off_topic_questions())} off-topic questions "
-            "(indexer/data/off_topic_questions.tsv); where the probability that "
-            f"{calibration['off_topic_share']:.1%} of their best hits stay below is lower, it "
-            "is that collection's threshold. The share was chosen on the tuning half the same "
-            f"way; there the default keeps {calibration['tune_first_relevant_not_weak']:.0%} of "
-            f"the first relevant hits strong and tells "
-            f"{calibration['tune_no_close_match_share']:.0%} of the unanswerable questions.",
+            f"{TOLD_TARGET:.0%} of the unanswerable questions told) on the tuning half, where "
+            f"it keeps {calibration['tune_first_relevant_not_weak']:.0%} of the first relevant "
+            f"hits strong and tells {calibration['tune_no_close_match_share']:.0%} of the "
+            "unanswerable questions.",
         ]
     return "\n".join(parts)
 
 
-def confidence_rows(opened) -> list[str]:
-    """The report half's confidence figures of the default ranking, set by set, with the
-    calibrated threshold alone and with each collection's own."""
-    calibrated = load_calibration(DEFAULT_MODEL)
-    alone = calibrated and replace(calibrated, off_topic_share=None)
-    rows: dict[str, list[str]] = {}
-    for how, calibration in (("calibrated alone", alone), ("the collection's own", calibrated)):
-        for _, searcher in opened:
-            searcher.calibration = calibration and calibration.for_collection(
-                searcher.reader.off_topic
+SUB_FILES = (2, 5, 10, 20)  # files of the adioshun lists in a sub-collection ...
+SUB_DRAWS = 3  # ... drawn this many times each
+
+
+def sub_collections(embedder, work: Path = WORK / "sub-collections") -> dict[int, list]:
+    """Sub-collections of the adioshun lists, as collections nobody tuned on: for each size
+    in SUB_FILES, SUB_DRAWS random draws of that many of its files, each with the adioshun
+    queries, a query answerable where one of its answers is in the draw and unanswerable
+    where none is. Size -> [(Scenario, Searcher)]."""
+    from indexer.resources import normalize_url
+
+    adioshun = next((c for c in common.corpora() if c.name == "adioshun"), None)
+    if adioshun is None or adioshun.missing():
+        return {}
+    files = sorted(
+        path
+        for source in adioshun.sources
+        for path in (source.glob("*.md") if source.is_dir() else [source])
+    )
+    found: dict[int, list] = {}
+    for size in SUB_FILES:
+        for draw in range(SUB_DRAWS):
+            picked = random.Random(f"{size}-{draw}").sample(files, min(size, len(files)))
+            corpus = common.Corpus(f"{size}-{draw}", tuple(picked), adioshun.eval_path)
+            index = work / corpus.name / "index"
+            common.build_index(corpus, index, DEFAULT_MODEL, embedder, full=False)
+            searcher = Searcher.open(index, embedder)
+            held = {normalize_url(doc["url"]) for doc in searcher.docs if doc["url"]}
+            queries = [
+                {**q, "rel": [url for url in q["rel"] if normalize_url(url) in held]}
+                for q in adioshun.eval_set().queries
+            ]
+            found.setdefault(size, []).append(
+                (Scenario(corpus.name, index, EvalSet(queries)), searcher)
             )
-        results = _scored(opened, Ranking())
-        thresholds = {s.name: searcher.calibration.threshold for s, searcher in opened}
-        for name, line in confidence_lines(results, "report", thresholds, how).items():
-            rows.setdefault(name, []).append(line)
-    return [line for lines in rows.values() for line in lines]
+    return found
+
+
+def sub_collection_lines(subsets: dict[int, list]) -> list[str]:
+    """The confidence rows of the sub-collections, each size's draws pooled."""
+    lines = []
+    for size, pairs in subsets.items():
+        total = {"unanswerable": 0, "answerable_judged": 0, "told": 0.0, "strong": 0.0}
+        for scenario, searcher in pairs:
+            summary = score(searcher, scenario.eval_set, Ranking())["halves"]["report"]
+            confidence = summary["confidence"]
+            told, strong = (
+                confidence["no_close_match_share"],
+                confidence["first_relevant_not_weak_share"],
+            )
+            total["unanswerable"] += confidence["unanswerable"]
+            total["answerable_judged"] += confidence["answerable_judged"]
+            total["told"] += (told or 0.0) * confidence["unanswerable"]
+            total["strong"] += (strong or 0.0) * confidence["answerable_judged"]
+        unanswerable, judged = total["unanswerable"], total["answerable_judged"]
+        sizes = sorted(len(searcher.docs) for _, searcher in pairs)
+        name = (
+            f"adioshun, {size} of its files ({len(pairs)} draws, {sizes[0]}–{sizes[-1]} resources)"
+        )
+        told = total["told"] / unanswerable if unanswerable else None
+        strong = total["strong"] / judged if judged else None
+        lines.append(
+            f"| {name} | {unanswerable} | {_share(told, unanswerable)} | {judged} | "
+            f"{_share(strong, judged)} |"
+        )
+    return lines
 
 
 WARNING_KEY = "misses"  # the glossary's source key for terms named after missed questions
@@ -436,7 +484,7 @@ def reading_agreement(opened) -> str:
 def _features(opened, ranking: Ranking, half: str) -> tuple[np.ndarray, np.ndarray, list]:
     """(similarity, coverage, a glossary term of the query absent from the collection) of
     every top-10 hit of every query of `half`, with whether it is relevant; and per query
-    its hits' span, the position of its first relevant hit and its searcher."""
+    the position of its first relevant hit."""
     from indexer.resources import normalize_url
 
     x, y, queries = [], [], []
@@ -457,7 +505,7 @@ def _features(opened, ranking: Ranking, half: str) -> tuple[np.ndarray, np.ndarr
                 first = i if relevant and first is None else first
                 x.append((hit.similarity or 0.0, hit.coverage, absent))
                 y.append(relevant)
-            queries.append((bool(wanted), start, len(x), first, searcher))
+            queries.append((bool(wanted), start, len(x), first))
     return np.array(x, dtype=float), np.array(y, dtype=float), queries
 
 
@@ -478,55 +526,41 @@ STRONG_TARGET = 0.95  # the issue's targets: first relevant hits not weak ...
 TOLD_TARGET = 0.80  # ... and unanswerable questions told "no close match"
 
 
-OFF_TOPIC_SHARES = tuple(round(0.5 + 0.025 * step, 3) for step in range(21))  # 0.5 ... 1.0
-
-
 def calibrate(opened, ranking: Ranking) -> dict:
     """Fit P(relevant | similarity, coverage, absent term) on the tuning half and choose the
     threshold that comes closest to both targets there: the smallest largest shortfall of the
     first relevant hits kept strong and of the unanswerable questions told (ties: the lowest
-    threshold, the fewest hits called weak). Then the share of off-topic questions that a
-    collection's own threshold keeps below it, chosen the same way with each collection's
-    threshold (ties: the smaller sum of the two shortfalls, then the larger share)."""
+    threshold, the fewest hits called weak)."""
     x, y, queries = _features(opened, ranking, "tune")
     weights = fit_logistic(x, y)
     p = 1 / (1 + np.exp(-(weights[0] + x @ weights[1:])))
-    firsts = [
-        (p[start + first], s) for ok, start, _, first, s in queries if ok and first is not None
-    ]
-    unanswerable = [
-        (p[start:end].max(), s) for ok, start, end, _, s in queries if not ok and end > start
-    ]
+    firsts = np.array(
+        [p[start + first] for ok, start, _, first in queries if ok and first is not None]
+    )
+    best_of_unanswerable = np.array(
+        [p[start:end].max() for ok, start, end, _ in queries if not ok and end > start]
+    )
 
-    def shares(limit) -> tuple[float, float]:
-        """The first relevant hits kept strong and the unanswerable questions told, with
-        the threshold `limit(searcher)`."""
-        strong = float(np.mean([q >= limit(s) for q, s in firsts])) if firsts else 1.0
-        told = float(np.mean([q < limit(s) for q, s in unanswerable])) if unanswerable else 0.0
+    def shares(threshold: float) -> tuple[float, float]:
+        strong = float((firsts >= threshold).mean()) if len(firsts) else 1.0
+        told = (
+            float((best_of_unanswerable < threshold).mean()) if len(best_of_unanswerable) else 0.0
+        )
         return strong, told
 
-    def shortfalls(limit) -> tuple[float, float]:
-        strong, told = shares(limit)
-        return max(STRONG_TARGET - strong, 0.0), max(TOLD_TARGET - told, 0.0)
+    def shortfall(threshold: float) -> float:
+        strong, told = shares(threshold)
+        return max(STRONG_TARGET - strong, TOLD_TARGET - told, 0.0)
 
-    candidates = sorted({0.0, *(q for q, _ in firsts), *(q for q, _ in unanswerable)})
-    threshold = min(candidates, key=lambda t: (round(max(shortfalls(lambda _: t)), 9), t))
-    stored = [round(float(value), 4) for value in (*weights, threshold)]
-    fitted = Calibration(*stored)  # as Recall will read it
-
-    def own(share: float):
-        calibration = replace(fitted, off_topic_share=share)
-        return lambda searcher: calibration.for_collection(searcher.reader.off_topic).threshold
-
-    def closeness(share: float) -> tuple[float, float, float]:
-        missed = shortfalls(own(share))
-        return round(max(missed), 9), round(sum(missed), 9), -share
-
-    share = min(OFF_TOPIC_SHARES, key=closeness)
-    strong, told = shares(own(share))
+    candidates = sorted({0.0, *firsts.tolist(), *best_of_unanswerable.tolist()})
+    threshold = min(candidates, key=lambda t: (round(shortfall(t), 9), t))
+    strong, told = shares(threshold)
     return {
-        **dict(zip(("intercept", "dense", "coverage", "absent", "threshold"), stored, strict=True)),
-        "off_topic_share": share,
+        "intercept": round(float(weights[0]), 4),
+        "dense": round(float(weights[1]), 4),
+        "coverage": round(float(weights[2]), 4),
+        "absent": round(float(weights[3]), 4),
+        "threshold": round(threshold, 4),
         "tune_first_relevant_not_weak": round(strong, 3),
         "tune_no_close_match_share": round(told, 3),
     }
@@ -544,16 +578,15 @@ def main() -> None:
         table["models"][DEFAULT_MODEL] = calibrate(opened, Ranking())
         table["source"] = "bench/ablation.py --calibrate, tuning half of bench/data/*.json"
         CALIBRATION.write_text(json.dumps(table, indent=1) + "\n", encoding="utf-8")
-        calibration = load_calibration(DEFAULT_MODEL)
         for _, searcher in opened:
-            searcher.calibration = calibration.for_collection(searcher.reader.off_topic)
+            searcher.calibration = load_calibration(DEFAULT_MODEL)
     steps = ablation(opened, embedder)
     text = section(
         steps,
         table["models"].get(DEFAULT_MODEL),
         reading_agreement(opened),
         without_warned_entries(opened),
-        confidence_rows(opened),
+        sub_collection_lines(sub_collections(embedder)),
     )
     print(text)
     if args.write:

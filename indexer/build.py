@@ -30,14 +30,12 @@ from indexer.embed import Embedder, load_embedder
 from indexer.lexical import FieldIndex
 from indexer.linkhealth import last_seen_alive, link_health
 from indexer.morphology import TOKENIZER_NAME
-from indexer.offtopic import measure_off_topic, off_topic_questions
 from indexer.query import glossary_tokens
 from indexer.resources import ParseResult, Resource
 from indexer.sources.files import list_files, parse_sources
 from indexer.sources.options import ReadOptions
 from indexer.store import (
     FORMAT_VERSION,
-    OFF_TOPIC,
     IndexData,
     IndexProblem,
     IndexReader,
@@ -148,19 +146,10 @@ def _code_digest() -> str:
     return digest.hexdigest()
 
 
-def _asked_off_topic(manifest: dict) -> bool:
-    """Whether a build holds what the off-topic questions found: one published without it
-    (they could not be asked) is built again, not kept as unchanged."""
-    return OFF_TOPIC in manifest.get("files", {})
-
-
 def _content_hash(model: str, docs: list[dict], passages: list[Passage]) -> str:
-    """What the index is made of: the model's vectors of the passages, the keyword index,
-    which the tokenizer makes (a new tokenizer rebuilds it, reusing the vectors), and what
-    the off-topic questions found, which the questions and the ranking code make (a new
-    Recall asks them again)."""
-    digest = hashlib.sha256(f"{model}\0{TOKENIZER_NAME}\0{_code_digest()}".encode())
-    digest.update("\0".join(off_topic_questions()).encode())
+    """What the index is made of: the model's vectors of the passages, and the keyword
+    index, which the tokenizer makes (a new tokenizer rebuilds it, reusing the vectors)."""
+    digest = hashlib.sha256(f"{model}\0{TOKENIZER_NAME}".encode())
     for doc in docs:
         digest.update(json.dumps(doc, sort_keys=True, ensure_ascii=False).encode())
     for passage in passages:
@@ -225,9 +214,8 @@ class Builder:
         self._embedder = embedder
 
     def load_model(self) -> Embedder:
-        """The embedder, loaded on first use (a build with nothing new to embed loads it
-        only when the off-topic questions' vectors are not in the user's cache) or ahead
-        of it by a caller that knows it will be needed."""
+        """The embedder, loaded on first use (a build with nothing new to embed never
+        loads it) or ahead of it by a caller that knows it will be needed."""
         if self._embedder is None:
             self._embedder = load_embedder(self.settings.model)
         return self._embedder
@@ -330,7 +318,6 @@ class Builder:
                 previous is not None
                 and previous.manifest.get("content_hash") == content_hash
                 and previous.manifest.get("dense_index") == wanted_dense
-                and _asked_off_topic(previous.manifest)
             ):
                 report.unchanged, report.build_id = True, previous.build_id
                 report.dense_index = previous.manifest.get("dense_index", "")
@@ -385,20 +372,7 @@ class Builder:
                 pages,
                 self.settings.ann_threshold,
             )
-            # Asked of the written build before it is published, so that it is served with
-            # what off-topic questions find in it (or, if they cannot be asked, without).
-            dimension = int(vectors.shape[1])
-
-            def measure(staged: Path) -> dict | None:
-                found = measure_off_topic(staged, model, self.load_model, dimension)
-                if found is None:
-                    report.warnings.append(
-                        "the off-topic questions could not be asked (see the log): hits are "
-                        "weak only below the calibrated threshold"
-                    )
-                return found
-
-            folder = write_index(index_path, data, measure)
+            folder = write_index(index_path, data)
             report.seconds["publish"] = round(time.perf_counter() - clock, 3)
             report.build_id = build_id
             report.dense_index = json.loads((folder / "manifest.json").read_text())["dense_index"]
@@ -436,7 +410,7 @@ class Builder:
             return False
         try:
             manifest = read_manifest(index_path)
-            if manifest.get("inputs_fingerprint") != inputs or not _asked_off_topic(manifest):
+            if manifest.get("inputs_fingerprint") != inputs:
                 return False
             verify_files(index_path.resolve(), manifest)
         except IndexProblem as exc:

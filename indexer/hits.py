@@ -73,7 +73,7 @@ class Hit:
     similarity: float | None = None  # the dense ranker's cosine, None if it did not return it
     coverage: float = 0.0  # share of the query's topic words the resource holds
     confidence: float | None = None  # P(relevant), calibrated per model; None: not known
-    weak: bool = False  # below the collection's threshold (rank.Calibration): "less related"
+    weak: bool = False  # below the calibrated threshold: shown as "less related"
     link_health: str | None = None  # ok, dead, unreachable, unchecked, unfetchable (linkhealth)
 
     @classmethod

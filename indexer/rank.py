@@ -251,31 +251,10 @@ class Calibration:
     coverage: float
     absent: float
     threshold: float
-    # In a collection where off-topic questions find less, the threshold is what this
-    # share of them stays below (indexer/offtopic.py), when that is lower.
-    off_topic_share: float | None = None
 
     def probability(self, dense: float, coverage: float, absent: bool) -> float:
         z = self.intercept + self.dense * dense + self.coverage * coverage + self.absent * absent
         return 1.0 / (1.0 + math.exp(-z))
-
-    def off_topic_threshold(self, off_topic: dict | None, share: float) -> float | None:
-        """The probability that `share` of the off-topic questions' best hits stay below,
-        in the collection whose off-topic evidence is `off_topic`; None without any."""
-        if not off_topic:
-            return None
-        best = [max(self.probability(*hit) for hit in hits) for hits in off_topic["hits"] if hits]
-        return float(np.quantile(best, share)) if best else None
-
-    def for_collection(self, off_topic: dict | None) -> Calibration:
-        """This calibration with the threshold of one collection: lowered to what most
-        off-topic questions reach there, where they reach less."""
-        if self.off_topic_share is None:
-            return self
-        reached = self.off_topic_threshold(off_topic, self.off_topic_share)
-        if reached is None or reached >= self.threshold:
-            return self
-        return replace(self, threshold=reached)
 
 
 def load_calibration(model: str, path: Path = CALIBRATION) -> Calibration | None:
@@ -295,14 +274,6 @@ def load_calibration(model: str, path: Path = CALIBRATION) -> Calibration | None
             float(entry["coverage"]),
             float(entry.get("absent", 0.0)),  # fitted before the feature: no weight
             float(entry["threshold"]),
-            _valid_share(entry.get("off_topic_share")),  # fitted before it: the threshold alone
         )
     except (KeyError, TypeError, ValueError):
         return None
-
-
-def _valid_share(value) -> float | None:
-    share = None if value is None else float(value)
-    if share is not None and not 0.0 <= share <= 1.0:
-        raise ValueError(f"off_topic_share {share} is not a share")
-    return share

@@ -21,7 +21,6 @@ from indexer.morphology import analyse_many
 from indexer.query import QueryPlan, plan_query
 from indexer.rank import (
     FUSIONS,
-    Candidate,
     Candidates,
     Ranking,
     fuse,
@@ -69,8 +68,7 @@ class Searcher:
         self.embedder = embedder
         self.settings = settings or load_settings()
         self.ranking = ranking or Ranking()
-        calibration = load_calibration(embedder.name)
-        self.calibration = calibration and calibration.for_collection(reader.off_topic)
+        self.calibration = load_calibration(embedder.name)
         self.docs = reader.docs
         self._thin = np.array([bool(doc.get("thin")) for doc in self.docs], np.float32)
         self._kind_masks: dict[str, np.ndarray] = {}  # intent -> 1.0 for resources of it
@@ -215,36 +213,6 @@ class Searcher:
             message = f"the query was cut to its first {self.settings.max_query_chars} characters"
         if not text or k <= 0:
             return SearchResponse(text, _ms(started), [], "empty query: type a question", truncated)
-        plan, shown, absent, keyword_ran = self._ranked(text, k, filters, mode, ranking, expand)
-        found = {}  # dense mode: no keyword ranker ran
-        if keyword_ran:
-            bridged = [token for b in plan.bridges for alt in b.alternatives for token in alt]
-            words = [*plan.topic_tokens, *bridged]
-            found = self.reader.lexical.tokens_in(words, [c.pos for c in shown])
-        passages = self.reader.passage_rows(row for c in shown for row in c.rows[:3])
-        hits = [
-            explain(
-                rank,
-                c,
-                found.get(c.pos, {}),
-                passages,
-                plan,
-                bool(absent),
-                self.reader,
-                self.calibration,
-            )
-            for rank, c in enumerate(shown, 1)
-        ]
-        no_close_match = bool(hits) and all(hit.weak for hit in hits)
-        if not hits and message is None:
-            message = "no matching resources" + (" for these filters" if filters.active() else "")
-        return SearchResponse(text, _ms(started), hits, message, truncated, no_close_match, absent)
-
-    def _ranked(
-        self, text: str, k: int, filters: Filters, mode: str, ranking: Ranking, expand: bool
-    ) -> tuple[QueryPlan, list[Candidate], list[str], bool]:
-        """The query's plan, its best `k` candidates that pass the filters, the glossary
-        terms it names that no resource holds, and whether the keyword ranker ran."""
         terms = (
             analyse_many([text])[0]
             if ranking.kiwi_queries
@@ -276,17 +244,29 @@ class Searcher:
             depth *= 4
         absent = self._absent_terms(plan, known)
         shown = [candidates.at(int(i), float(scores[i])) for i in ranked[:k]]
-        return plan, shown, absent, keyword is not None
-
-    def evidence(self, query: str, k: int = 10) -> list[tuple[float, float, bool]]:
-        """What the calibration weighs of each of the query's best `k` hits (similarity,
-        coverage, a named term no resource holds), found as a search finds them and not
-        explained: what a build asks of its off-topic questions (indexer/offtopic.py)."""
-        text, _ = clean_query(query, self.settings.max_query_chars)
-        if not text:
-            return []
-        _, shown, absent, _ = self._ranked(text, k, Filters(), "hybrid", self.ranking, False)
-        return [(c.similarity or 0.0, c.coverage, bool(absent)) for c in shown]
+        found = {}  # dense mode: no keyword ranker ran
+        if keyword is not None:
+            bridged = [token for b in plan.bridges for alt in b.alternatives for token in alt]
+            words = [*plan.topic_tokens, *bridged]
+            found = self.reader.lexical.tokens_in(words, [c.pos for c in shown])
+        passages = self.reader.passage_rows(row for c in shown for row in c.rows[:3])
+        hits = [
+            explain(
+                rank,
+                c,
+                found.get(c.pos, {}),
+                passages,
+                plan,
+                bool(absent),
+                self.reader,
+                self.calibration,
+            )
+            for rank, c in enumerate(shown, 1)
+        ]
+        no_close_match = bool(hits) and all(hit.weak for hit in hits)
+        if not hits and message is None:
+            message = "no matching resources" + (" for these filters" if filters.active() else "")
+        return SearchResponse(text, _ms(started), hits, message, truncated, no_close_match, absent)
 
     def _absent_terms(self, plan: QueryPlan, known: Masks) -> list[str]:
         """The glossary terms of the query that no resource holds in any of their variants:

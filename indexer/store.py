@@ -19,7 +19,7 @@ import sqlite3
 import time
 import uuid
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,7 +45,6 @@ SQL_VARIABLES = 999  # what a query may bind in SQLite before 3.32 (32,766 since
 DOC_VECTORS = "doc_vectors.npy"
 PASSAGE_DOCS = "passage_docs.npy"
 LEXICAL_DIR = "lexical"
-OFF_TOPIC = "off_topic.json"  # what off-topic questions found (indexer/offtopic.py)
 # Above the threshold: an inverted file of sqrt(n) k-means lists, a search scanning
 # 1/IVF_PROBE_SHARE of them but never fewer than IVF_MIN_PROBES. On 2 cores it is written
 # for 1M vectors in under a minute where HNSW took 3, and finds more of the exact top 10:
@@ -203,12 +202,8 @@ def build_lock(index_path: Path) -> Iterator[None]:
         yield
 
 
-def write_index(
-    index_path: Path, data: IndexData, measure: Callable[[Path], dict | None] | None = None
-) -> Path:
-    """Write a build beside the served one and publish it atomically; returns its folder.
-    `measure` reads the written build and returns what it found, kept as OFF_TOPIC (None:
-    nothing to keep)."""
+def write_index(index_path: Path, data: IndexData) -> Path:
+    """Write a build beside the served one and publish it atomically; returns its folder."""
     import faiss
     import numpy as np
 
@@ -227,14 +222,12 @@ def write_index(
         manifest = dict(data.manifest)
         manifest["format_version"] = FORMAT_VERSION
         manifest["dense_index"] = kind
-        files = [DENSE, DOC_VECTORS, PASSAGE_DOCS, META]
-        manifest["files"] = {name: _crc32(staging / name) for name in files}
-        _write_manifest(staging, manifest)
-        found = measure(staging) if measure is not None else None
-        if found is not None:
-            (staging / OFF_TOPIC).write_text(json.dumps(found), encoding="utf-8")
-            manifest["files"][OFF_TOPIC] = _crc32(staging / OFF_TOPIC)
-            _write_manifest(staging, manifest)
+        manifest["files"] = {
+            name: _crc32(staging / name) for name in (DENSE, DOC_VECTORS, PASSAGE_DOCS, META)
+        }
+        (staging / MANIFEST).write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
+        )
         _fsync_tree(staging)
         final = folder / build_id
         staging.rename(final)
@@ -244,16 +237,6 @@ def write_index(
     _publish(index_path, final)
     _collect_garbage(folder, keep=final)
     return final
-
-
-def _number(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _write_manifest(folder: Path, manifest: dict) -> None:
-    (folder / MANIFEST).write_text(
-        json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
-    )
 
 
 def _publish(index_path: Path, build: Path) -> None:
@@ -391,12 +374,11 @@ class IndexMetadata:
     No vectors and no keyword index, so opening it imports neither FAISS search nor BM25:
     what `recall stats` and `recall export` read."""
 
-    def __init__(self, index_path: Path, verify: bool = True):
+    def __init__(self, index_path: Path):
         self.requested = index_path
         self.path = index_path.resolve()
         self.manifest = read_manifest(self.path)
-        if verify:  # not when its build has just written it
-            verify_files(self.path, self.manifest)
+        verify_files(self.path, self.manifest)
         self._db = sqlite3.connect(
             f"file:{self.path / META}?mode=ro&immutable=1", uri=True, check_same_thread=False
         )
@@ -454,8 +436,8 @@ class IndexReader(IndexMetadata):
     them into the page cache, and a build never changes a published file), so opening copies
     nothing and several processes serving one index share its pages."""
 
-    def __init__(self, index_path: Path, verify: bool = True):
-        super().__init__(index_path, verify)
+    def __init__(self, index_path: Path):
+        super().__init__(index_path)
         import faiss
         import numpy as np
 
@@ -476,26 +458,10 @@ class IndexReader(IndexMetadata):
                 self.lexical = FieldIndex.load(self.path / LEXICAL_DIR)
             except LexicalIndexError as exc:
                 raise IndexCorrupt(f"{exc}: {REBUILD_HINT}") from exc
-            self.off_topic = self._off_topic()
             self._check_counts()
         except BaseException:
             self.close()
             raise
-
-    def _off_topic(self) -> dict | None:
-        """What off-topic questions found in this build (None: built before they were
-        asked); its checksum was verified with the others."""
-        path = self.path / OFF_TOPIC
-        if OFF_TOPIC not in self.manifest.get("files", {}):
-            return None
-        try:
-            found = json.loads(path.read_text(encoding="utf-8"))
-            hits = [hit for question in found["hits"] for hit in question]
-            if not all(len(hit) == 3 and all(_number(v) for v in hit) for hit in hits):
-                raise ValueError("a hit without its three numbers")
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise IndexCorrupt(f"index file {path} is unreadable ({exc}): {REBUILD_HINT}") from exc
-        return found
 
     def _check_counts(self) -> None:
         passages = self.manifest["counts"]["passages"]

@@ -14,14 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from chaoskit import flip_byte, truncate
+from chaoskit import flip_byte
 from conftest import GAN, REAL_PASSAGES, SAMPLE_LIST, SAMPLE_PASSAGES, TPU, VIDEO_LIST
 from fakes import FakeEmbedder
 
 from indexer.build import PROFILE_WEIGHT, Builder, FetchOutcome, fetch_pages
 from indexer.lexical import top_k
 from indexer.morphology import TOKENIZER_NAME, tokenize
-from indexer.offtopic import cached_vectors, off_topic_questions
 from indexer.pagecache import PageCache, PageRecord
 from indexer.search import Searcher
 from indexer.sources.files import parse_sources
@@ -180,72 +179,6 @@ def test_a_new_tokenizer_rebuilds_the_keyword_index_and_reuses_the_vectors(
     assert not again.report.unchanged and again.report.build_id != first.report.build_id
     assert (again.report.embedded, again.report.reused) == (0, SAMPLE_PASSAGES)
     assert IndexReader(settings.index_dir).manifest["tokenizer"] == "another-tokenizer/9"
-
-
-def test_off_topic_questions_are_asked_without_a_model_once_their_vectors_are_cached(
-    monkeypatch, fake_build, fake_settings, no_pages, model_cache
-):
-    settings = fake_settings()
-    path = cached_vectors(FakeEmbedder.name)
-    path.unlink(missing_ok=True)
-    fake_build(settings=settings)  # encodes the questions once, into the model cache
-    assert path.parent == model_cache and path.exists()
-
-    def no_model(name):
-        raise RuntimeError("no model here")
-
-    def off_topic():
-        reader = IndexReader(settings.index_dir)
-        try:
-            return reader.off_topic
-        finally:
-            reader.close()
-
-    # A new tokenizer: every vector reused, nothing to embed, the questions asked again.
-    monkeypatch.setattr("indexer.build.TOKENIZER_NAME", "another-tokenizer/9")
-    monkeypatch.setattr("indexer.build.load_embedder", no_model)
-    report = Builder(settings).build([SAMPLE_LIST], fetch=no_pages)
-    assert not report.unchanged and report.embedded == 0 and not report.warnings
-    asked = off_topic()
-    assert asked["questions"] == len(off_topic_questions())
-
-    # A damaged cache is made again, by the model: cut short, a number changed, or vectors
-    # of another model under the same name. Without a model the build is published all
-    # the same, without the questions' evidence, and says so.
-    def changed(path):
-        values = np.load(path)
-        values[0, 0] += 0.5
-        np.save(path, values)
-
-    def another_model(path):
-        other = np.ones((len(off_topic_questions()), 32), np.float32)
-        np.save(path, other / np.linalg.norm(other, axis=1, keepdims=True))
-
-    for number, damage in enumerate((truncate, changed, another_model)):
-        damage(path)
-        monkeypatch.setattr("indexer.build.TOKENIZER_NAME", f"tokenizer-{number}/1")
-        without = Builder(settings).build([SAMPLE_LIST], fetch=no_pages)
-        assert without.build_id and not without.unchanged
-        assert any("off-topic questions could not be asked" in w for w in without.warnings)
-        assert off_topic() is None
-        again = fake_build(settings=settings)
-        assert not again.report.unchanged and not again.report.warnings
-        assert off_topic() == asked
-        assert np.load(path).shape == (len(off_topic_questions()), 64)
-
-
-def test_off_topic_questions_cut_by_a_short_query_limit_are_still_asked(
-    monkeypatch, fake_build, fake_settings
-):
-    monkeypatch.setenv("RECALL_MAX_QUERY_CHARS", "12")  # the searcher reads the environment
-    built = fake_build(settings=fake_settings())
-    assert not built.report.warnings
-    reader = IndexReader(built.path)
-    try:
-        assert reader.off_topic["questions"] == len(off_topic_questions())
-        assert all(reader.off_topic["hits"])
-    finally:
-        reader.close()
 
 
 def test_a_rebuild_with_nothing_changed_never_loads_the_model(
@@ -515,7 +448,6 @@ stage, index, cache, source, marker, tests_dir = sys.argv[1:7]
 sys.path.insert(0, tests_dir)
 stub = types.ModuleType("indexer.embed")
 stub.Embedder = object
-stub.ModelLoadError = RuntimeError  # named by indexer.search, which the build opens
 def load_embedder(name):
     raise RuntimeError("this build never loads a model")
 stub.load_embedder = load_embedder

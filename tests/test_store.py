@@ -16,11 +16,9 @@ from chaoskit import delete, flip_byte, overwrite, truncate
 from conftest import SAMPLE_LIST, SAMPLE_PASSAGES
 from fakes import FakeEmbedder
 
-from indexer import store
 from indexer.build import Builder
 from indexer.lexical import top_k
 from indexer.morphology import tokenize
-from indexer.offtopic import HITS, off_topic_questions
 from indexer.search import Searcher
 from indexer.sources.files import parse_sources
 from indexer.store import (
@@ -30,7 +28,6 @@ from indexer.store import (
     KEEP_BUILDS,
     MANIFEST,
     META,
-    OFF_TOPIC,
     PASSAGE_DOCS,
     BuildLocked,
     IndexCorrupt,
@@ -76,7 +73,7 @@ def test_a_build_is_published_as_a_symlink_to_a_finished_folder(fake_build):
     assert manifest["build_id"] == built.report.build_id
     assert manifest["model"] == "fake" and manifest["dimension"] == 64
     assert manifest["dense_index"] == "flat"
-    assert set(manifest["files"]) == {DENSE, DOC_VECTORS, PASSAGE_DOCS, META, OFF_TOPIC}
+    assert set(manifest["files"]) == {DENSE, DOC_VECTORS, PASSAGE_DOCS, META}
     assert manifest["counts"] == {
         "resources": 11,
         "notes": 0,
@@ -113,11 +110,6 @@ def test_the_reader_returns_what_the_build_wrote(fake_build):
         assert reader.vectors([]).shape == (0, 64)
         assert reader.page_text(reader.docs[0]["id"]) == ""
         assert reader.size_on_disk() > 0
-        # What each off-topic question found: [similarity, coverage, absent] per hit.
-        found = reader.off_topic
-        assert found["questions"] == len(found["hits"]) == len(off_topic_questions()) > 20
-        assert all(0 < len(hits) <= HITS for hits in found["hits"])
-        assert all(len(hit) == 3 and -1 <= hit[0] <= 1 for hits in found["hits"] for hit in hits)
     finally:
         reader.close()
 
@@ -265,8 +257,6 @@ CORRUPTIONS = [
     ("lexical/fields.json", delete),
     (MANIFEST, truncate),
     (MANIFEST, overwrite),
-    (OFF_TOPIC, flip_byte),
-    (OFF_TOPIC, delete),
 ]
 
 
@@ -314,31 +304,6 @@ def test_a_manifest_that_parses_but_is_wrong_is_corrupt(fake_build, edit):
         IndexReader(built.path)
     assert FIX in str(error.value)
     assert MANIFEST in str(error.value) or DENSE in str(error.value)
-
-
-def test_off_topic_evidence_that_parses_but_is_wrong_is_corrupt(fake_build):
-    built = fake_build()
-    folder = served_build(built.path)
-    (folder / OFF_TOPIC).write_text(json.dumps({"questions": 1, "hits": [[[0.5, 0.0]]]}))
-    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    manifest["files"][OFF_TOPIC] = store._crc32(folder / OFF_TOPIC)  # a checksum that fits
-    (folder / MANIFEST).write_text(json.dumps(manifest))
-    with pytest.raises(IndexCorrupt, match=f"off_topic.json is unreadable.*{FIX}"):
-        IndexReader(built.path)
-
-
-def test_an_index_built_before_off_topic_questions_opens_without_them(fake_build):
-    built = fake_build()
-    folder = served_build(built.path)
-    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    del manifest["files"][OFF_TOPIC]
-    (folder / MANIFEST).write_text(json.dumps(manifest))
-    (folder / OFF_TOPIC).unlink()
-    reader = IndexReader(built.path)
-    try:
-        assert reader.off_topic is None
-    finally:
-        reader.close()
 
 
 def test_an_index_of_another_format_is_incompatible(fake_build):
