@@ -170,6 +170,10 @@ CREATE INDEX passages_by_doc ON passages (doc);
 
 def _write_meta(path: Path, data: IndexData) -> None:
     with contextlib.closing(sqlite3.connect(path)) as db:
+        # A staging file: no journal and no sync of its own, as every file of the build is
+        # synced before it is published, and a build that dies here is thrown away.
+        db.execute("PRAGMA journal_mode = OFF")
+        db.execute("PRAGMA synchronous = OFF")
         db.executescript(_SCHEMA)
         db.executemany(
             "INSERT INTO docs VALUES (?, ?, ?)",
