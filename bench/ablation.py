@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import random
 import re
 import sys
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from unittest import mock
 
 import common
 import numpy as np
+import subcollections
 
 from indexer import chunk, morphology, query
 from indexer.config import DEFAULT_MODEL
@@ -331,67 +331,20 @@ def section(
     return "\n".join(parts)
 
 
-SUB_FILES = (2, 5, 10, 20)  # files of the adioshun lists in a sub-collection ...
-SUB_DRAWS = 3  # ... drawn this many times each
-
-
-def sub_collections(embedder, work: Path = WORK / "sub-collections") -> dict[int, list]:
-    """Sub-collections of the adioshun lists, as collections nobody tuned on: for each size
-    in SUB_FILES, SUB_DRAWS random draws of that many of its files, each with the adioshun
-    queries, a query answerable where one of its answers is in the draw and unanswerable
-    where none is. Size -> [(Scenario, Searcher)]."""
-    from indexer.resources import normalize_url
-
-    adioshun = next((c for c in common.corpora() if c.name == "adioshun"), None)
-    if adioshun is None or adioshun.missing():
-        return {}
-    files = sorted(
-        path
-        for source in adioshun.sources
-        for path in (source.glob("*.md") if source.is_dir() else [source])
-    )
-    found: dict[int, list] = {}
-    for size in SUB_FILES:
-        for draw in range(SUB_DRAWS):
-            picked = random.Random(f"{size}-{draw}").sample(files, min(size, len(files)))
-            corpus = common.Corpus(f"{size}-{draw}", tuple(picked), adioshun.eval_path)
-            index = work / corpus.name / "index"
-            common.build_index(corpus, index, DEFAULT_MODEL, embedder, full=False)
-            searcher = Searcher.open(index, embedder)
-            held = {normalize_url(doc["url"]) for doc in searcher.docs if doc["url"]}
-            queries = [
-                {**q, "rel": [url for url in q["rel"] if normalize_url(url) in held]}
-                for q in adioshun.eval_set().queries
-            ]
-            found.setdefault(size, []).append(
-                (Scenario(corpus.name, index, EvalSet(queries)), searcher)
-            )
-    return found
-
-
 def sub_collection_lines(subsets: dict[int, list]) -> list[str]:
-    """The confidence rows of the sub-collections, each size's draws pooled."""
+    """The confidence rows of the sub-collections (bench/subcollections.py), each size's
+    draws pooled."""
     lines = []
-    for size, pairs in subsets.items():
-        total = {"unanswerable": 0, "answerable_judged": 0, "told": 0.0, "strong": 0.0}
-        for scenario, searcher in pairs:
-            summary = score(searcher, scenario.eval_set, Ranking())["halves"]["report"]
-            confidence = summary["confidence"]
-            told, strong = (
-                confidence["no_close_match_share"],
-                confidence["first_relevant_not_weak_share"],
-            )
-            total["unanswerable"] += confidence["unanswerable"]
-            total["answerable_judged"] += confidence["answerable_judged"]
-            total["told"] += (told or 0.0) * confidence["unanswerable"]
-            total["strong"] += (strong or 0.0) * confidence["answerable_judged"]
-        unanswerable, judged = total["unanswerable"], total["answerable_judged"]
-        sizes = sorted(len(searcher.docs) for _, searcher in pairs)
+    for size, draws in subsets.items():
+        summaries = [
+            score(searcher, eval_set, Ranking())["halves"]["report"]["confidence"]
+            for _, eval_set, searcher in draws
+        ]
+        unanswerable, told, judged, strong = subcollections.pooled(summaries)
+        sizes = sorted(len(searcher.docs) for _, _, searcher in draws)
         name = (
-            f"adioshun, {size} of its files ({len(pairs)} draws, {sizes[0]}–{sizes[-1]} resources)"
+            f"adioshun, {size} of its files ({len(draws)} draws, {sizes[0]}–{sizes[-1]} resources)"
         )
-        told = total["told"] / unanswerable if unanswerable else None
-        strong = total["strong"] / judged if judged else None
         lines.append(
             f"| {name} | {unanswerable} | {_share(told, unanswerable)} | {judged} | "
             f"{_share(strong, judged)} |"
@@ -586,7 +539,7 @@ def main() -> None:
         table["models"].get(DEFAULT_MODEL),
         reading_agreement(opened),
         without_warned_entries(opened),
-        sub_collection_lines(sub_collections(embedder)),
+        sub_collection_lines(subcollections.draws(embedder, WORK / "sub-collections")),
     )
     print(text)
     if args.write:

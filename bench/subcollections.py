@@ -1,0 +1,66 @@
+"""Sub-collections of the adioshun lists: collections of other sizes that nothing was
+tuned on, for bench/ablation.py's confidence table. Each is a random draw of some of the
+lists' files, with the adioshun queries: a query is answerable in a draw when one of its
+answers is there, unanswerable when none is (another resource there may still answer it,
+so the share of them told "no close match" is a lower bound)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import common
+
+from indexer.config import DEFAULT_MODEL
+from indexer.evaluate import EvalSet
+from indexer.resources import normalize_url
+from indexer.search import Searcher
+
+FILES = (2, 5, 10, 20)  # files of the adioshun lists in a sub-collection ...
+DRAWS = 3  # ... drawn this many times each
+
+
+def draws(embedder, work: Path) -> dict[int, list[tuple[str, EvalSet, Searcher]]]:
+    """For each size in FILES, DRAWS random draws of that many of the adioshun lists'
+    files, indexed (offline) in `work`: size -> [(name, its queries, its searcher)]."""
+    adioshun = next((c for c in common.corpora() if c.name == "adioshun"), None)
+    if adioshun is None or adioshun.missing():
+        return {}
+    files = sorted(
+        path
+        for source in adioshun.sources
+        for path in (source.glob("*.md") if source.is_dir() else [source])
+    )
+    found: dict[int, list[tuple[str, EvalSet, Searcher]]] = {}
+    for size in FILES:
+        for draw in range(DRAWS):
+            picked = random.Random(f"{size}-{draw}").sample(files, min(size, len(files)))
+            corpus = common.Corpus(f"{size}-{draw}", tuple(picked), adioshun.eval_path)
+            index = work / corpus.name / "index"
+            common.build_index(corpus, index, DEFAULT_MODEL, embedder, full=False)
+            searcher = Searcher.open(index, embedder)
+            held = {normalize_url(doc["url"]) for doc in searcher.docs if doc["url"]}
+            queries = [
+                {**q, "rel": [url for url in q["rel"] if normalize_url(url) in held]}
+                for q in adioshun.eval_set().queries
+            ]
+            found.setdefault(size, []).append((corpus.name, EvalSet(queries), searcher))
+    return found
+
+
+def pooled(summaries: list[dict]) -> tuple[int, float | None, int, float | None]:
+    """Several draws' confidence summaries (indexer.evaluate) as one: unanswerable queries,
+    the share told "no close match", answerable ones judged, the share of them whose first
+    relevant hit is not weak."""
+    unanswerable = sum(s["unanswerable"] for s in summaries)
+    judged = sum(s["answerable_judged"] for s in summaries)
+    told = sum((s["no_close_match_share"] or 0.0) * s["unanswerable"] for s in summaries)
+    strong = sum(
+        (s["first_relevant_not_weak_share"] or 0.0) * s["answerable_judged"] for s in summaries
+    )
+    return (
+        unanswerable,
+        told / unanswerable if unanswerable else None,
+        judged,
+        strong / judged if judged else None,
+    )
