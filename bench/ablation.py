@@ -255,11 +255,17 @@ def confidence_lines(results: dict, half: str) -> list[str]:
             continue
         told, strong = summary["no_close_match_share"], summary["first_relevant_not_weak_share"]
         unanswerable, judged = summary["unanswerable"], summary["answerable_judged"]
-        lines.append(
-            f"| {name} | {unanswerable} | {_share(told, unanswerable)} | {judged} | "
-            f"{_share(strong, judged)} |"
-        )
+        lines.append(_confidence_row(name, unanswerable, told, judged, strong))
     return lines
+
+
+def _confidence_row(
+    name: str, unanswerable: int, told: float | None, judged: int, strong: float | None
+) -> str:
+    return (
+        f"| {name} | {unanswerable} | {_share(told, unanswerable)} | {judged} | "
+        f"{_share(strong, judged)} |"
+    )
 
 
 def _share(share: float | None, of: int) -> str:
@@ -345,10 +351,7 @@ def sub_collection_lines(subsets: dict[int, list]) -> list[str]:
         name = (
             f"adioshun, {size} of its files ({len(draws)} draws, {sizes[0]}–{sizes[-1]} resources)"
         )
-        lines.append(
-            f"| {name} | {unanswerable} | {_share(told, unanswerable)} | {judged} | "
-            f"{_share(strong, judged)} |"
-        )
+        lines.append(_confidence_row(name, unanswerable, told, judged, strong))
     return lines
 
 

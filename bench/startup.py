@@ -25,6 +25,7 @@ import common
 from common import OUT, build_index, corpora, machine_facts, md_table, median, percentiles
 
 from indexer.config import DEFAULT_MODEL
+from indexer.sources.files import list_files
 from indexer.store import DENSE
 
 QUERY = "LSTM으로 시계열 예측"
@@ -136,10 +137,8 @@ def kiwi_figures(runs: int) -> list[dict]:
     lines = []
     for corpus in corpora():
         if all(source.exists() for source in corpus.sources):
-            for source in corpus.sources:
-                files = sorted(source.glob("*.md")) if source.is_dir() else [source]
-                for path in files:
-                    lines += [x for x in path.read_text("utf-8").splitlines() if x.strip()]
+            for path in sorted(list_files(corpus.sources)):
+                lines += [x for x in path.read_text("utf-8").splitlines() if x.strip()]
             lines += [item["q"] for item in corpus.eval_set().queries]
     lines_file = OUT / "startup" / "kiwi-lines.json"
     lines_file.write_text(json.dumps(lines, ensure_ascii=False), encoding="utf-8")

@@ -15,6 +15,7 @@ from indexer.config import DEFAULT_MODEL
 from indexer.evaluate import EvalSet
 from indexer.resources import normalize_url
 from indexer.search import Searcher
+from indexer.sources.files import list_files
 
 FILES = (2, 5, 10, 20)  # files of the adioshun lists in a sub-collection ...
 DRAWS = 3  # ... drawn this many times each
@@ -26,11 +27,8 @@ def draws(embedder, work: Path) -> dict[int, list[tuple[str, EvalSet, Searcher]]
     adioshun = next((c for c in common.corpora() if c.name == "adioshun"), None)
     if adioshun is None or adioshun.missing():
         return {}
-    files = sorted(
-        path
-        for source in adioshun.sources
-        for path in (source.glob("*.md") if source.is_dir() else [source])
-    )
+    files = sorted(list_files(adioshun.sources))
+    queries = adioshun.eval_set().queries
     found: dict[int, list[tuple[str, EvalSet, Searcher]]] = {}
     for size in FILES:
         for draw in range(DRAWS):
@@ -40,11 +38,11 @@ def draws(embedder, work: Path) -> dict[int, list[tuple[str, EvalSet, Searcher]]
             common.build_index(corpus, index, DEFAULT_MODEL, embedder, full=False)
             searcher = Searcher.open(index, embedder)
             held = {normalize_url(doc["url"]) for doc in searcher.docs if doc["url"]}
-            queries = [
+            in_draw = [
                 {**q, "rel": [url for url in q["rel"] if normalize_url(url) in held]}
-                for q in adioshun.eval_set().queries
+                for q in queries
             ]
-            found.setdefault(size, []).append((corpus.name, EvalSet(queries), searcher))
+            found.setdefault(size, []).append((corpus.name, EvalSet(in_draw), searcher))
     return found
 
 
