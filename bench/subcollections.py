@@ -1,12 +1,13 @@
 """Sub-collections of the adioshun lists: collections of other sizes that nothing was
-tuned on, for bench/ablation.py's confidence table. Each is a random draw of some of the
-lists' files, with the adioshun queries: a query is answerable in a draw when one of its
-answers is there, unanswerable when none is (another resource there may still answer it,
-so the share of them told "no close match" is a lower bound)."""
+tuned on, for bench/ablation.py's confidence and ranking tables. Each is a random draw of
+some of the lists' files, with the adioshun queries: a query is answerable in a draw when
+one of its answers is there, unanswerable when none is (another resource there may still
+answer it, so the share of them told "no close match" is a lower bound)."""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import common
@@ -62,3 +63,35 @@ def pooled(summaries: list[dict]) -> tuple[int, float | None, int, float | None]
         judged,
         strong / judged if judged else None,
     )
+
+
+def mrr_table(
+    subsets: dict[int, list[tuple[str, EvalSet, Searcher]]],
+    rankers: dict[str, Callable[[Searcher, EvalSet], dict]],
+) -> str:
+    """A markdown table of each ranker's MRR@10 (`rankers`: column -> the evaluation of one
+    draw, indexer.evaluate's results) per size, the draws pooled by answerable query: the
+    report half, the tuning half in brackets."""
+    lines = [
+        "| sub-collection | answerable queries | " + " | ".join(rankers) + " |",
+        "|---|---|" + "---|" * len(rankers),
+    ]
+    for size, draws in subsets.items():
+        cells = []
+        for rank in rankers.values():
+            halves = [rank(searcher, eval_set)["halves"] for _, eval_set, searcher in draws]
+            report, tune = (_pooled_mrr(halves, half) for half in ("report", "tune"))
+            cells.append(f"{report[1]:.3f} ({tune[1]:.3f})")
+        sizes = sorted(len(searcher.docs) for _, _, searcher in draws)
+        lines.append(
+            f"| {size} of its files ({sizes[0]}–{sizes[-1]} resources) | {report[0]} "
+            f"({tune[0]}) | " + " | ".join(cells) + " |"
+        )
+    return "\n".join(lines)
+
+
+def _pooled_mrr(halves: list[dict], half: str) -> tuple[int, float]:
+    """The answerable queries of several draws' `half` and their MRR@10, each counted once."""
+    queries = sum(h[half]["queries"] for h in halves)
+    total = sum(h[half][f"mrr@{common.K}"] * h[half]["queries"] for h in halves)
+    return queries, total / queries if queries else float("nan")
