@@ -21,14 +21,13 @@ from pathlib import Path
 from unittest import mock
 
 import common
-import numpy as np
 import subcollections
 from calibration import STRONG_TARGET, TOLD_TARGET, calibrate
 
 from indexer import chunk, morphology, query
 from indexer.config import DEFAULT_MODEL
 from indexer.embed import load_embedder
-from indexer.evaluate import EvalSet, Ranked, evaluate
+from indexer.evaluate import RESAMPLES, EvalSet, Ranked, evaluate
 from indexer.morphology import analyse_many
 from indexer.rank import CALIBRATION, Ranking, load_calibration
 from indexer.search import Searcher
@@ -248,22 +247,19 @@ def markdown(steps: list[tuple[str, dict]], half: str) -> str:
     return "\n".join(lines)
 
 
-RESAMPLES = 2000  # bootstrap resamples of a half's queries
-
-
 def sampling_error(results: dict, half: str) -> str:
-    """The default's MRR@10 on `half` per scenario with a 95% bootstrap interval over its
-    answerable queries: how far a figure may move on another draw of as many questions."""
+    """The default's MRR@10 on `half` per scenario with its 95% bootstrap interval over the
+    answerable queries (indexer.evaluate.interval)."""
     sets = {"adioshun": "adioshun", "keras-seed": "sample list", "collection": "collection"}
     parts = []
     for name, label in sets.items():
-        per_query = results.get(name, {}).get("per_query", [])
-        mrr = np.array([q["mrr"] for q in per_query if q["answerable"] and q["half"] == half])
-        if not len(mrr):
-            continue
-        draws = np.random.default_rng(0).integers(0, len(mrr), (RESAMPLES, len(mrr)))
-        low, high = np.quantile(mrr[draws].mean(axis=1), [0.025, 0.975])
-        parts.append(f"{label} {mrr.mean():.3f} ({low:.2f}–{high:.2f}, {len(mrr)} queries)")
+        summary = results.get(name, {}).get("halves", {}).get(half)
+        if summary and summary[f"mrr@{common.K}_interval"]:
+            low, high = summary[f"mrr@{common.K}_interval"]
+            parts.append(
+                f"{label} {summary[f'mrr@{common.K}']:.3f} ({low:.2f}–{high:.2f}, "
+                f"{summary['queries']} queries)"
+            )
     return "; ".join(parts)
 
 

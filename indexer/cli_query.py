@@ -171,6 +171,14 @@ def _add_eval(sub) -> None:
     p.set_defaults(func=cmd_eval)
 
 
+def _with_interval(summary: dict, k: int) -> str:
+    """ "0.779 (95% interval 0.65-0.90)": MRR and how far another draw of as many queries
+    might move it."""
+    span = summary[f"mrr@{k}_interval"]
+    shown = f"{summary[f'mrr@{k}']:.3f}"
+    return f"{shown} (95% interval {span[0]:.2f}-{span[1]:.2f})" if span else shown
+
+
 def _print_summary(summary: dict, k: int) -> None:
     for split, values in summary["splits"].items():
         print(f"  {split:<16} n={values['n']:<3} MRR@{k} {values[f'mrr@{k}']:.3f}")
@@ -216,12 +224,12 @@ def cmd_eval(args) -> int:
     for item in result["per_query"]:
         print(f"  mrr {item['mrr']:.2f}  recall {item['recall']:.2f}  {item['q']}")
     print(
-        f"queries: {result['queries']}   MRR@{k} {result[f'mrr@{k}']:.3f}   "
+        f"queries: {result['queries']}   MRR@{k} {_with_interval(result, k)}   "
         f"Recall@{k} {result[f'recall@{k}']:.3f}   nDCG@{k} {result[f'ndcg@{k}']:.3f}"
     )
     _print_summary(result, k)
     for half, summary in result.get("halves", {}).items():
-        print(f"{half} half: {summary['queries']} queries   MRR@{k} {summary[f'mrr@{k}']:.3f}")
+        print(f"{half} half: {summary['queries']} queries   MRR@{k} {_with_interval(summary, k)}")
         _print_summary(summary, k)
     if "related_recall@5" in result:
         print(

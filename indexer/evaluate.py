@@ -8,9 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from indexer.resources import normalize_url
 
 RELATED_K = 5
+# The sampling error of a mean over queries: a 95% percentile bootstrap interval over
+# this many resamples of the queries (a fixed seed: the same file gives the same interval).
+RESAMPLES = 2000
 
 
 class EvalSetError(ValueError):
@@ -83,14 +88,26 @@ def _split_names(item: dict) -> list[str]:
     return names
 
 
+def interval(values: list[float]) -> list[float] | None:
+    """The 95% bootstrap interval of the mean of `values` (one per query): how far the
+    figure may move on another draw of as many questions. None without values."""
+    if not values:
+        return None
+    sample = np.asarray(values, dtype=np.float64)
+    draws = np.random.default_rng(0).integers(0, len(sample), (RESAMPLES, len(sample)))
+    low, high = np.quantile(sample[draws].mean(axis=1), [0.025, 0.975])
+    return [round(float(low), 4), round(float(high), 4)]
+
+
 def summarise(per_query: list[dict], k: int) -> dict:
-    """MRR/Recall/nDCG over the answerable queries, by split, and the confidence figures:
-    the share of unanswerable queries told "no close match" and the share of answerable
-    ones whose first relevant hit is not weak."""
+    """MRR/Recall/nDCG over the answerable queries (MRR with its interval), by split, and
+    the confidence figures: the share of unanswerable queries told "no close match" and the
+    share of answerable ones whose first relevant hit is not weak."""
     answerable = [q for q in per_query if q["answerable"]]
     summary = {"queries": len(answerable)}
     for name in ("mrr", "recall", "ndcg"):
         summary[f"{name}@{k}"] = _mean([q[name] for q in answerable])
+    summary[f"mrr@{k}_interval"] = interval([q["mrr"] for q in answerable])
     splits: dict[str, dict] = {}
     for split in sorted({name for q in answerable for name in q["splits"]}):
         group = [q for q in answerable if split in q["splits"]]

@@ -7,7 +7,14 @@ import math
 
 import pytest
 
-from indexer.evaluate import EvalSet, EvalSetError, evaluate, load_eval_set, query_metrics
+from indexer.evaluate import (
+    EvalSet,
+    EvalSetError,
+    evaluate,
+    interval,
+    load_eval_set,
+    query_metrics,
+)
 
 A, B, C, D, E = (f"https://ex.com/{name}" for name in "abcde")
 
@@ -140,7 +147,23 @@ def test_empty_set_scores_zero():
     result = evaluate(EvalSet([]), rank, related, k=10)
     assert result["queries"] == 0
     assert result["mrr@10"] == 0.0
+    assert result["mrr@10_interval"] is None
     assert result["splits"] == {}
+
+
+def test_mrr_comes_with_its_bootstrap_interval():
+    result = evaluate(EVAL_SET, rank, related, k=10)
+    low, high = result["mrr@10_interval"]  # per query 1, 0.5, 0, 1: mean 0.625
+    assert 0.0 <= low < result["mrr@10"] < high <= 1.0
+    assert interval([1.0, 0.5, 0.0, 1.0]) == [low, high]  # the same draws every time
+
+
+def test_the_interval_narrows_with_more_queries_and_vanishes_without_spread():
+    few, many = interval([1.0, 0.0] * 5), interval([1.0, 0.0] * 200)
+    assert few[0] < many[0] < 0.5 < many[1] < few[1]
+    assert many[1] - many[0] < 0.15  # about 4 standard errors of 0.5 / sqrt(400)
+    assert interval([0.5] * 7) == [0.5, 0.5]
+    assert interval([]) is None
 
 
 # --- the file -----------------------------------------------------------------------------
