@@ -21,6 +21,7 @@ from pathlib import Path
 from indexer.config import Settings
 from indexer.listwriter import Entry, EntryLink, write_entry
 from indexer.resources import normalize_url, url_problem
+from indexer.sources.markdown import WORDY
 
 DEFAULT_LIST = "added.md"
 PUBLISH_WAIT_SECONDS = 600.0  # behind other adds' and builds' publishing
@@ -67,8 +68,11 @@ def entry_for(request: AddRequest, today: date | None = None) -> Entry:
     problem = url_problem(url)
     if problem is not None:
         raise AddError(f"not a web address: {url!r} ({problem})")
-    if request.note is not None and not request.note.strip():
-        raise AddError("the note is empty: say something about the resource, or leave --note out")
+    if request.note is not None and not WORDY.search(request.note):
+        raise AddError(
+            "the note says nothing (no letter or digit): say something about the resource, "
+            "or leave --note out"
+        )
     when = request.date or (today or date.today()).isoformat()
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", when):
         raise AddError(f"not a date: {when!r} (use YYYY-MM-DD)")

@@ -53,6 +53,11 @@ log = logging.getLogger(__name__)
 PROFILE_WEIGHT = 2.0  # the profile counts twice in a resource's vector
 
 
+class NothingToIndex(ValueError):
+    """The sources hold no resource and no note: publishing would replace the served index
+    with an empty one."""
+
+
 @dataclass
 class FetchOutcome:
     pages: dict  # normalised URL -> PageRecord
@@ -247,6 +252,13 @@ class Builder:
                     return report
             parsed = parse_sources(sources, self.settings.reading)
             parsed = self._limit(parsed, report)
+            if not parsed.resources and not parsed.notes:
+                warned = f" ({parsed.warnings[0]})" if parsed.warnings else ""
+                raise NothingToIndex(
+                    f"nothing published: the {len(parsed.files)} file(s) read from "
+                    f"{', '.join(map(str, sources))} hold no link and no note{warned}; the "
+                    "index being served, if any, is unchanged"
+                )
             report.warnings.extend(str(w) for w in parsed.warnings)
             # Opened before the fetch, which may be waiting for a page (`recall add`).
             previous = self._previous(index_path, model, full)

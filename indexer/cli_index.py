@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 from indexer.cli_common import (
     EXIT_FAILURE,
     EXIT_OK,
+    EXIT_USAGE,
     UsageError,
     add_allow_host_option,
     add_index_option,
@@ -56,11 +58,13 @@ def _build_inputs(args):
     for source in sources:
         if not source.exists():
             raise UsageError(f"no such file or folder: {source}")
+        if not (source.is_file() or source.is_dir()):
+            raise UsageError(f"not a file or a folder: {source}")
     return settings, sources
 
 
 def cmd_build(args) -> int:
-    from indexer.build import Builder
+    from indexer.build import Builder, NothingToIndex
     from indexer.embed import ModelLoadError
     from indexer.morphology import start_helper
     from indexer.store import IndexProblem
@@ -79,6 +83,9 @@ def cmd_build(args) -> int:
             progress=progress_wanted(),
             import_warc=Path(args.import_warc) if args.import_warc else None,
         )
+    except NothingToIndex as exc:
+        print(f"recall: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except (ModelLoadError, IndexProblem) as exc:
         print(f"recall: {exc}", file=sys.stderr)
         return EXIT_FAILURE
@@ -125,11 +132,15 @@ def _add_check_links(sub) -> None:
 def _publish_and_print(args, work, print_text) -> int:
     """Run work(), which publishes an index, and print its report (JSON with --json); a
     model or index problem is one line on stderr."""
+    from indexer.build import NothingToIndex
     from indexer.embed import ModelLoadError
     from indexer.store import IndexProblem
 
     try:
         report = work()
+    except NothingToIndex as exc:
+        print(f"recall: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except (ModelLoadError, IndexProblem) as exc:
         print(f"recall: {exc}", file=sys.stderr)
         return EXIT_FAILURE
@@ -319,8 +330,20 @@ def _add_ui(sub) -> None:
         default="127.0.0.1",
         help="address to listen on (default 127.0.0.1; elsewhere adding needs RECALL_ADD_TOKEN)",
     )
-    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--port", type=_port, default=8501)
     p.set_defaults(func=cmd_ui)
+
+
+def _port(text: str) -> int:
+    """argparse type for --port: a TCP port number (argparse turns the error into a usage
+    message)."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port number (1-65535): {text!r}")
+    return port
 
 
 def cmd_ui(args) -> int:
@@ -352,7 +375,7 @@ def _add_serve(sub) -> None:
     p = sub.add_parser("serve", help="start the JSON API (OpenAPI page at /docs)")
     add_index_option(p)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8600, help="port (default 8600)")
+    p.add_argument("--port", type=_port, default=8600, help="port (default 8600)")
     p.set_defaults(func=cmd_serve)
 
 

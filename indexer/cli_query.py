@@ -16,6 +16,7 @@ from indexer.cli_common import (
     add_index_option,
     print_json,
     quick_start,
+    terminal_text,
 )
 from indexer.config import load_settings
 from indexer.hits import MODES
@@ -49,6 +50,11 @@ def _batch_lines(path: str) -> list[str]:
         raise UsageError(f"cannot read batch file {path}: {exc}") from exc
 
 
+def _check_count(k: int) -> None:
+    if k < 1:
+        raise UsageError("-k must be at least 1")
+
+
 def _print_hits(hits) -> None:
     for hit in hits:
         people = ", ".join(hit.contributors) or "-"
@@ -57,12 +63,15 @@ def _print_hits(hits) -> None:
             "" if hit.fetch_status in (None, "ok", "not_modified") else f"  [{hit.fetch_status}]"
         )
         weak = "  (less related)" if hit.weak else ""
-        print(f"{hit.rank:>2}. {hit.title}{weak}")
-        print(f"    {hit.url or '(note)'}{status}")
-        print(f"    {hit.type} · {hit.domain or '-'} · {people} · {dates}")
-        print(f"    why: {hit.why}")
+        lines = [
+            f"{hit.rank:>2}. {hit.title}{weak}",
+            f"    {hit.url or '(note)'}{status}",
+            f"    {hit.type} · {hit.domain or '-'} · {people} · {dates}",
+            f"    why: {hit.why}",
+        ]
         if hit.snippet:
-            print(f"    {hit.snippet}")
+            lines.append(f"    {hit.snippet}")
+        print("\n".join(terminal_text(line) for line in lines))
 
 
 # ------------------------------------------------------------------------ search
@@ -90,8 +99,7 @@ def _add_search(sub) -> None:
 def cmd_search(args) -> int:
     if args.query is None and not args.batch:
         raise UsageError("give a QUERY or --batch FILE")
-    if args.k < 1:
-        raise UsageError("-k must be at least 1")
+    _check_count(args.k)
     queries = _batch_lines(args.batch) if args.batch else [args.query]
     quick_start(kiwi=False)  # queries are read against the index's words (indexer/lexicon.py)
     searcher = _open_searcher(args)
@@ -107,7 +115,7 @@ def cmd_search(args) -> int:
         else:
             if response.message:
                 print(f"({response.message})")
-            if response.no_close_match:
+            if response.no_close_match and response.results:
                 print("(no close match: every result below is less related)")
             if response.absent_terms:
                 print(f"(nothing in the index mentions: {', '.join(response.absent_terms)})")
@@ -132,6 +140,7 @@ def _add_related(sub) -> None:
 def cmd_related(args) -> int:
     if args.ref is None and not args.batch:
         raise UsageError("give a URL_OR_ID or --batch FILE")
+    _check_count(args.k)
     refs = [line for line in _batch_lines(args.batch) if line.strip()] if args.batch else [args.ref]
     quick_start(kiwi=False)  # related reads the index's tokens: it analyses no text
     searcher = _open_searcher(args)
@@ -199,6 +208,7 @@ def _print_summary(summary: dict, k: int) -> None:
 def cmd_eval(args) -> int:
     from indexer.evaluate import EvalSetError, Ranked, evaluate, load_eval_set
 
+    _check_count(args.k)
     try:
         eval_set = load_eval_set(Path(args.file))
     except EvalSetError as exc:

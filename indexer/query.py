@@ -162,6 +162,11 @@ class Bridge:
     asked: str
     alternatives: tuple[tuple[str, ...], ...]  # token lists of the entry's other variants
 
+    def stands_for(self, surface: str) -> bool:
+        """Whether the query word written `surface` is the asked term or a part of it,
+        spaces aside: 선형대수 is 선형 대수 written as one word."""
+        return surface.casefold().replace(" ", "") in self.asked.replace(" ", "")
+
     def found_in(self, tokens: set[str]) -> bool:
         """Whether `tokens` (a resource's) hold every word of one of the other variants."""
         return any(tokens.issuperset(alternative) for alternative in self.alternatives)

@@ -263,7 +263,7 @@ class Searcher:
             )
             for rank, c in enumerate(shown, 1)
         ]
-        no_close_match = bool(hits) and all(hit.weak for hit in hits)
+        no_close_match = all(hit.weak for hit in hits)  # also when nothing matched at all
         if not hits and message is None:
             message = "no matching resources" + (" for these filters" if filters.active() else "")
         return SearchResponse(text, _ms(started), hits, message, truncated, no_close_match, absent)
@@ -299,7 +299,7 @@ class Searcher:
             for alternative in bridge.alternatives:
                 found |= lexical.holding_all(alternative, lexical.fields, known)[positions]
             for term in plan.topic_terms:  # the query's words the bridge stands in for
-                if term.surface.casefold() in bridge.asked:
+                if bridge.stands_for(term.surface):
                     held[term.token] = held[term.token] | found
         return sum(weights[token] * held[token] for token in weights) / total
 

@@ -18,7 +18,7 @@ from chaoskit import flip_byte
 from conftest import GAN, REAL_PASSAGES, SAMPLE_LIST, SAMPLE_PASSAGES, TPU, VIDEO_LIST
 from fakes import FakeEmbedder
 
-from indexer.build import PROFILE_WEIGHT, Builder, FetchOutcome, fetch_pages
+from indexer.build import PROFILE_WEIGHT, Builder, FetchOutcome, NothingToIndex, fetch_pages
 from indexer.lexical import top_k
 from indexer.morphology import TOKENIZER_NAME, tokenize
 from indexer.pagecache import PageCache, PageRecord
@@ -368,6 +368,37 @@ def test_added_and_removed_resources(tmp_path, fake_build, fake_settings):
     assert (shrunk.report.resources, shrunk.report.embedded, shrunk.report.reused) == (1, 0, 1)
     reader = IndexReader(settings.index_dir)
     assert [doc["url"] for doc in reader.docs] == ["https://ex.com/new"]
+    reader.close()
+
+
+@pytest.mark.parametrize("kind", ["empty folder", "placeholders only", "binary file"])
+def test_sources_without_a_link_or_note_publish_nothing(tmp_path, fake_build, fake_settings, kind):
+    """An empty folder (a mistyped path, lists moved away) must not replace the served
+    index with an empty one."""
+    settings = fake_settings()
+    served = fake_build(settings=settings)
+    folder = tmp_path / "lists"
+    folder.mkdir()
+    if kind == "placeholders only":
+        (folder / "todo.md").write_text("# Paper\n\n-\n\n## 스마트폰\n\n- []\n")
+    elif kind == "binary file":
+        (folder / "x.md").write_bytes(b"\x00\x01PNG" * 50)
+    with pytest.raises(NothingToIndex, match=r"nothing published.*no link and no note"):
+        fake_build([folder], settings=settings)
+    reader = IndexReader(settings.index_dir)
+    assert reader.build_id == served.report.build_id
+    assert len(reader.docs) == 11
+    reader.close()
+
+
+def test_a_file_given_twice_or_inside_a_folder_given_is_read_once(tmp_path, fake_build):
+    copy = tmp_path / "lists" / "list.md"
+    copy.parent.mkdir()
+    shutil.copy(SAMPLE_LIST, copy)
+    built = fake_build([copy, copy, copy.parent, tmp_path / "lists" / ".." / "lists" / "list.md"])
+    reader = IndexReader(built.path)
+    assert len(reader.docs) == 11
+    assert all(len(doc["mentions"]) == 1 for doc in reader.docs)
     reader.close()
 
 

@@ -22,12 +22,15 @@ from conftest import (
     TOTAL_RECALL_2,
     TPU,
 )
+from fakes import FakeEmbedder
 from hypothesis import given
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from indexer.cli import main
+from indexer.cli_query import _print_hits
 from indexer.export import EXPORT_FIELDS, rows_to_markdown
+from indexer.search import Searcher
 from indexer.sources.markdown import parse_text
 from indexer.store import DENSE, MANIFEST, META
 
@@ -188,6 +191,8 @@ def test_search_batch_is_one_json_line_per_query_in_order(tmp_path, capsys, real
         (["search", "x", "-k", "0"], "-k must be at least 1"),
         (["search", "--batch", "missing.txt"], "cannot read batch file"),
         (["related"], "give a URL_OR_ID or --batch FILE"),
+        (["related", "https://ex.com/a", "-k", "-1"], "-k must be at least 1"),
+        (["eval", "missing.json", "-k", "0"], "-k must be at least 1"),
         (["eval", "missing.json"], "no such evaluation file"),
     ],
 )
@@ -195,6 +200,16 @@ def test_usage_errors_are_one_line_with_exit_code_2(capsys, argv, message):
     code, out, err = run(capsys, *argv)
     assert code == 2
     assert message in err and err.count("\n") == 1 and out == ""
+
+
+@pytest.mark.parametrize("command", ["serve", "ui"])
+@pytest.mark.parametrize("port", ["99999", "0", "http"])
+def test_a_bad_port_is_a_usage_error_not_a_traceback(capsys, command, port):
+    code, out, err = run(capsys, command, "--port", port)
+    assert code == 2 and out == ""
+    assert err.splitlines()[-1] == (
+        f"recall {command}: error: argument --port: not a port number (1-65535): '{port}'"
+    )
 
 
 @pytest.mark.parametrize("flag", ["--since", "--until"])
@@ -410,6 +425,26 @@ def test_export_markdown_is_a_list_that_reads_back(capsys, real_index):
         assert reread[row["url"]].dates == row["dates"]
 
 
+def test_search_text_cannot_drive_the_terminal(tmp_path, capsys, fake_build):
+    """A list's title or note holding ANSI escapes, a right-to-left override or zero-width
+    spaces is printed as plain text (the hit, as --json gives it, keeps what the list wrote)."""
+    listing = tmp_path / "hostile.md"
+    listing.write_text(
+        "## 홍길동 (2019.05.01)\n\n"
+        "* [Red title script\u202egnp.exe](https://ex.com/a): "
+        "note \x1b[31mred\x1b[0m \x1b]0;pwned\x07 zero\u200bwidth\u2066 end\n",
+        encoding="utf-8",
+    )
+    built = fake_build([listing])
+    searcher = Searcher.open(built.path, FakeEmbedder(), built.settings)
+    (hit,) = searcher.search("title script", k=1).results
+    assert "\u202e" in hit.title and "\x1b[31m" in hit.snippet  # as the list wrote them
+    _print_hits([hit])
+    out = capsys.readouterr().out
+    assert "Red title scriptgnp.exe" in out and " [31mred [0m" in out and "zerowidth" in out
+    assert not any(char in out for char in "\x1b\x07\u202e\u200b\u2066")
+
+
 def test_export_markdown_keeps_odd_titles_inside_their_links(tmp_path, capsys, fake_build):
     listing = tmp_path / "odd.md"
     listing.write_text(
@@ -492,6 +527,17 @@ def test_recall_ann_threshold_makes_the_index_ivf(
 def test_build_of_a_missing_source_is_a_usage_error(tmp_path, capsys):
     code, _, err = run(capsys, "build", tmp_path / "missing.md", "--index", tmp_path / "i")
     assert code == 2 and "no such file or folder" in err
+
+
+def test_build_of_a_device_or_an_empty_folder_is_a_usage_error(tmp_path, capsys, real_index):
+    code, _, err = run(capsys, "build", "/dev/null", "--index", tmp_path / "i", "--offline")
+    assert code == 2 and err.strip() == "recall: not a file or a folder: /dev/null"
+    (tmp_path / "empty").mkdir()
+    argv = ["--index", real_index.path, "--cache", tmp_path / "cache", "--offline"]
+    code, _, err = run(capsys, "build", tmp_path / "empty", *argv)
+    assert code == 2 and "nothing published" in err and "Traceback" not in err
+    code, out, _ = run(capsys, "stats", "--index", real_index.path, "--json")
+    assert json.loads(out)["build_id"] == real_index.report.build_id  # still served
 
 
 def corrupt(path):

@@ -238,6 +238,17 @@ def test_section_without_links_becomes_a_note():
     assert len(result.resources) == 1
 
 
+def test_placeholder_bullets_are_no_notes():
+    text = (
+        "# Paper\n\n-\n\n## 스마트폰\n\n- []\n- ...\n\n"
+        "## 이름 (2019.05.01)\n\n* [A paper](https://ex.com/a)\n* [] \n"
+    )
+    result = parse_text(text, "placeholders.md")
+    assert result.notes == []
+    (resource,) = result.resources
+    assert [m.note for m in resource.mentions] == [""]  # "[]" is no context of the paper
+
+
 def test_same_url_twice_with_tracking_parameters_merges():
     text = (
         "## 김가나 (2019.01.01)\n* [Shared Post](https://ex.com/p?id=3&utm_source=x&fbclid=abc)\n"

@@ -290,6 +290,7 @@ def test_filters_combine_and_an_impossible_one_says_so(real_searcher):
     none = real_searcher.search("강의", filters=Filters(contributors=("아무도",)))
     assert none.results == []
     assert none.message == "no matching resources for these filters"
+    assert none.no_close_match is True  # a bot reads "nothing answers" from the flag alone
     assert Filters().active() is False and both.active() is True
 
 
@@ -623,6 +624,29 @@ def test_coverage_counts_a_rare_word_more_than_common_ones(tmp_path, fake_build)
     assert by_count["https://ex.com/origin"] == pytest.approx(2 / 3, abs=1e-4)
 
 
+ALGEBRA = """# 자료
+
+## 김작성 (2019.03.01)
+
+* [Linear algebra cheat sheet for deep learning](https://ex.com/algebra)
+* [선형 회귀 정리](https://ex.com/regression): 회귀 모델 설명
+"""
+
+
+@pytest.mark.parametrize("query", ["선형대수", "선형 대수"])
+def test_a_korean_term_counts_through_the_glossary_written_with_or_without_spaces(
+    tmp_path, fake_build, query
+):
+    """The glossary writes 선형 대수|선형대수 for linear algebra: either way the question
+    asks, the English resource holds the whole question."""
+    (tmp_path / "list.md").write_text(ALGEBRA, encoding="utf-8")
+    built = fake_build([tmp_path / "list.md"])
+    searcher = Searcher.open(built.path, FakeEmbedder(), built.settings)
+    hits = {hit.url: hit for hit in searcher.search(query).results}
+    assert hits["https://ex.com/algebra"].coverage == 1.0
+    assert searcher.search(query).results[0].url == "https://ex.com/algebra"
+
+
 CHAPTERS = """# 자료
 
 ## 김작성 (2019.03.01)
@@ -651,7 +675,9 @@ def test_a_one_syllable_korean_word_counts_less_than_a_topic_word(tmp_path, fake
 def test_clean_query():
     assert clean_query("  hello \n\t world ", 100) == ("hello world", False)
     assert clean_query("ｆｕｌｌ　ｗｉｄｔｈ", 100) == ("full width", False)
-    assert clean_query("a\x00b\u200bc\u202ed", 100) == ("a b c d", False)
+    assert clean_query("a\x00b\x9bc", 100) == ("a b c", False)  # controls read as spaces
+    # invisible format characters go: a copied "GAN" is GAN, not "G A N"
+    assert clean_query("\ufeffG\u200bA\u200dN\u202e \u2066LSTM\u2069", 100) == ("GAN LSTM", False)
     assert clean_query("abcdef", 3) == ("abc", True)
     assert clean_query(None, 10) == ("", False)
 

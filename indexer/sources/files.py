@@ -83,16 +83,19 @@ def _folder_files(folder: Path) -> list[Path]:
 
 def list_files(paths: Iterable[Path]) -> list[Path]:
     """The files a parse reads: files as given, and from folders (searched recursively) the
-    markdown lists and the chat exports, never hidden files, the index or the page cache."""
-    files: list[Path] = []
+    markdown lists and the chat exports, never hidden files, the index or the page cache;
+    a file given twice (or also inside a folder given) is read once."""
+    files: dict[Path, Path] = {}  # each file once, however often it is given: resolved -> as given
     for path in paths:
         if path.is_dir():
-            files.extend(_folder_files(path))
+            found = _folder_files(path)
         elif path.is_file():
-            files.append(path)
+            found = [path]
         else:
             raise FileNotFoundError(f"no such file or folder: {path}")
-    return files
+        for file in found:
+            files.setdefault(file.resolve(), file)
+    return list(files.values())
 
 
 def parse_sources(paths: Iterable[Path], options: ReadOptions | None = None) -> ParseResult:

@@ -173,6 +173,9 @@ def _table_row(cells: list[str], header: list[str], raw: str, number: int) -> _I
 # ------------------------------------------------------------------ the parse
 
 
+WORDY = re.compile(r"[^\W_]")  # a letter or a digit of any script: text that says something
+
+
 def _join_notes(*parts: str) -> str:
     return "\n\n".join(part.strip() for part in parts if part and part.strip())
 
@@ -196,6 +199,8 @@ class _FileParser:
         linked: list[tuple[_Item, str]] = []  # items with links, and their label context
         self._collect(section.items, "", prose, linked)
         section_note = _join_notes(*prose)
+        if not WORDY.search(section_note):  # placeholder bullets ("-", "[]", "..."): no note
+            section_note = ""
         heading = section.heading
         if not linked:
             if section_note:
