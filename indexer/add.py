@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from indexer.config import Settings
@@ -73,13 +73,18 @@ def entry_for(request: AddRequest, today: date | None = None) -> Entry:
             "the note says nothing (no letter or digit): say something about the resource, "
             "or leave --note out"
         )
-    when = request.date or (today or date.today()).isoformat()
+    today = today or date.today()
+    when = request.date or today.isoformat()
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", when):
         raise AddError(f"not a date: {when!r} (use YYYY-MM-DD)")
     try:
-        date.fromisoformat(when)
+        day = date.fromisoformat(when)
     except ValueError as exc:
         raise AddError(f"not a date: {when!r} ({exc})") from exc
+    # A list's headings hold the years 1900-2099; a day after tomorrow (anywhere on earth
+    # it is today at most) has not come yet.
+    if day.year < 1900 or day > today + timedelta(days=1):
+        raise AddError(f"not a date it was shared on: {when} (today is {today.isoformat()})")
     link = EntryLink(url, _one_line(request.title))
     return Entry(_one_line(request.by) or None, when, (request.note or "").strip(), [link])
 
@@ -228,10 +233,18 @@ class PageFetch:
 
 
 def publish_sources(settings: Settings, path: Path) -> list[Path]:
-    """What the index is built from: the data folder, and the list when it lies elsewhere."""
-    data = settings.data_dir.resolve()
-    inside = path.resolve().is_relative_to(data)
-    return [settings.data_dir] if inside else [settings.data_dir, path]
+    """What the index is built from: the data folder (when there is one), the files the
+    served index was built from that are still there (lists given to `recall build`
+    elsewhere), and the list written to. A file named twice is read once."""
+    from indexer.store import IndexProblem, read_manifest
+
+    try:
+        recorded = read_manifest(settings.index_dir).get("sources", [])
+    except IndexProblem:
+        recorded = []
+    served = [Path(entry["path"]) for entry in recorded if isinstance(entry, dict)]
+    data = [settings.data_dir] if settings.data_dir.is_dir() else []
+    return [*data, *(file for file in served if file.is_file()), path]
 
 
 def _served_doc(settings: Settings, url: str, path: Path, lines: range) -> dict | None:

@@ -160,6 +160,25 @@ def test_a_page_that_cannot_be_fetched_is_added_and_found_by_its_title_and_note(
     assert hits[0].title == "Sparse attention" and hits[0].link_health == "unchecked"
 
 
+def test_adding_to_an_index_built_from_lists_elsewhere_keeps_them(tmp_path, fake_settings):
+    """No data folder: the index was built from a list somewhere else. Adding to another
+    list rebuilds from both (it used to stop at the missing data folder, after writing)."""
+    settings = fake_settings(data_dir=tmp_path / "no-data")
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "shared.md").write_text(
+        "## 김가나 (2019.01.01)\n\n* [Old Paper](https://ex.com/old)\n"
+    )
+    embedder = FakeEmbedder()
+    Builder(settings, embedder).build([lists], offline=True)
+    request = AddRequest("https://ex.com/new", "새 자료", "이다라", "2024-05-01", "New Paper")
+    result = add_resource(settings, request, tmp_path / "mine.md", offline=True, embedder=embedder)
+    assert result.searchable
+    reader = IndexMetadata(settings.index_dir)
+    assert sorted(doc["url"] for doc in reader.docs) == ["https://ex.com/new", "https://ex.com/old"]
+    reader.close()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -169,6 +188,8 @@ def test_a_page_that_cannot_be_fetched_is_added_and_found_by_its_title_and_note(
         (["https://example.org/a", "--note", "  "], "the note says nothing"),
         (["https://example.org/a", "--note", " - "], "the note says nothing"),
         (["https://example.org/a", "--date", "2024-13-01"], "not a date"),
+        (["https://example.org/a", "--date", "2100-01-01"], "not a date it was shared on"),
+        (["https://example.org/a", "--date", "1899-12-31"], "not a date it was shared on"),
         (["https://example.org/a", "--list", "{tmp}/data/sub.md"], "is a folder"),
         (["https://example.org/a", "--list", "{tmp}/missing/list.md"], "no such folder"),
         (["https://example.org/a", "--list", "{tmp}/data/list.txt"], "markdown file"),
