@@ -7,10 +7,14 @@ Light to import (argument parsers use it): nothing here loads the index or searc
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import date
 
 from indexer.hits import Filters, Hit
+from indexer.resources import url_domain
+
+_HONORIFIC_END = re.compile(r"\s*(님|씨)$")
 
 TYPES = ("paper", "repo", "video", "book", "article", "pdf", "note", "other")
 MAX_K = 100  # results per request in the JSON API
@@ -31,19 +35,34 @@ def make_filters(
     domains: Iterable[str] = (),
     types: Iterable[str] = (),
 ) -> Filters:
-    """Filters from what a user typed: hosts are matched lower-cased, dates must be dates
-    and types known ones (ValueError otherwise)."""
+    """Filters from what a user typed: names and hosts as the index records them (empty
+    ones filter nothing), dates must be dates and types known ones (ValueError
+    otherwise)."""
     types = tuple(types)
     unknown = [t for t in types if t not in TYPES]
     if unknown:
         raise ValueError(f"unknown type {unknown[0]!r}; choose among {', '.join(TYPES)}")
     return Filters(
-        contributors=tuple(contributors),
-        since=iso_date(since) if since else None,
-        until=iso_date(until) if until else None,
-        domains=tuple(d.strip().lower() for d in domains),
+        contributors=tuple(name for name in map(_as_listed, contributors) if name),
+        since=iso_date(since) if since and since.strip() else None,
+        until=iso_date(until) if until and until.strip() else None,
+        domains=tuple(domain for domain in map(_as_domain, domains) if domain),
         types=types,
     )
+
+
+def _as_listed(name: str) -> str:
+    """A name as the lists' headings give it: "이상훈님" and " 이상훈 " are 이상훈."""
+    name = name.strip()
+    bare = _HONORIFIC_END.sub("", name).strip()
+    return bare or name
+
+
+def _as_domain(text: str) -> str:
+    """A host as resources record it: "www.youtube.com", "YouTube.com/" and a pasted URL
+    are youtube.com."""
+    text = text.strip().lower()
+    return url_domain(text if "://" in text else f"https://{text}") if text else ""
 
 
 def related_answer(ref: str, hits: Sequence[Hit]) -> dict:

@@ -38,7 +38,9 @@ class Filters:
         return sum(bool(kind) for kind in kinds)
 
     def allows(self, doc: dict) -> bool:
-        if self.contributors and not set(self.contributors) & set(doc["contributors"]):
+        if self.contributors and not {c.casefold() for c in self.contributors} & {
+            c.casefold() for c in doc["contributors"]
+        }:
             return False
         if self.types and doc["type"] not in self.types:
             return False

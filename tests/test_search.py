@@ -25,6 +25,7 @@ from conftest import (
 )
 from fakes import FakeEmbedder
 
+from indexer.answers import make_filters
 from indexer.build import Builder
 from indexer.embed import load_embedder
 from indexer.hits import Filters, SearchResponse, clean_query
@@ -248,6 +249,31 @@ def test_contributor_filter_reaches_resources_ranked_low(real_searcher):
     response = real_searcher.search("GAN 판별자", k=3, filters=Filters(contributors=("이상훈",)))
     assert {hit.url for hit in response.results} == {LSTM_ARTICLE, LSTM_REPO, LSTM_VIDEO}
     assert all(hit.contributors == ["이상훈"] for hit in response.results)
+
+
+@pytest.mark.parametrize(
+    ("typed", "recorded"),
+    [
+        ({"domains": ["www.YouTube.com"]}, {"domains": ("youtube.com",)}),
+        (
+            {"domains": ["https://m.youtube.com/watch?v=x", " arxiv.org/ ", ""]},
+            {"domains": ("youtube.com", "arxiv.org")},
+        ),
+        (
+            {"contributors": [" 이상훈님 ", "Ryan Shin", "박씨", ""]},
+            {"contributors": ("이상훈", "Ryan Shin", "박")},
+        ),
+        ({"contributors": ["님"], "since": " "}, {"contributors": ("님",)}),
+    ],
+)
+def test_filters_read_names_and_hosts_as_the_index_records_them(typed, recorded):
+    assert make_filters(**typed) == Filters(**recorded)
+
+
+def test_a_contributor_filter_ignores_case(real_searcher):
+    filters = make_filters(contributors=["ryan shin"])
+    response = real_searcher.search("자연어 처리 책", k=3, filters=filters)
+    assert [hit.contributors for hit in response.results] == [["Ryan Shin"]]
 
 
 @pytest.mark.slow
