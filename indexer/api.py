@@ -159,7 +159,10 @@ def create_app(live: LiveIndex) -> FastAPI:
     def stats():
         return JSONResponse(index_stats(searcher().reader))
 
-    @app.get("/healthz", summary="Whether an index is served, and which")
+    # HEAD too: uptime probes ask with it.
+    @app.api_route(
+        "/healthz", methods=["GET", "HEAD"], summary="Whether an index is served, and which"
+    )
     def healthz():
         current = searcher()
         return {"status": "ok", "build_id": current.build_id, "model": current.embedder.name}

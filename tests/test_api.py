@@ -78,6 +78,9 @@ def test_the_server_says_when_it_is_ready(api, real_index):
         "build_id": real_index.report.build_id,
         "model": "use-multilingual",
     }
+    probe = urllib.request.Request(url + "/healthz", method="HEAD")
+    with urllib.request.urlopen(probe, timeout=10) as answer:  # an uptime probe's request
+        assert answer.status == 200 and answer.read() == b""
 
 
 @pytest.mark.parametrize(
