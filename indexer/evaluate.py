@@ -35,7 +35,12 @@ def load_eval_set(path: Path) -> EvalSet:
         raise EvalSetError(f"no such evaluation file: {path}") from exc
     except (OSError, ValueError) as exc:
         raise EvalSetError(f"cannot read evaluation file {path}: {exc}") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("queries", []), list):
+    # Neither key (an empty object, a misspelt "querys"): nothing would be measured.
+    if (
+        not isinstance(data, dict)
+        or not {"queries", "related"} & data.keys()
+        or not isinstance(data.get("queries", []), list)
+    ):
         raise EvalSetError(f'{path}: expected {{"queries": [...], "related": [...]}}')
     queries = data.get("queries", [])
     for position, item in enumerate(queries):

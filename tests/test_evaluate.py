@@ -186,6 +186,8 @@ def test_load_eval_set(tmp_path):
         (None, "no such evaluation file"),
         ("{not json", "cannot read evaluation file"),
         ("[1, 2]", "expected"),
+        ("{}", "expected"),
+        ('{"querys": [{"q": "x", "rel": []}]}', "expected"),
         ('{"queries": {"q": "x"}}', "expected"),
         ('{"queries": [{"q": "x"}]}', 'query 0 needs "q" and a "rel" list'),
         ('{"queries": [{"q": "x", "rel": "https://ex.com"}]}', "query 0"),
