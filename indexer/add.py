@@ -20,7 +20,7 @@ from pathlib import Path
 
 from indexer.config import Settings
 from indexer.listwriter import Entry, EntryLink, write_entry
-from indexer.resources import normalize_url, url_problem
+from indexer.resources import duplicate_key, normalize_url, url_problem
 from indexer.sources.markdown import WORDY
 
 DEFAULT_LIST = "added.md"
@@ -118,8 +118,11 @@ def _locked(path: Path) -> Iterator[None]:
 def _earlier_mentions(text: str, source: str, url: str) -> list[str]:
     from indexer.sources.markdown import parse_text
 
+    page = duplicate_key(url)  # youtu.be/x is watch?v=x listed before
     found = parse_text(text, source).resources
-    return [f"{m.source}:{m.line}" for r in found if r.url == url for m in r.mentions]
+    return [
+        f"{m.source}:{m.line}" for r in found if duplicate_key(r.url) == page for m in r.mentions
+    ]
 
 
 def append_entry(path: Path, entry: Entry) -> tuple[range, list[str]]:
@@ -163,10 +166,22 @@ def _same_file(a: str, b: Path) -> bool:
 
 
 def _indexed_mentions(settings: Settings, url: str, list_file: Path) -> list[str]:
-    """Where the served index has the URL, outside the list being appended to."""
-    doc = _served_record(settings, url) or {"mentions": []}
+    """Where the served index has the page, under this URL or another of it, outside the
+    list being appended to."""
+    from indexer.store import IndexMetadata, IndexProblem
+
+    try:
+        reader = IndexMetadata(settings.index_dir)
+    except IndexProblem:
+        return []
+    try:
+        page = duplicate_key(url)
+        docs = [d for d in reader.docs if d["url"] and duplicate_key(d["url"]) == page]
+    finally:
+        reader.close()
     return [
         f"{m['source']}:{m['line']}"
+        for doc in docs
         for m in doc["mentions"]
         if not _same_file(m["source"], list_file)
     ]

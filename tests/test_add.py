@@ -87,6 +87,23 @@ def test_a_url_already_listed_is_another_mention(local_server, tmp_path, fake_se
     reader.close()
 
 
+def test_another_url_of_a_listed_video_says_where_it_already_is(tmp_path, fake_settings):
+    settings = _settings(fake_settings, tmp_path)
+    watch = "https://www.youtube.com/watch?v=2np77NOdnwk&t=30s"
+    (settings.data_dir / "list.md").write_text(
+        f"## 이영희 (2024.04.01)\n\n* [LSTM talk]({watch})\n", encoding="utf-8"
+    )
+    embedder = FakeEmbedder()
+    Builder(settings, embedder).build([settings.data_dir], offline=True)
+    short = AddRequest("https://youtu.be/2np77NOdnwk", "발표 영상")
+    first = add_resource(settings, short, offline=True, embedder=embedder)
+    assert first.already == [f"{settings.data_dir / 'list.md'}:3"] and first.searchable
+    mobile = AddRequest("https://m.youtube.com/watch?v=2np77NOdnwk&feature=share")
+    second = add_resource(settings, mobile, offline=True, embedder=embedder)
+    assert f"{settings.data_dir / 'list.md'}:3" in second.already
+    assert f"{settings.data_dir / 'added.md'}:5" in second.already  # the youtu.be one
+
+
 @pytest.mark.parametrize("child", ["runs", "cannot start", "fails"])
 def test_the_page_is_fetched_in_a_child_or_else_here(
     local_server, tmp_path, fake_settings, monkeypatch, child
