@@ -77,15 +77,16 @@ def mrr_table(
         "|---|---|" + "---|" * len(rankers),
     ]
     for size, draws in subsets.items():
-        cells = []
+        cells, counts = [], {}
         for rank in rankers.values():
             halves = [rank(searcher, eval_set)["halves"] for _, eval_set, searcher in draws]
-            report, tune = (_pooled_mrr(halves, half) for half in ("report", "tune"))
-            cells.append(f"{report[1]:.3f} ({tune[1]:.3f})")
+            pooled = {half: _pooled_mrr(halves, half) for half in ("report", "tune")}
+            counts = {half: queries for half, (queries, _) in pooled.items()}  # every ranker's
+            cells.append(f"{pooled['report'][1]:.3f} ({pooled['tune'][1]:.3f})")
         sizes = sorted(len(searcher.docs) for _, _, searcher in draws)
         lines.append(
-            f"| {size} of its files ({sizes[0]}–{sizes[-1]} resources) | {report[0]} "
-            f"({tune[0]}) | " + " | ".join(cells) + " |"
+            f"| {size} of its files ({sizes[0]}–{sizes[-1]} resources) | {counts['report']} "
+            f"({counts['tune']}) | " + " | ".join(cells) + " |"
         )
     return "\n".join(lines)
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from indexer.config import Settings
 from indexer.listwriter import Entry, EntryLink, write_entry
 from indexer.resources import duplicate_key, normalize_url, url_problem
-from indexer.sources.markdown import WORDY
+from indexer.sources.markdown import says_something
 
 DEFAULT_LIST = "added.md"
 PUBLISH_WAIT_SECONDS = 600.0  # behind other adds' and builds' publishing
@@ -68,10 +68,10 @@ def entry_for(request: AddRequest, today: date | None = None) -> Entry:
     problem = url_problem(url)
     if problem is not None:
         raise AddError(f"not a web address: {url!r} ({problem})")
-    if request.note is not None and not WORDY.search(request.note):
+    if request.note is not None and not says_something(request.note):
         raise AddError(
-            "the note says nothing (no letter or digit): say something about the resource, "
-            "or leave --note out"
+            "the note says nothing (no letter, digit or symbol): say something about the "
+            "resource, or leave --note out"
         )
     today = today or date.today()
     when = request.date or today.isoformat()
@@ -248,18 +248,34 @@ class PageFetch:
 
 
 def publish_sources(settings: Settings, path: Path) -> list[Path]:
-    """What the index is built from: the data folder (when there is one), the files the
-    served index was built from that are still there (lists given to `recall build`
-    elsewhere), and the list written to. A file named twice is read once."""
+    """What the index is built from again: what `recall build` was given for the served
+    index (folders as folders), else the data folder, and the list. AddError, before
+    anything is written, when that cannot be rebuilt: the rebuild would drop resources."""
     from indexer.store import IndexProblem, read_manifest
 
     try:
-        recorded = read_manifest(settings.index_dir).get("sources", [])
+        manifest = read_manifest(settings.index_dir)
     except IndexProblem:
-        recorded = []
-    served = [Path(entry["path"]) for entry in recorded if isinstance(entry, dict)]
-    data = [settings.data_dir] if settings.data_dir.is_dir() else []
-    return [*data, *(file for file in served if file.is_file()), path]
+        manifest = None
+    inputs = manifest.get("inputs") if manifest else None
+    if isinstance(inputs, list) and inputs:
+        sources = [Path(source) for source in inputs]
+        gone = [source for source in sources if not source.exists()]
+        if gone:
+            raise AddError(
+                f"the served index was built from {gone[0]}, which is gone: build the index "
+                "from what it should hold (`recall build`), then add"
+            )
+    elif settings.data_dir.is_dir():
+        sources = [settings.data_dir]
+    elif manifest is not None:  # an index of an older Recall, built from elsewhere
+        raise AddError(
+            f"no data folder {settings.data_dir} and the served index does not say what it "
+            "was built from: build it again (`recall build SOURCES`), then add"
+        )
+    else:
+        sources = []
+    return [*sources, path]
 
 
 def _served_doc(settings: Settings, url: str, path: Path, lines: range) -> dict | None:
@@ -272,7 +288,13 @@ def _served_doc(settings: Settings, url: str, path: Path, lines: range) -> dict 
 
 
 def publish(
-    settings: Settings, url: str, path: Path, lines: range, page: PageFetch, embedder=None
+    settings: Settings,
+    url: str,
+    sources: list[Path],
+    path: Path,
+    lines: range,
+    page: PageFetch,
+    embedder=None,
 ) -> dict | None:
     """An index holding the new mention and its page: built here, or by a concurrent add
     that read the page after it was fetched (builds of one index run one at a time). The
@@ -297,7 +319,7 @@ def publish(
     deadline = time.monotonic() + PUBLISH_WAIT_SECONDS
     while True:
         try:
-            builder.build(publish_sources(settings, path), offline=True, fetch=fetch_after_the_page)
+            builder.build(sources, offline=True, fetch=fetch_after_the_page)
         except BuildLocked:
             if time.monotonic() > deadline:
                 raise
@@ -327,6 +349,7 @@ def add_resource(
     clock = time.perf_counter()
     entry = entry_for(request)
     path = list_path(settings, list_file)
+    sources = publish_sources(settings, path)
     url = normalize_url(entry.links[0].url)
     page = PageFetch(settings, url, offline, fetch_in_child)  # it runs while the list is written
     try:
@@ -335,7 +358,7 @@ def add_resource(
         result.already = list(dict.fromkeys(_indexed_mentions(settings, url, path) + already))
         result.seconds["write"] = round(time.perf_counter() - clock, 3)
         clock = time.perf_counter()
-        doc = publish(settings, url, path, lines, page, embedder)
+        doc = publish(settings, url, sources, path, lines, page, embedder)
         result.fetch_status = page.status()
     finally:
         page.cancel()  # a list not written or an index not published leaves it running

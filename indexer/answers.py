@@ -43,7 +43,9 @@ def make_filters(
     if unknown:
         raise ValueError(f"unknown type {unknown[0]!r}; choose among {', '.join(TYPES)}")
     return Filters(
-        contributors=tuple(name for name in map(_as_listed, contributors) if name),
+        contributors=tuple(
+            dict.fromkeys(form for name in contributors for form in _as_listed(name))
+        ),
         since=iso_date(since) if since and since.strip() else None,
         until=iso_date(until) if until and until.strip() else None,
         domains=tuple(domain for domain in map(_as_domain, domains) if domain),
@@ -51,18 +53,24 @@ def make_filters(
     )
 
 
-def _as_listed(name: str) -> str:
-    """A name as the lists' headings give it: "이상훈님" and " 이상훈 " are 이상훈."""
+def _as_listed(name: str) -> tuple[str, ...]:
+    """The forms a typed name may be listed under: " 이상훈님 " is 이상훈님 or, as headings
+    give it, 이상훈 (a sender of a chat named 아저씨 keeps the 씨)."""
     name = name.strip()
     bare = _HONORIFIC_END.sub("", name).strip()
-    return bare or name
+    return tuple(dict.fromkeys(form for form in (name, bare) if form))
 
 
 def _as_domain(text: str) -> str:
     """A host as resources record it: "www.youtube.com", "YouTube.com/" and a pasted URL
-    are youtube.com."""
+    are youtube.com; ValueError for text that names no host."""
     text = text.strip().lower()
-    return url_domain(text if "://" in text else f"https://{text}") if text else ""
+    if not text:
+        return ""
+    domain = url_domain(text if "://" in text else f"https://{text}")
+    if not domain:
+        raise ValueError(f"not a host name: {text!r} (e.g. youtube.com)")
+    return domain
 
 
 def related_answer(ref: str, hits: Sequence[Hit]) -> dict:

@@ -367,6 +367,8 @@ class Builder:
                 },
                 "fetch_counts": report.fetch_counts,
                 "sources": source_entries,
+                # What the build was given, folders as folders: what `recall add` rebuilds.
+                "inputs": [str(source.absolute()) for source in sources],
                 "source_files": [source.to_dict() for source in parsed.files],
                 "reading": self.settings.reading.recorded(),
                 "content_hash": content_hash,

@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from indexer.hits import INVISIBLE
+from indexer.hits import BIDI, CONTROL
 
 if TYPE_CHECKING:
     from indexer.config import Settings
@@ -28,15 +27,11 @@ class UsageError(Exception):
     """A problem with what the user asked for: one line on stderr, exit code 2."""
 
 
-# What a terminal would act on instead of showing, in text a list wrote: controls (an ANSI
-# escape starts with ESC) become spaces, invisible format characters (bidirectional
-# overrides among them) go.
-_TERMINAL_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
 def terminal_text(text: str) -> str:
-    """`text` safe to print on a terminal: it can neither colour nor reorder the screen."""
-    return _TERMINAL_CONTROLS.sub(" ", INVISIBLE.sub("", text))
+    """`text` a list wrote, safe to print on a terminal: its controls (an ANSI escape starts
+    with ESC) read as spaces and its bidirectional controls go, so that it can neither
+    colour nor reorder the screen."""
+    return CONTROL.sub(" ", BIDI.sub("", text))
 
 
 def print_json(data) -> None:

@@ -64,10 +64,8 @@ def _build_inputs(args):
 
 
 def cmd_build(args) -> int:
-    from indexer.build import Builder, NothingToIndex
-    from indexer.embed import ModelLoadError
+    from indexer.build import Builder
     from indexer.morphology import start_helper
-    from indexer.store import IndexProblem
 
     settings, sources = _build_inputs(args)
     if args.import_warc and not Path(args.import_warc).is_file():
@@ -75,23 +73,20 @@ def cmd_build(args) -> int:
     # Kiwi loads in its helper while the lists are parsed and the passages embedded, instead
     # of after them (paired, a cold build of the dev corpus took 0.89× as long).
     start_helper()
-    try:
-        report = Builder(settings).build(
+
+    def build():
+        return Builder(settings).build(
             sources,
             offline=args.offline,
             full=args.full,
             progress=progress_wanted(),
             import_warc=Path(args.import_warc) if args.import_warc else None,
         )
-    except NothingToIndex as exc:
-        print(f"recall: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except (ModelLoadError, IndexProblem) as exc:
-        print(f"recall: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
-    if args.json:
-        print_json(report.to_dict())
-        return EXIT_OK
+
+    return _publish_and_print(args, build, _print_built)
+
+
+def _print_built(report) -> None:
     state = "unchanged (nothing to do)" if report.unchanged else f"published {report.build_id}"
     print(f"index:      {report.index}  {state}")
     print(f"resources:  {report.resources}   notes: {report.notes}   passages: {report.passages}")
@@ -104,7 +99,6 @@ def cmd_build(args) -> int:
         print(f"warnings:   {len(report.warnings)}")
         for warning in report.warnings[:50]:
             print(f"  {warning}")
-    return EXIT_OK
 
 
 # ------------------------------------------------------------------ check-links
@@ -131,7 +125,8 @@ def _add_check_links(sub) -> None:
 
 def _publish_and_print(args, work, print_text) -> int:
     """Run work(), which publishes an index, and print its report (JSON with --json); a
-    model or index problem is one line on stderr."""
+    model or index problem is one line on stderr (exit 1), sources with nothing to index
+    too (exit 2)."""
     from indexer.build import NothingToIndex
     from indexer.embed import ModelLoadError
     from indexer.store import IndexProblem

@@ -101,9 +101,12 @@ def cmd_search(args) -> int:
         raise UsageError("give a QUERY or --batch FILE")
     _check_count(args.k)
     queries = _batch_lines(args.batch) if args.batch else [args.query]
+    try:
+        filters = make_filters(args.contributor, args.since, args.until, args.domain, args.type)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
     quick_start(kiwi=False)  # queries are read against the index's words (indexer/lexicon.py)
     searcher = _open_searcher(args)
-    filters = make_filters(args.contributor, args.since, args.until, args.domain, args.type)
     for query in queries:
         response = searcher.search(
             query, k=args.k, filters=filters, mode=args.mode, expand=args.expand

@@ -12,11 +12,13 @@ MODES = ("hybrid", "dense", "lexical")
 # Controls read as spaces; lone surrogates too: argv decodes invalid UTF-8 to them, and
 # the model's tokenizer cannot encode them (`recall search $'\xff'` ended in a
 # UnicodeEncodeError).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 # Invisible format characters, taken out (G<zero-width space>A<zero-width space>N is GAN):
 # the soft hyphen, zero-width spaces and joiners, bidirectional marks, overrides and
 # isolates, word joiners, the byte order mark.
 INVISIBLE = re.compile(r"[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+# What reorders a terminal's line: bidirectional marks, embeddings, overrides and isolates.
+BIDI = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass
@@ -137,7 +139,7 @@ class SearchResponse:
 
 def clean_query(query: str, limit: int) -> tuple[str, bool]:
     """Printable, normalised query text within `limit` characters (and whether it was cut)."""
-    query = unicodedata.normalize("NFKC", _CONTROL.sub(" ", INVISIBLE.sub("", query or "")))
+    query = unicodedata.normalize("NFKC", CONTROL.sub(" ", INVISIBLE.sub("", query or "")))
     query = " ".join(query.split())
     if len(query) > limit:
         return query[:limit], True

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
+from indexer.hits import INVISIBLE
+
 if TYPE_CHECKING:  # kiwipiepy is imported where Kiwi is loaded: a helper's user never does
     from kiwipiepy import Kiwi, Token
 
@@ -64,8 +66,9 @@ HELPER_BATCH = 512  # chunks per message to the helper process
 
 # Recorded in index manifests: an index is only searchable with the tokenizer that built it
 # (/2: Kiwi without its proper-noun dictionaries; /3: each line analysed on its own; /4:
-# Latin words as their English stems).
-TOKENIZER_NAME = "kiwipiepy-morphemes+latin-snowball/4"
+# Latin words as their English stems; /5: invisible format characters taken out, not read
+# as spaces).
+TOKENIZER_NAME = "kiwipiepy-morphemes+latin-snowball/5"
 
 
 @dataclass(frozen=True)
@@ -189,15 +192,18 @@ def start_helper() -> None:
 
 
 def normalize(text: str) -> str:
-    """NFC (composes Hangul typed as jamo), ASCII for full-width forms, a space for every
-    control, format or unassigned character (lone surrogates would crash Kiwi), and runs of
-    one repeated character cut to three.
+    """NFC (composes Hangul typed as jamo), ASCII for full-width forms, invisible format
+    characters taken out as a query loses them (G<zero-width space>A<zero-width space>N is
+    GAN, a soft hyphen joins its word), a space for every other control, format or
+    unassigned character (lone surrogates would crash Kiwi), and runs of one repeated
+    character cut to three.
 
     NFKC would be tempting but turns compatibility jamo such as "ㅋㅋ" into conjoining
     jamo that Kiwi then reads as nouns.
     """
     text = unicodedata.normalize("NFC", text).translate(_PLAIN_FORMS)
     if not text.isprintable():
+        text = INVISIBLE.sub("", text)
         text = "".join(char if char.isprintable() else " " for char in text)
     return _REPEAT.sub(r"\1\1\1", text)
 

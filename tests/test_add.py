@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from httpserver import page
 
 from indexer import add as add_module
 from indexer import fetch as fetch_module
-from indexer.add import AddError, AddRequest, add_resource, append_entry
+from indexer.add import AddError, AddRequest, add_resource, append_entry, entry_for
 from indexer.build import Builder
 from indexer.cli import main
 from indexer.listwriter import Entry, EntryLink
@@ -177,23 +178,57 @@ def test_a_page_that_cannot_be_fetched_is_added_and_found_by_its_title_and_note(
     assert hits[0].title == "Sparse attention" and hits[0].link_health == "unchecked"
 
 
-def test_adding_to_an_index_built_from_lists_elsewhere_keeps_them(tmp_path, fake_settings):
-    """No data folder: the index was built from a list somewhere else. Adding to another
-    list rebuilds from both (it used to stop at the missing data folder, after writing)."""
-    settings = fake_settings(data_dir=tmp_path / "no-data")
-    lists = tmp_path / "lists"
-    lists.mkdir()
-    (lists / "shared.md").write_text(
+def test_adding_rebuilds_what_the_served_index_was_built_from(tmp_path, fake_settings, monkeypatch):
+    """No data folder: the index was built from a folder given as a relative path, and the
+    add runs from another folder. The rebuild reads that folder again (it used to stop at
+    the missing data folder after writing the entry, or could have kept the new list only)."""
+    settings = fake_settings(data_dir=Path("no-data"))
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "lists" / "shared.md").write_text(
         "## 김가나 (2019.01.01)\n\n* [Old Paper](https://ex.com/old)\n"
     )
+    monkeypatch.chdir(tmp_path)
     embedder = FakeEmbedder()
-    Builder(settings, embedder).build([lists], offline=True)
+    Builder(settings, embedder).build([Path("lists")], offline=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
     request = AddRequest("https://ex.com/new", "새 자료", "이다라", "2024-05-01", "New Paper")
     result = add_resource(settings, request, tmp_path / "mine.md", offline=True, embedder=embedder)
     assert result.searchable
     reader = IndexMetadata(settings.index_dir)
     assert sorted(doc["url"] for doc in reader.docs) == ["https://ex.com/new", "https://ex.com/old"]
     reader.close()
+    # The next add reads the list written to as well.
+    later = AddRequest("https://ex.com/later", title="Later Paper")
+    add_resource(settings, later, tmp_path / "mine.md", offline=True, embedder=embedder)
+    reader = IndexMetadata(settings.index_dir)
+    assert len(reader.docs) == 3
+    reader.close()
+
+
+def test_a_date_may_be_tomorrow_somewhere_but_not_later():
+    today = date(2026, 12, 3)
+    assert entry_for(AddRequest("https://ex.com/a", date="2026-12-04"), today).date == "2026-12-04"
+    with pytest.raises(AddError, match="not a date it was shared on: 2026-12-05"):
+        entry_for(AddRequest("https://ex.com/a", date="2026-12-05"), today)
+    assert entry_for(AddRequest("https://ex.com/a"), today).date == "2026-12-03"
+
+
+def test_an_add_that_would_drop_a_gone_source_writes_nothing(tmp_path, fake_settings):
+    settings = fake_settings(data_dir=tmp_path / "no-data")
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "shared.md").write_text("## 김가나 (2019.01.01)\n\n* [Old](https://ex.com/old)\n")
+    Builder(settings, FakeEmbedder()).build([lists], offline=True)
+    served = IndexMetadata(settings.index_dir).build_id
+    (lists / "shared.md").rename(tmp_path / "moved.md")
+    lists.rmdir()
+    mine = tmp_path / "mine.md"
+    with pytest.raises(AddError, match=r"was built from .*lists, which is gone"):
+        add_resource(settings, AddRequest("https://ex.com/new"), mine, offline=True)
+    assert not mine.exists()
+    assert IndexMetadata(settings.index_dir).build_id == served
 
 
 @pytest.mark.parametrize(
@@ -204,6 +239,7 @@ def test_adding_to_an_index_built_from_lists_elsewhere_keeps_them(tmp_path, fake
         (["javascript:alert(1)"], "unsupported scheme"),
         (["https://example.org/a", "--note", "  "], "the note says nothing"),
         (["https://example.org/a", "--note", " - "], "the note says nothing"),
+        (["https://example.org/a", "--note", "[...]"], "the note says nothing"),
         (["https://example.org/a", "--date", "2024-13-01"], "not a date"),
         (["https://example.org/a", "--date", "2100-01-01"], "not a date it was shared on"),
         (["https://example.org/a", "--date", "1899-12-31"], "not a date it was shared on"),

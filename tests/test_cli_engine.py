@@ -189,6 +189,7 @@ def test_search_batch_is_one_json_line_per_query_in_order(tmp_path, capsys, real
     [
         (["search"], "give a QUERY or --batch FILE"),
         (["search", "x", "-k", "0"], "-k must be at least 1"),
+        (["search", "x", "--domain", "[youtube.com"], "not a host name"),
         (["search", "--batch", "missing.txt"], "cannot read batch file"),
         (["related"], "give a URL_OR_ID or --batch FILE"),
         (["related", "https://ex.com/a", "-k", "-1"], "-k must be at least 1"),
@@ -426,13 +427,14 @@ def test_export_markdown_is_a_list_that_reads_back(capsys, real_index):
 
 
 def test_search_text_cannot_drive_the_terminal(tmp_path, capsys, fake_build):
-    """A list's title or note holding ANSI escapes, a right-to-left override or zero-width
-    spaces is printed as plain text (the hit, as --json gives it, keeps what the list wrote)."""
+    """A list's title or note holding ANSI escapes or a right-to-left override is printed as
+    plain text (the hit, as --json gives it, keeps what the list wrote); a zero-width joiner
+    inside an emoji stays."""
     listing = tmp_path / "hostile.md"
     listing.write_text(
         "## 홍길동 (2019.05.01)\n\n"
         "* [Red title script\u202egnp.exe](https://ex.com/a): "
-        "note \x1b[31mred\x1b[0m \x1b]0;pwned\x07 zero\u200bwidth\u2066 end\n",
+        "note \x1b[31mred\x1b[0m \x1b]0;pwned\x07 \U0001f469\u200d\U0001f4bb\u2066 end\n",
         encoding="utf-8",
     )
     built = fake_build([listing])
@@ -441,8 +443,9 @@ def test_search_text_cannot_drive_the_terminal(tmp_path, capsys, fake_build):
     assert "\u202e" in hit.title and "\x1b[31m" in hit.snippet  # as the list wrote them
     _print_hits([hit])
     out = capsys.readouterr().out
-    assert "Red title scriptgnp.exe" in out and " [31mred [0m" in out and "zerowidth" in out
-    assert not any(char in out for char in "\x1b\x07\u202e\u200b\u2066")
+    assert "Red title scriptgnp.exe" in out and " [31mred [0m" in out
+    assert "\U0001f469\u200d\U0001f4bb end" in out
+    assert not any(char in out for char in "\x1b\x07\u202e\u2066")
 
 
 def test_export_markdown_keeps_odd_titles_inside_their_links(tmp_path, capsys, fake_build):

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from indexer import morphology
+from indexer.hits import clean_query
 from indexer.lexical import FieldIndex, LexicalIndex, LexicalIndexError, top_k
 from indexer.morphology import latin_surfaces, tokenize, tokenize_many
 
@@ -99,6 +100,14 @@ def test_junk_is_not_indexed():
 
 def test_control_characters_and_lone_surrogates_separate_words():
     assert tokenize("deep\x00learning\ud800시계열")[:3] == ["deep", "learn", "시계열"]
+
+
+def test_invisible_format_characters_are_taken_out_as_queries_lose_them():
+    """A title copied from the web with zero-width spaces, a soft hyphen or a bidi mark is
+    indexed as its words; a query cleaned by clean_query meets it."""
+    assert tokenize("G\u200bA\u200bN tutorial") == tokenize("GAN tutorial") == ["gan", "tutori"]
+    assert tokenize("recog\u00adnition 한\u200d국어\u200f") == tokenize("recognition 한국어")
+    assert clean_query("G\u200bA\u200bN tutorial", 100)[0] == "GAN tutorial"
 
 
 def test_other_scripts_are_kept_as_words():

@@ -14,7 +14,7 @@ from indexer.cli import main
 from indexer.listwriter import Entry, EntryLink, entries_from_records, write_entry, write_list
 from indexer.sources.chat import chat_links, tidy_text
 from indexer.sources.files import parse_sources
-from indexer.sources.markdown import WORDY, parse_text
+from indexer.sources.markdown import parse_text, says_something
 
 FIXTURES = Path(__file__).parent / "fixtures" / "kakao"
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "keras-open-chat.md"
@@ -161,7 +161,7 @@ notes = (
         max_size=120,
     )
     .map(tidy_text)
-    .filter(lambda note: not note or WORDY.search(note))  # `recall add` refuses "-" or ":"
+    .filter(lambda note: not note or says_something(note))  # `recall add` refuses "-" or ":"
 )
 names = (
     st.text(alphabet=st.sampled_from(list("김이박최 abcAB.()[]-_*#&;:,님씨0123")), max_size=12)

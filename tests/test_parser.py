@@ -245,6 +245,8 @@ def test_placeholder_bullets_are_no_notes():
     )
     result = parse_text(text, "placeholders.md")
     assert result.notes == []
+    (liked,) = parse_text("## 좋아요\n\n👍👍\n", "liked.md").notes  # a symbol says something
+    assert liked.text == "👍👍"
     (resource,) = result.resources
     assert [m.note for m in resource.mentions] == [""]  # "[]" is no context of the paper
 

@@ -260,14 +260,19 @@ def test_contributor_filter_reaches_resources_ranked_low(real_searcher):
             {"domains": ("youtube.com", "arxiv.org")},
         ),
         (
-            {"contributors": [" 이상훈님 ", "Ryan Shin", "박씨", ""]},
-            {"contributors": ("이상훈", "Ryan Shin", "박")},
+            {"contributors": [" 이상훈님 ", "Ryan Shin", "아저씨", ""]},
+            {"contributors": ("이상훈님", "이상훈", "Ryan Shin", "아저씨", "아저")},
         ),
         ({"contributors": ["님"], "since": " "}, {"contributors": ("님",)}),
     ],
 )
 def test_filters_read_names_and_hosts_as_the_index_records_them(typed, recorded):
     assert make_filters(**typed) == Filters(**recorded)
+
+
+def test_a_filter_that_names_no_host_is_an_error():
+    with pytest.raises(ValueError, match="not a host name"):
+        make_filters(domains=["[youtube.com"])
 
 
 def test_a_contributor_filter_ignores_case(real_searcher):

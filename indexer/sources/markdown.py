@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -173,7 +174,10 @@ def _table_row(cells: list[str], header: list[str], raw: str, number: int) -> _I
 # ------------------------------------------------------------------ the parse
 
 
-WORDY = re.compile(r"[^\W_]")  # a letter or a digit of any script: text that says something
+def says_something(text: str) -> bool:
+    """Whether `text` holds a letter, a digit or a symbol such as 👍 or ★ of any script:
+    a placeholder bullet ("-", "[]", "...") says nothing."""
+    return any(char.isalnum() or unicodedata.category(char) == "So" for char in text)
 
 
 def _join_notes(*parts: str) -> str:
@@ -199,7 +203,7 @@ class _FileParser:
         linked: list[tuple[_Item, str]] = []  # items with links, and their label context
         self._collect(section.items, "", prose, linked)
         section_note = _join_notes(*prose)
-        if not WORDY.search(section_note):  # placeholder bullets ("-", "[]", "..."): no note
+        if not says_something(section_note):  # placeholder bullets: no note
             section_note = ""
         heading = section.heading
         if not linked:
