@@ -318,6 +318,21 @@ def test_files_that_are_not_clean_utf8(tmp_path):
     assert any("empty.md:1: empty file" in m for m in messages)
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_a_utf16_list_with_its_byte_order_mark_is_read(tmp_path, encoding):
+    """Windows tools save "Unicode" text as UTF-16; it is not a binary file."""
+    text = "## 홍길동 (2019.05.01)\n\n* [한글 제목 자료](https://ex.com/k)\n"
+    data = text.encode(encoding)
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + data
+    (tmp_path / "windows.md").write_bytes(data)
+    result = parse_sources([tmp_path / "windows.md"])
+    assert [(r.url, r.title, r.contributors) for r in result.resources] == [
+        ("https://ex.com/k", "한글 제목 자료", ["홍길동"])
+    ]
+    assert result.warnings == []
+
+
 def test_huge_single_line_does_not_crash():
     line = "x" * 5_000_000 + " [Planted Link](https://ex.com/planted) " + "[(" * 1_000_000
     result = parse_text(line, "huge.md")

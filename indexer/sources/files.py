@@ -18,6 +18,7 @@ CHAT_SUFFIXES = (".txt", ".csv")  # read from a folder when their content is a c
 # An index build (manifest.json) or a page cache (pages.sqlite) is never a source.
 _NOT_SOURCE_MARKERS = ("manifest.json", "pages.sqlite")
 _BINARY_SNIFF = 8192
+_UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")  # little- and big-endian byte order marks
 _SNIFF_BYTES = 65536
 
 
@@ -28,6 +29,11 @@ def decode_source(data: bytes) -> tuple[str | None, str | None]:
     """
     if not data.strip():
         return "", "empty file"
+    if data.startswith(_UTF16_MARKS):  # Windows tools save "Unicode" text so
+        try:
+            return data.decode("utf-16"), None
+        except UnicodeDecodeError as exc:
+            return None, f"not UTF-16 after its byte order mark (byte {exc.start}); skipped"
     if b"\x00" in data[:_BINARY_SNIFF]:
         return None, "binary file (contains NUL bytes); skipped"
     try:
@@ -51,6 +57,8 @@ def _is_chat_file(path: Path) -> bool:
             head = handle.read(_SNIFF_BYTES)
     except OSError:
         return False
+    if head.startswith(_UTF16_MARKS):
+        return detect(head[: len(head) // 2 * 2].decode("utf-16", errors="replace")) is not None
     if b"\x00" in head[:_BINARY_SNIFF]:
         return False
     return detect(head.decode("utf-8-sig", errors="replace")) is not None
