@@ -53,7 +53,7 @@ def explain(
     why_parts = []
     if keyword_terms:
         why_parts.append("words: " + ", ".join(keyword_terms[:6]))
-    if candidate.similarity is not None:
+    if candidate.similarity is not None and candidate.similarity > 0:  # not "similar" at or below 0
         why_parts.append(f"similar meaning in {_WHERE[best_kind]} ({candidate.similarity:.2f})")
     if plan.intents & set(doc.get("kinds", ())):
         why_parts.append("the kind asked for: " + ", ".join(sorted(plan.intents)))

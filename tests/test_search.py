@@ -251,6 +251,25 @@ def test_contributor_filter_reaches_resources_ranked_low(real_searcher):
     assert all(hit.contributors == ["이상훈"] for hit in response.results)
 
 
+class _OppositeQueries(FakeEmbedder):
+    """Every query vector pointing away from what it would match: cosines at or below 0."""
+
+    def encode_queries(self, texts):
+        return -super().encode_queries(texts)
+
+
+@pytest.mark.parametrize("embedder", [FakeEmbedder, _OppositeQueries])
+def test_a_hit_no_closer_than_unrelated_is_not_called_similar(fake_build, embedder):
+    """Cosine at or below 0 is no similarity: such a hit says it is the best available."""
+    built = fake_build()
+    searcher = Searcher.open(built.path, embedder(), built.settings)
+    hits = searcher.search("LSTM zq", k=20, mode="dense").results
+    assert len(hits) == 11
+    for hit in hits:
+        assert ("similar meaning" in hit.why) == (hit.similarity > 0), hit.why
+        assert hit.why == "best available match" or hit.similarity > 0
+
+
 @pytest.mark.parametrize(
     ("typed", "recorded"),
     [
