@@ -148,15 +148,18 @@ def append_entry(path: Path, entry: Entry) -> tuple[range, list[str]]:
     return range(first, first + section.count("\n")), already
 
 
-def _served_record(settings: Settings, url: str) -> dict | None:
+def _served_records(settings: Settings, url: str) -> list[dict]:
+    """The served records of the page, under this URL or another of it (youtu.be/x is
+    watch?v=x); none when no index is served."""
     from indexer.store import IndexMetadata, IndexProblem
 
     try:
         reader = IndexMetadata(settings.index_dir)
     except IndexProblem:
-        return None
+        return []
     try:
-        return next((d for d in reader.docs if d["url"] == url), None)
+        page = duplicate_key(url)
+        return [d for d in reader.docs if d["url"] and duplicate_key(d["url"]) == page]
     finally:
         reader.close()
 
@@ -168,20 +171,9 @@ def _same_file(a: str, b: Path) -> bool:
 def _indexed_mentions(settings: Settings, url: str, list_file: Path) -> list[str]:
     """Where the served index has the page, under this URL or another of it, outside the
     list being appended to."""
-    from indexer.store import IndexMetadata, IndexProblem
-
-    try:
-        reader = IndexMetadata(settings.index_dir)
-    except IndexProblem:
-        return []
-    try:
-        page = duplicate_key(url)
-        docs = [d for d in reader.docs if d["url"] and duplicate_key(d["url"]) == page]
-    finally:
-        reader.close()
     return [
         f"{m['source']}:{m['line']}"
-        for doc in docs
+        for doc in _served_records(settings, url)
         for m in doc["mentions"]
         if not _same_file(m["source"], list_file)
     ]
@@ -280,7 +272,7 @@ def publish_sources(settings: Settings, path: Path) -> list[Path]:
 
 def _served_doc(settings: Settings, url: str, path: Path, lines: range) -> dict | None:
     """The served record of the resource when it holds this very mention, else None."""
-    doc = _served_record(settings, url)
+    doc = next((d for d in _served_records(settings, url) if d["url"] == url), None)
     mentioned = doc is not None and any(
         m["line"] in lines and _same_file(m["source"], path) for m in doc["mentions"]
     )
