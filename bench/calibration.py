@@ -9,7 +9,7 @@ import common
 import numpy as np
 
 from indexer.rank import Ranking
-from indexer.resources import normalize_url
+from indexer.resources import duplicate_key
 
 
 def _features(opened, ranking: Ranking, half: str) -> tuple[np.ndarray, np.ndarray, list]:
@@ -24,13 +24,13 @@ def _features(opened, ranking: Ranking, half: str) -> tuple[np.ndarray, np.ndarr
         for item in scenario.eval_set.queries:
             if item.get("split") != half:
                 continue
-            wanted = {normalize_url(u) for u in item["rel"]}
+            wanted = {duplicate_key(u) for u in item["rel"]}
             response = searcher.search(item["q"], k=common.K)
             hits, absent = response.results, float(bool(response.absent_terms))
             start = len(x)
             first = None
             for i, hit in enumerate(hits):
-                relevant = normalize_url(hit.url) in wanted
+                relevant = duplicate_key(hit.url) in wanted
                 first = i if relevant and first is None else first
                 x.append((hit.similarity or 0.0, hit.coverage, absent))
                 y.append(relevant)

@@ -14,7 +14,7 @@ import common
 
 from indexer.config import DEFAULT_MODEL
 from indexer.evaluate import EvalSet
-from indexer.resources import normalize_url
+from indexer.resources import duplicate_key
 from indexer.search import Searcher
 from indexer.sources.files import list_files
 
@@ -38,9 +38,9 @@ def draws(embedder, work: Path) -> dict[int, list[tuple[str, EvalSet, Searcher]]
             index = work / corpus.name / "index"
             common.build_index(corpus, index, DEFAULT_MODEL, embedder, full=False)
             searcher = Searcher.open(index, embedder)
-            held = {normalize_url(doc["url"]) for doc in searcher.docs if doc["url"]}
+            held = {duplicate_key(doc["url"]) for doc in searcher.docs if doc["url"]}
             in_draw = [
-                {**q, "rel": [url for url in q["rel"] if normalize_url(url) in held]}
+                {**q, "rel": [url for url in q["rel"] if duplicate_key(url) in held]}
                 for q in queries
             ]
             found.setdefault(size, []).append((corpus.name, EvalSet(in_draw), searcher))

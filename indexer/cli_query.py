@@ -71,6 +71,8 @@ def _print_hits(hits) -> None:
         ]
         if hit.snippet:
             lines.append(f"    {hit.snippet}")
+        if hit.also_at:
+            lines.append(f"    also posted as: {' · '.join(hit.also_at)}")
         print("\n".join(terminal_text(line) for line in lines))
 
 

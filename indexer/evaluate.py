@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.resources import normalize_url
+from indexer.resources import duplicate_key
 
 RELATED_K = 5
 # The sampling error of a mean over queries: a 95% percentile bootstrap interval over
@@ -54,9 +54,10 @@ def load_eval_set(path: Path) -> EvalSet:
 
 
 def query_metrics(ranked_urls: list[str], relevant: list[str], k: int) -> dict[str, float]:
-    """MRR@k, Recall@k and nDCG@k (binary relevance) of one ranking."""
-    wanted = {normalize_url(url) for url in relevant}
-    top = [normalize_url(url) for url in ranked_urls[:k]]
+    """MRR@k, Recall@k and nDCG@k (binary relevance) of one ranking; a relevant page counts
+    under any of its addresses (http or https, youtu.be or watch?v=)."""
+    wanted = {duplicate_key(url) for url in relevant}
+    top = [duplicate_key(url) for url in ranked_urls[:k]]
     first = next((rank for rank, url in enumerate(top, start=1) if url in wanted), None)
     found = len(wanted & set(top))
     # A relevant URL counts once, at its best rank: a ranking that repeats it gains nothing.
@@ -156,9 +157,9 @@ def evaluate(
         if not isinstance(ranked, Ranked):
             ranked = Ranked(list(ranked), [], False)
         metrics = query_metrics(ranked.urls, item["rel"], k)
-        wanted = {normalize_url(url) for url in item["rel"]}
+        wanted = {duplicate_key(url) for url in item["rel"]}
         first = next(
-            (i for i, url in enumerate(ranked.urls[:k]) if normalize_url(url) in wanted), None
+            (i for i, url in enumerate(ranked.urls[:k]) if duplicate_key(url) in wanted), None
         )
         known = len(ranked.weak) == len(ranked.urls)
         per_query.append(

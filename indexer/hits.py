@@ -82,13 +82,14 @@ class Hit:
     confidence: float | None = None  # P(relevant), calibrated per model; None: not known
     weak: bool = False  # below the calibrated threshold: shown as "less related"
     link_health: str | None = None  # ok, dead, unreachable, unchecked, unfetchable (linkhealth)
+    also_at: list[str] = field(default_factory=list)  # its page's other addresses, lower
 
     @classmethod
     def of(
         cls, doc: dict, rank: int, score: float, snippet: str, matched: list[str], why: str, **more
     ) -> Hit:
         """The hit of the resource the index records as `doc`; `more`: the query's measures
-        of it (terms, similarity, coverage, confidence, weak)."""
+        of it (terms, similarity, coverage, confidence, weak, also_at)."""
         return cls(
             rank=rank,
             id=doc["id"],

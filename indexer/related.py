@@ -3,20 +3,28 @@ share its own words, the links posted with it first, each with the reason it is 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from indexer.explain import snippet
 from indexer.hits import Hit
 from indexer.morphology import latin_terms
 from indexer.rank import Ranking, fuse_related, related_pool
-from indexer.resources import duplicate_key, headings
+from indexer.resources import headings
 from indexer.store import IndexReader
 
 
 def related(
-    reader: IndexReader, ranking: Ranking, pos: int, by_url: dict[str, int], k: int
+    reader: IndexReader,
+    ranking: Ranking,
+    pos: int,
+    by_url: dict[str, int],
+    k: int,
+    page: Callable[[int], str],
 ) -> list[Hit]:
-    """The `k` resources most related to the one at `pos` (`by_url`: position by URL)."""
+    """The `k` resources most related to the one at `pos` (`by_url`: position by URL;
+    `page`: the page a position's URL names), each page once and never its own."""
     docs = reader.docs
     source = docs[pos]
     sims = reader.doc_vectors @ reader.doc_vectors[pos]
@@ -26,20 +34,16 @@ def related(
     topic = reader.lexical.doc_tokens(pos, topic_fields)
     keyword = reader.lexical.scores(topic, ranking.field_weights)
     keyword[pos] = 0.0  # its own words: it is measured with its neighbours, not above them
-    own_key = duplicate_key(source["url"])
-
-    def itself(other: int) -> bool:  # the resource, or another URL of it
-        return other == pos or bool(own_key and duplicate_key(docs[other]["url"]) == own_key)
-
     fused = fuse_related(sims, keyword, related_pool(sims, keyword), ranking)
     companions = set(source.get("companions", []))
     together = [by_url[url] for url in companions if url in by_url]
     posts = {(m["source"], m["section"]) for m in source["mentions"]}
     best = np.argsort(-fused, kind="stable")[: max(200, 20 * k)].tolist()
-    scored = []
+    scored, pages = [], {page(pos)}  # the resource itself, under any of its addresses
     for other in dict.fromkeys([*together, *best]):
-        if itself(other):
+        if page(other) in pages:
             continue
+        pages.add(page(other))
         doc, link = docs[other], ""
         if doc["url"] in companions or source["url"] in doc.get("companions", []):
             link = "posted together"

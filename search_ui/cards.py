@@ -95,6 +95,12 @@ def result_card_html(lang: str, hit: dict, doc: dict) -> str:
             f'<div class="rc-why"><span class="rc-label">{esc(t(lang, "why"))}</span> '
             f"{esc(why_text(lang, hit['why']))}</div>"
         )
+    if hit.get("also_at"):  # the same page under other addresses, folded into this card
+        others = " · ".join(link(url, url) for url in hit["also_at"])
+        parts.append(
+            f'<div class="rc-why"><span class="rc-label">{esc(t(lang, "also_at"))}</span> '
+            f"{others}</div>"
+        )
     return f'<div class="rc-card">{"".join(parts)}</div>'
 
 

@@ -70,6 +70,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "why": ("찾은 이유", "Why"),
     "note": ("메모", "Note"),
     "passage": ("일치한 부분", "Best match"),
+    "also_at": ("같은 자료의 다른 주소", "Also posted as"),
     "dead_link": ("끊긴 링크", "Dead link"),
     "last_seen": ("마지막 확인 {date}", "last seen alive {date}"),
     "never_seen": ("한 번도 열리지 않음", "never seen alive"),

@@ -92,7 +92,13 @@ LSTM_VIDEO = "https://www.youtube.com/watch?v=2np77NOdnwk"
 LECTURE = "https://youtu.be/njKP3FqW3Sk"
 LECTURE_AGAIN = "https://www.youtube.com/watch?v=njKP3FqW3Sk&t=30s"
 LECTURE_MOBILE = "https://m.youtube.com/watch?feature=youtu.be&v=njKP3FqW3Sk"
-LECTURES = {LECTURE, LECTURE_AGAIN, LECTURE_MOBILE}
+LECTURES = {LECTURE, LECTURE_AGAIN, LECTURE_MOBILE}  # one page, shown once in a ranking
+
+
+def addresses(hits) -> set[str]:
+    """Every address the hits (`Hit`s or their JSON dicts) show, their pages' other ones too."""
+    rows = [hit if isinstance(hit, dict) else hit.to_dict() for hit in hits]
+    return {url for row in rows for url in [row["url"], *row["also_at"]]}
 
 
 def _no_pages(resources, settings, **options):

@@ -21,6 +21,7 @@ from conftest import (
     TOTAL_RECALL,
     TOTAL_RECALL_2,
     TPU,
+    addresses,
 )
 from fakes import FakeEmbedder
 from hypothesis import given
@@ -112,6 +113,17 @@ def test_search_prints_readable_results(capsys, real_index):
 
 
 @slow
+def test_search_prints_the_other_addresses_of_a_page_under_its_hit(capsys, real_index):
+    assert main(["search", "MIT 딥러닝 강의 영상", "--index", str(real_index.path)]) == 0
+    out = capsys.readouterr().out
+    [line] = [line.strip() for line in out.splitlines() if "also posted as:" in line]
+    shown = {url for url in LECTURES if f"    {url}" in out.split(line)[0]}
+    assert len(shown) == 1 and set(line.removeprefix("also posted as: ").split(" · ")) == (
+        LECTURES - shown
+    )
+
+
+@slow
 @pytest.mark.parametrize(
     ("options", "expected"),
     [
@@ -124,11 +136,13 @@ def test_search_prints_readable_results(capsys, real_index):
 )
 def test_search_filters(capsys, real_index, options, expected):
     data = search_json(capsys, real_index.path, "딥러닝", "-k", "10", *options)
-    urls = {hit["url"] for hit in data["results"]}
+    urls = addresses(data["results"])
     if expected is None:
         assert len(urls) == 3 and all("arxiv.org/abs/" in url for url in urls)
     else:
         assert urls == expected
+    # The lecture's two addresses posted in April are one page: one hit holds them.
+    assert len(data["results"]) == len(urls) - (options[:2] == ["--since", "2019-04-02"])
     if not expected and expected is not None:
         assert data["message"] == "no matching resources for these filters"
 

@@ -74,6 +74,15 @@ def test_urls_match_in_any_form():
     assert query_metrics(ranked, ["https://ex.com/a"], k=5)["mrr"] == 1.0
 
 
+def test_a_relevant_page_counts_under_any_of_its_addresses():
+    video, mobile = "https://youtu.be/njKP3FqW3Sk", "https://m.youtube.com/watch?v=njKP3FqW3Sk"
+    assert query_metrics([A, video], [mobile], k=5) == pytest.approx(
+        {"mrr": 0.5, "recall": 1.0, "ndcg": 1 / math.log2(3)}
+    )
+    assert query_metrics(["http://ex.com/a/"], ["https://www.ex.com/a"], k=5)["mrr"] == 1.0
+    assert query_metrics(["https://ex.com/b"], ["https://ex.com/a"], k=5)["mrr"] == 0.0
+
+
 def test_a_repeated_relevant_url_counts_once():
     metrics = query_metrics([A, A, A], [A], k=10)
     assert metrics == {"mrr": 1.0, "recall": 1.0, "ndcg": 1.0}

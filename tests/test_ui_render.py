@@ -204,6 +204,17 @@ def test_result_card_shows_note_passage_and_why_without_repeating_the_note():
     assert '<span class="rc-badge rc-type-paper">논문</span>' in card
 
 
+def test_result_card_names_the_other_addresses_of_its_page():
+    hit = {"title": "MIT", "url": "https://youtu.be/x", "type": "video", "why": "words: MIT"}
+    assert "rc-label" in result_card_html("en", hit, {})
+    assert "Also posted as" not in result_card_html("en", hit, {})
+    hit["also_at"] = ["https://www.youtube.com/watch?v=x&t=30s", "javascript:alert(1)"]
+    card = result_card_html("en", hit, {})
+    assert "Also posted as" in card and "같은 자료의 다른 주소" in result_card_html("ko", hit, {})
+    assert 'href="https://www.youtube.com/watch?v=x&amp;t=30s"' in card
+    assert 'href="javascript' not in card  # shown as text, never as a link
+
+
 def test_an_entry_links_to_its_page_in_the_app_only_when_asked():
     doc = {"title": "LSTM", "url": "https://example.com/lstm", "type": "article"}
     assert "rc-open" not in entry_html("ko", doc)
