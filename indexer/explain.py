@@ -5,7 +5,7 @@ how sure Recall is of it."""
 from __future__ import annotations
 
 from indexer.hits import Hit
-from indexer.morphology import latin_surfaces
+from indexer.morphology import latin_surfaces, part_of
 from indexer.query import QueryPlan
 from indexer.rank import Calibration, Candidate
 from indexer.store import IndexReader
@@ -54,7 +54,7 @@ def explain(
     matched = list(dict.fromkeys(matched))
     why_parts = []
     if keyword_terms:
-        why_parts.append("words: " + ", ".join(keyword_terms[:6]))
+        why_parts.append("words: " + ", ".join(_widest(keyword_terms)[:6]))
     if candidate.similarity is not None and candidate.similarity > 0:  # not "similar" at or below 0
         why_parts.append(f"similar meaning in {_WHERE[best_kind]} ({candidate.similarity:.2f})")
     if plan.intents & set(doc.get("kinds", ())):
@@ -77,6 +77,18 @@ def explain(
         weak=confidence is not None and confidence < calibration.threshold,
         also_at=also_at,
     )
+
+
+def _widest(words: list[str]) -> list[str]:
+    """`words` without repeats (GAN beside gan) and without those another of them holds (판별
+    beside 판별자, 신경망 beside 적대적 생성 신경망), in their order: a compound's parts are
+    matched too, but are one word to the reader."""
+    kept: list[str] = []
+    for i, word in enumerate(words):
+        repeated = any(word.casefold() == earlier.casefold() for earlier in words[:i])
+        if not repeated and not any(part_of(word, other) for other in words):
+            kept.append(word)
+    return kept
 
 
 def _written_text(doc: dict, reader: IndexReader, pos: int) -> str:

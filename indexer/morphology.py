@@ -290,6 +290,15 @@ def latin_terms(text: str) -> Iterator[tuple[int, Term]]:
             yield match.start(), Term(latin_token(token), match.group())
 
 
+def part_of(word: str, other: str) -> bool:
+    """Whether `word` is a part of the longer `other`, case aside: Korean inside it (판별 of
+    판별자), a Latin word as one of its words (GAN of "GAN 모형", never "AI" of "BAIR")."""
+    word, other = word.casefold(), other.casefold()
+    if word == other or word not in other:
+        return False
+    return bool(_HANGUL_SYLLABLE.search(word)) or word in _WORD.findall(other)
+
+
 def latin_surfaces(text: str, tokens: set[str]) -> list[str]:
     """The Latin words of `text` whose tokens are among `tokens`, each spelling once, in
     the order the text first writes them: what a hit matched, in its own spelling

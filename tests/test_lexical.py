@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from indexer import morphology
 from indexer.hits import clean_query
 from indexer.lexical import FieldIndex, LexicalIndex, LexicalIndexError, top_k
-from indexer.morphology import latin_surfaces, tokenize, tokenize_many
+from indexer.morphology import latin_surfaces, part_of, tokenize, tokenize_many
 
 CORPUS = [
     "LSTM으로 시계열 데이터를 예측하는 튜토리얼",
@@ -399,6 +399,14 @@ def test_any_holds_needs_one_document_with_every_token():
     assert index.any_holds(["lstm", "lstm"]) and index.any_holds(["time"])
     assert not index.any_holds(["time", "gan"])  # each held, never together
     assert not index.any_holds(["lstm", "unknown"])
+
+
+def test_a_part_of_a_word_is_korean_inside_it_or_a_whole_latin_word_of_it():
+    assert part_of("판별", "판별자") and part_of("신경망", "적대적 생성 신경망")
+    assert part_of("gan", "GAN 모형") and part_of("Neural", "recurrent neural network")
+    assert not part_of("ai", "BAIR") and not part_of("net", "network")
+    assert not part_of("판별자", "판별자") and not part_of("GAN", "gan")  # the same word
+    assert not part_of("판별자", "판별") and not part_of("딥러닝", "머신러닝")
 
 
 def test_latin_surfaces_are_the_texts_own_spellings_of_the_tokens():

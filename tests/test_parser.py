@@ -342,3 +342,63 @@ def test_huge_single_line_does_not_crash():
 def test_missing_source_raises_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         parse_sources([tmp_path / "nope.md"])
+
+
+# ------------------------------------------------------------------ code
+
+
+CODE_POST = """# 목록
+
+## 김태영 (2019.03.03)
+
+* [DIGITS 설치 안내](https://github.com/NVIDIA/DIGITS): 이렇게 설치했어요
+
+```bash
+# For Ubuntu 14.04
+wget http://developer.download.nvidia.com/cuda-repo.deb
+echo "[docs](https://example.com/in-code)"
+```
+
+## 이상훈 (2019.03.14)
+
+* `https://example.com/inline-code` 는 인라인 코드로 쓴 주소
+"""
+
+
+def test_a_code_block_is_text_of_the_post_and_its_urls_are_not_links():
+    result = parse_text(CODE_POST, "code.md")
+    found = by_url(result)
+    assert set(found) == {"https://github.com/NVIDIA/DIGITS", "https://example.com/inline-code"}
+    digits = found["https://github.com/NVIDIA/DIGITS"].mentions[0]
+    # The comment inside the block is no heading: the post is still 김태영's, and what the
+    # block says is part of the post's note, its fence lines left out.
+    assert digits.contributor == "김태영" and digits.section == "김태영 (2019.03.03)"
+    assert "# For Ubuntu 14.04\nwget http://developer.download.nvidia.com" in digits.note
+    assert "```" not in digits.note and "bash" not in digits.note.split("\n")
+    [warning] = result.warnings
+    assert (warning.line, warning.message) == (
+        7,
+        "URLs inside a code block are not indexed as links",
+    )
+    inline = found["https://example.com/inline-code"].mentions[0]
+    assert inline.contributor == "이상훈"
+
+
+def test_a_fence_never_closed_is_text_and_hides_nothing_after_it():
+    text = (
+        "## 김태영 (2019.03.03)\n\n```\n* [A](https://a.example/x)\n\n"
+        "## 이상훈 (2019.03.14)\n\n* [B](https://b.example/y)\n"
+    )
+    result = parse_text(text, "open.md")
+    people = {r.url: r.mentions[0].contributor for r in result.resources}
+    assert people == {"https://a.example/x": "김태영", "https://b.example/y": "이상훈"}
+
+
+def test_a_fence_closes_only_with_as_many_of_its_own_characters():
+    text = (
+        "## 김태영\n\n* [A](https://a.example/x)\n\n````md\n```\n[in](https://in.example/z)\n"
+        "~~~~\n```\n````\n\n* [B](https://b.example/y)\n"
+    )
+    result = parse_text(text, "nested.md")
+    assert set(by_url(result)) == {"https://a.example/x", "https://b.example/y"}
+    assert len(result.warnings) == 1

@@ -167,8 +167,10 @@ def test_a_hit_says_why_it_matched(real_searcher):
     assert hit.type == "article" and hit.domain == "tykimos.github.io"
     assert hit.fetch_status == "offline"
     assert "title" in hit.matched and "note" in hit.matched and "profile" in hit.matched
-    assert hit.why.startswith("words: ")
-    assert "판별자" in hit.why and "similar meaning in the list entry" in hit.why
+    # Each word once, a compound without its parts beside it (판별, 가중 are matched too).
+    assert hit.why.startswith("words: GAN, 판별자, 가중치; ")
+    assert "similar meaning in the list entry" in hit.why
+    assert real_searcher.search("GAN gan", k=1).results[0].why.startswith("words: GAN; ")
     # The snippet is what people said about it, not the profile's header lines.
     assert hit.snippet.startswith('"여기서 하나 알 수 있는 것은')
     assert "초기 GAN에서 판별자의 가중치가" in hit.snippet  # and the nested note

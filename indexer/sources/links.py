@@ -26,10 +26,10 @@ _HTML_ANCHOR = re.compile(
     r"<a\s[^<>]*?href\s*=\s*[\"'](?P<target>[^\"'<>]*)[\"'][^<>]*>(?P<text>.*?)</a\s*>",
     re.IGNORECASE | re.DOTALL,
 )
-# A URL in plain text ends at whitespace, quotes, angle brackets or a closing
-# bracket; trailing punctuation is trimmed afterwards.
+# A URL in plain text ends at whitespace, quotes, backticks (`https://…` is inline code),
+# angle brackets or a closing bracket; trailing punctuation is trimmed afterwards.
 _BARE_URL = re.compile(
-    r"(?:https?|ftp)://[^\s<>\"'\]\[)(]+|www\.[a-z0-9-]+\.[^\s<>\"'\]\[)(]+", re.I
+    r"(?:https?|ftp)://[^\s<>\"'`\]\[)(]+|www\.[a-z0-9-]+\.[^\s<>\"'`\]\[)(]+", re.I
 )
 _TRAILING_PUNCT = ".,;:!?'\"*_~"
 _DANGEROUS_SCHEME = re.compile(r"^\s*(javascript|file|data|vbscript)\s*:", re.I)

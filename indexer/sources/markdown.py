@@ -23,7 +23,7 @@ _LIST_ITEM = re.compile(
 # heading of spaces and #s quadratic (seconds for 20 kB).
 _HEADING = re.compile(r"^ {0,3}(?P<hashes>#{1,6})(?:[ \t]+|$)(?P<text>.*)$")
 _LEVEL_ONE_HEADING = re.compile(r"^ {0,3}#(?!#)")  # the document's title, if it is the only one
-_FENCE = re.compile(r"^ {0,3}(```|~~~)")
+_FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})")
 # Possessive spaces: with `\s*\|?\s*` a line indented by n spaces took n² steps.
 _TABLE_SEPARATOR = re.compile(r"^\s*+\|?\s*+:?-+:?\s*+(\|\s*+:?-+:?\s*+)*\|?\s*+$")
 _TAG_PREFIX = re.compile(r"^\s*\[(?P<tag>[^\[\]()]{1,20})\](?=\s*(\[|<|http))")
@@ -52,6 +52,7 @@ class _Item:
     row_note: str = ""
     paragraph: bool = False  # prose lines rather than a list item or table row
     table_row: bool = False
+    code: bool = False  # a fenced block: text of the post, its URLs never links
     # Filled on first use: plain attributes, not functools.cached_property, which takes a
     # lock on each item's first read under Python 3.11 (a list has thousands of items).
     _links: list[Link] | None = field(default=None, init=False, repr=False, compare=False)
@@ -61,7 +62,7 @@ class _Item:
     def links(self) -> list[Link]:
         """Scanned once the item is complete; items are never edited after parsing."""
         if self._links is None:
-            self._links = scan_links(self.text)
+            self._links = [] if self.code else scan_links(self.text)
         return self._links
 
     def line_of(self, offset: int) -> int:
@@ -90,16 +91,20 @@ def _sections(lines: list[str], doc_title_level: int | None) -> Iterator[_Sectio
     stack: list[_Item] = []  # open list items, innermost last
     paragraph: _Item | None = None
     headings: dict[int, Heading] = {}
-    in_fence = False
     previous_blank = True
     index = 0
     while index < len(lines):
         raw = lines[index]
         number = index + 1
         index += 1
-        if _FENCE.match(raw):
-            in_fence = not in_fence
-        heading = None if in_fence else _HEADING.match(raw)
+        closing = _closing_fence(lines, index - 1)
+        if closing is not None:  # code: no headings, lists or links inside, only its text
+            code = _Item("\n".join(lines[index:closing]), number, paragraph=True, code=True)
+            section.items.append(code)
+            index = closing + 1
+            stack, paragraph, previous_blank = [], None, True
+            continue
+        heading = _HEADING.match(raw)
         if heading:
             yield section
             level = len(heading["hashes"])
@@ -116,8 +121,7 @@ def _sections(lines: list[str], doc_title_level: int | None) -> Iterator[_Sectio
             paragraph, previous_blank = None, True
             continue
         if (
-            not in_fence
-            and "|" in raw
+            "|" in raw
             and index < len(lines)
             and _TABLE_SEPARATOR.match(lines[index])
             and "-" in lines[index]
@@ -132,7 +136,7 @@ def _sections(lines: list[str], doc_title_level: int | None) -> Iterator[_Sectio
                 index += 1
             stack, paragraph, previous_blank = [], None, True
             continue
-        item_match = None if in_fence else _LIST_ITEM.match(raw)
+        item_match = _LIST_ITEM.match(raw)
         if item_match and not _TABLE_SEPARATOR.match(raw):
             item = _Item(item_match["rest"], number, _indent_width(item_match["indent"]))
             while stack and stack[-1].indent >= item.indent:
@@ -155,6 +159,26 @@ def _sections(lines: list[str], doc_title_level: int | None) -> Iterator[_Sectio
             section.items.append(paragraph)
         previous_blank = False
     yield section
+
+
+def _closing_fence(lines: list[str], at: int) -> int | None:
+    """Where the code block that line `at` opens is closed (a line of as many or more of
+    the same fence characters and nothing else), or None: not a fence, or one never closed,
+    whose line is then read as text (a stray ``` does not swallow the rest of the file)."""
+    opening = _FENCE.match(lines[at])
+    if opening is None:
+        return None
+    fence = opening["fence"]
+    for index in range(at + 1, len(lines)):
+        closing = _FENCE.match(lines[index])
+        if (
+            closing
+            and closing["fence"][0] == fence[0]
+            and len(closing["fence"]) >= len(fence)
+            and not lines[index][closing.end() :].strip()
+        ):
+            return index
+    return None
 
 
 def _table_row(cells: list[str], header: list[str], raw: str, number: int) -> _Item:
@@ -236,6 +260,12 @@ class _FileParser:
                 linked.append((item, label))
             elif _has_links(item.children):
                 self._collect(item.children, context_label(item.text) or label, prose, linked)
+            elif item.code:
+                if scan_links(item.text):
+                    self.acc.warn(
+                        self.source, item.line, "URLs inside a code block are not indexed as links"
+                    )
+                prose.append(item.text.strip())
             else:
                 self._check_syntax(item, [])
                 prose.append(_flatten(item))
