@@ -12,7 +12,6 @@ import sys
 import threading
 import unicodedata
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -325,12 +324,8 @@ def _analyse_lines(lines: list[str]) -> list[list[Term]]:
         if _HANGUL_SYLLABLE.search(line)
         for offset, chunk in _chunks(line)
     ]
-    # Kiwi (in the helper process, or on its own threads here) reads the Korean while this
-    # thread reads the Latin words: a build's lexical stage waits for the slower of the two.
-    with ThreadPoolExecutor(max_workers=1) as korean:
-        analysing = korean.submit(_MORPHOLOGY.analyse, [chunk for _, _, chunk in jobs])
-        positioned: list[list[tuple[int, Term]]] = [list(latin_terms(line)) for line in lines]
-        analysed = analysing.result()
+    analysed = _MORPHOLOGY.analyse([chunk for _, _, chunk in jobs])
+    positioned: list[list[tuple[int, Term]]] = [list(latin_terms(line)) for line in lines]
     for (index, offset, chunk), tokens in zip(jobs, analysed, strict=True):
         positioned[index].extend(_compound_terms(tokens, chunk, offset))
         for token in tokens:
