@@ -24,6 +24,7 @@ from indexer.documents import (
     field_index,
     note_doc,
     resource_doc,
+    same_pages,
     served_page,
 )
 from indexer.embed import Embedder, load_embedder
@@ -307,6 +308,7 @@ class Builder:
             docs.extend(note_doc(note) for note in parsed.notes)
             for doc in docs:
                 doc.update(evidence(doc))
+            same_pages(docs)
             report.fetch_counts = dict(
                 sorted(Counter(d["fetch_status"] for d in docs if d["kind"] == "resource").items())
             )

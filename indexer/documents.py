@@ -9,7 +9,7 @@ import re
 from indexer.chunk import Passage, page_passages, profile_passages
 from indexer.lexical import FIELDS, FieldIndex
 from indexer.query import type_words
-from indexer.resources import Note, Resource, headings
+from indexer.resources import Note, Resource, duplicate_key, headings
 from indexer.store import IndexReader
 from indexer.tokencache import TokenCache
 
@@ -89,6 +89,19 @@ def evidence(doc: dict) -> dict:
         and not doc.get("description")
     )
     return {"kinds": sorted(kinds), "thin": thin}
+
+
+def same_pages(docs: list[dict]) -> None:
+    """Record on each resource the other addresses of its page in `docs` (`same_page`: http
+    and https, www, youtu.be and watch?v=, a playlist or a start time): they stay resources
+    of their own, each with its posts, but a ranking shows the page once."""
+    pages = [duplicate_key(doc["url"]) if doc["kind"] == "resource" else "" for doc in docs]
+    addresses: dict[str, list[str]] = {}
+    for doc, page in zip(docs, pages, strict=True):
+        if page:
+            addresses.setdefault(page, []).append(doc["url"])
+    for doc, page in zip(docs, pages, strict=True):
+        doc["same_page"] = [url for url in addresses.get(page, []) if url != doc["url"]]
 
 
 def note_doc(note: Note) -> dict:

@@ -23,12 +23,10 @@ def explain(
     absent: bool,
     reader: IndexReader,
     calibration: Calibration | None,
-    also_at: list[str],
 ) -> Hit:
     """The hit of `candidate`, which holds the query's words `found` (field -> words),
     with `passages` holding (kind, text) of its best passage rows; `absent`: the query
-    names a glossary term no resource holds; `also_at`: other addresses of its page that
-    matched below it."""
+    names a glossary term no resource holds."""
     doc = reader.docs[candidate.pos]
     rows = candidate.rows
     best_kind, best_text = passages.get(rows[0], ("profile", "")) if rows else ("profile", "")
@@ -75,7 +73,7 @@ def explain(
         coverage=round(candidate.coverage, 4),
         confidence=None if confidence is None else round(confidence, 4),
         weak=confidence is not None and confidence < calibration.threshold,
-        also_at=also_at,
+        also_at=list(doc.get("same_page", ())),
     )
 
 

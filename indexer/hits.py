@@ -82,7 +82,7 @@ class Hit:
     confidence: float | None = None  # P(relevant), calibrated per model; None: not known
     weak: bool = False  # below the calibrated threshold: shown as "less related"
     link_health: str | None = None  # ok, dead, unreachable, unchecked, unfetchable (linkhealth)
-    also_at: list[str] = field(default_factory=list)  # its page's other addresses, lower
+    also_at: list[str] = field(default_factory=list)  # its page's other addresses
 
     @classmethod
     def of(

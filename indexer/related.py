@@ -21,10 +21,11 @@ def related(
     pos: int,
     by_url: dict[str, int],
     k: int,
-    page: Callable[[int], str],
+    same_page: Callable[[int], list[int]],
 ) -> list[Hit]:
     """The `k` resources most related to the one at `pos` (`by_url`: position by URL;
-    `page`: the page a position's URL names), each page once and never its own."""
+    `same_page`: the positions of a resource's page's other addresses), each page once and
+    never its own."""
     docs = reader.docs
     source = docs[pos]
     sims = reader.doc_vectors @ reader.doc_vectors[pos]
@@ -35,15 +36,16 @@ def related(
     keyword = reader.lexical.scores(topic, ranking.field_weights)
     keyword[pos] = 0.0  # its own words: it is measured with its neighbours, not above them
     fused = fuse_related(sims, keyword, related_pool(sims, keyword), ranking)
-    companions = set(source.get("companions", []))
-    together = [by_url[url] for url in companions if url in by_url]
+    listed = list(dict.fromkeys(source.get("companions", [])))  # in the order posted
+    companions = set(listed)
+    together = [by_url[url] for url in listed if url in by_url]
     posts = {(m["source"], m["section"]) for m in source["mentions"]}
     best = np.argsort(-fused, kind="stable")[: max(200, 20 * k)].tolist()
-    scored, pages = [], {page(pos)}  # the resource itself, under any of its addresses
+    scored, shown = [], {pos, *same_page(pos)}  # the resource, under any of its addresses
     for other in dict.fromkeys([*together, *best]):
-        if page(other) in pages:
+        if other in shown:
             continue
-        pages.add(page(other))
+        shown.update([other, *same_page(other)])
         doc, link = docs[other], ""
         if doc["url"] in companions or source["url"] in doc.get("companions", []):
             link = "posted together"

@@ -72,7 +72,6 @@ class Searcher:
         self.docs = reader.docs
         self._thin = np.array([bool(doc.get("thin")) for doc in self.docs], np.float32)
         self._kind_masks: dict[str, np.ndarray] = {}  # intent -> 1.0 for resources of it
-        self._pages: dict[int, str] = {}  # position -> the page its URL names, as asked for
         self._by_url = {}
         for pos, doc in enumerate(self.docs):
             if doc["url"]:
@@ -240,7 +239,7 @@ class Searcher:
             if filters.active():
                 allowed = [filters.allows(self.docs[pos]) for pos in candidates.pos[ranked]]
                 ranked = ranked[np.array(allowed, dtype=bool)]
-            kept, also_at = self._one_per_page(candidates.pos, ranked, k)
+            kept = self._one_per_page(candidates.pos, ranked, k)
             if len(kept) >= k or depth >= total:
                 break
             depth *= 4
@@ -262,7 +261,6 @@ class Searcher:
                 bool(absent),
                 self.reader,
                 self.calibration,
-                also_at.get(c.pos, []),
             )
             for rank, c in enumerate(shown, 1)
         ]
@@ -271,32 +269,23 @@ class Searcher:
             message = "no matching resources" + (" for these filters" if filters.active() else "")
         return SearchResponse(text, _ms(started), hits, message, truncated, no_close_match, absent)
 
-    def page(self, pos: int) -> str:
-        """The page the resource at `pos` links to: its addresses that name one page
-        (http/https, www, youtu.be ...) give one key; a note is a page of its own."""
-        key = self._pages.get(pos)
-        if key is None:
-            key = self._pages[pos] = duplicate_key(self.docs[pos]["url"]) or f"#{pos}"
-        return key
+    def same_page(self, pos: int) -> list[int]:
+        """The positions of the other addresses of the page the resource at `pos` links to
+        (recorded by the build: `documents.same_pages`; none in an index built before)."""
+        return [self._by_url[url] for url in self.docs[pos].get("same_page", ())]
 
-    def _one_per_page(
-        self, positions: np.ndarray, ranked: np.ndarray, k: int
-    ) -> tuple[list[int], dict[int, list[str]]]:
-        """The first `k` of `ranked` (candidate indices, best first) that link to a page no
-        better one links to, and by the position of each the other addresses of its page
-        that ranked above the last one kept: a page posted under two addresses is shown once."""
-        kept, first_of, also_at = [], {}, {}
+    def _one_per_page(self, positions: np.ndarray, ranked: np.ndarray, k: int) -> list[int]:
+        """The first `k` of `ranked` (candidate indices, best first) whose page no better one
+        links to: a page posted under several addresses is shown once, at its best."""
+        kept, shown = [], set()
         for i in ranked.tolist():
             if len(kept) == k:
                 break
             pos = int(positions[i])
-            page = self.page(pos)
-            if page in first_of:
-                also_at.setdefault(first_of[page], []).append(self.docs[pos]["url"])
-            else:
-                first_of[page] = pos
+            if pos not in shown:
                 kept.append(i)
-        return kept, also_at
+                shown.update([pos, *self.same_page(pos)])
+        return kept
 
     def _absent_terms(self, plan: QueryPlan, known: Masks) -> list[str]:
         """The glossary terms of the query that no resource holds in any of their variants:
@@ -411,7 +400,7 @@ class Searcher:
         pos = self.resolve(ref)
         if pos is None:
             raise KeyError(f"no resource with id or URL {ref!r} in the index")
-        return related(self.reader, self.ranking, pos, self._by_url, k, self.page)
+        return related(self.reader, self.ranking, pos, self._by_url, k, self.same_page)
 
 
 def _at_offset(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, offset: int) -> np.ndarray:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from chaoskit import flip_byte
-from conftest import GAN, REAL_PASSAGES, SAMPLE_LIST, SAMPLE_PASSAGES, TPU, VIDEO_LIST
+from conftest import GAN, LECTURES, REAL_PASSAGES, SAMPLE_LIST, SAMPLE_PASSAGES, TPU, VIDEO_LIST
 from fakes import FakeEmbedder
 
 from indexer.build import PROFILE_WEIGHT, Builder, FetchOutcome, NothingToIndex, fetch_pages
@@ -150,6 +150,10 @@ def test_the_real_index_was_built_offline_from_both_lists(real_index):
     assert report.fetch_counts == {"offline": 14}
     reader = IndexReader(real_index.path)
     assert reader.manifest["model"] == "use-multilingual" and reader.manifest["dimension"] == 512
+    # The lecture's three addresses are three resources, each naming the other two.
+    same = {doc["url"]: doc["same_page"] for doc in reader.docs if doc["same_page"]}
+    assert set(same) == LECTURES and all(set(v) == LECTURES - {u} for u, v in same.items())
+    assert all(doc["same_page"] == [] for doc in reader.docs if doc["kind"] == "note")
     reader.close()
 
 

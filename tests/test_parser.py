@@ -402,3 +402,32 @@ def test_a_fence_closes_only_with_as_many_of_its_own_characters():
     result = parse_text(text, "nested.md")
     assert set(by_url(result)) == {"https://a.example/x", "https://b.example/y"}
     assert len(result.warnings) == 1
+
+
+def test_a_code_block_under_a_list_item_is_that_items_note_only():
+    text = (
+        "## 김태영 (2019.03.03)\n\n"
+        "- [A](https://a.example/x) 설치 방법:\n"
+        "    ```sh\n    pip install a  # https://pypi.example/a\n    ```\n"
+        "- [B](https://b.example/y) 다른 자료\n"
+        "    - [C](https://c.example/z) 하위 자료\n"
+        "      ```\n      curl https://get.example/sh | sh\n      ```\n"
+    )
+    result = parse_text(text, "items.md")
+    notes = {url: r.mentions[0].note for url, r in by_url(result).items()}
+    assert notes == {
+        "https://a.example/x": "설치 방법\n\npip install a  # https://pypi.example/a",
+        "https://b.example/y": "다른 자료",
+        "https://c.example/z": "하위 자료\n\ncurl https://get.example/sh | sh",
+    }
+    assert [w.line for w in result.warnings] == [4, 9]
+
+
+def test_inline_code_written_with_three_backticks_opens_no_block():
+    text = (
+        "## 김태영 (2019.03.03)\n\n```pip install foo```\n\n- [A](https://a.example/x) a\n"
+        "- [B](https://b.example/y) b\n\n```\n예제\n```\n"
+    )
+    result = parse_text(text, "inline.md")
+    assert set(by_url(result)) == {"https://a.example/x", "https://b.example/y"}
+    assert result.warnings == []

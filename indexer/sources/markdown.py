@@ -23,7 +23,7 @@ _LIST_ITEM = re.compile(
 # heading of spaces and #s quadratic (seconds for 20 kB).
 _HEADING = re.compile(r"^ {0,3}(?P<hashes>#{1,6})(?:[ \t]+|$)(?P<text>.*)$")
 _LEVEL_ONE_HEADING = re.compile(r"^ {0,3}#(?!#)")  # the document's title, if it is the only one
-_FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})")
+_FENCE = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})")  # indented too: inside list items
 # Possessive spaces: with `\s*\|?\s*` a line indented by n spaces took n² steps.
 _TABLE_SEPARATOR = re.compile(r"^\s*+\|?\s*+:?-+:?\s*+(\|\s*+:?-+:?\s*+)*\|?\s*+$")
 _TAG_PREFIX = re.compile(r"^\s*\[(?P<tag>[^\[\]()]{1,20})\](?=\s*(\[|<|http))")
@@ -77,6 +77,7 @@ class _Section:
     heading: Heading
     line: int
     items: list[_Item] = field(default_factory=list)
+    code_with_urls: list[int] = field(default_factory=list)  # lines of such code blocks
 
 
 def _split_cells(row: str) -> list[str]:
@@ -91,18 +92,27 @@ def _sections(lines: list[str], doc_title_level: int | None) -> Iterator[_Sectio
     stack: list[_Item] = []  # open list items, innermost last
     paragraph: _Item | None = None
     headings: dict[int, Heading] = {}
+    closers = _fence_closers(lines)
     previous_blank = True
     index = 0
     while index < len(lines):
         raw = lines[index]
         number = index + 1
         index += 1
-        closing = _closing_fence(lines, index - 1)
+        closing = _closing_fence(lines, index - 1, closers)
         if closing is not None:  # code: no headings, lists or links inside, only its text
-            code = _Item("\n".join(lines[index:closing]), number, paragraph=True, code=True)
-            section.items.append(code)
+            indent = _indent_width(raw[: len(raw) - len(raw.lstrip())])
+            code = _Item("\n".join(lines[index:closing]), number, indent, code=True)
+            if scan_links(code.text):
+                section.code_with_urls.append(number)
             index = closing + 1
-            stack, paragraph, previous_blank = [], None, True
+            if stack and (not previous_blank or indent > stack[-1].indent):
+                stack[-1].children.append(code)  # under the list item it continues
+            else:
+                code.paragraph = True
+                section.items.append(code)
+                stack = []
+            paragraph, previous_blank = None, True
             continue
         heading = _HEADING.match(raw)
         if heading:
@@ -161,23 +171,36 @@ def _sections(lines: list[str], doc_title_level: int | None) -> Iterator[_Sectio
     yield section
 
 
-def _closing_fence(lines: list[str], at: int) -> int | None:
+def _fence_closers(lines: list[str]) -> dict[str, tuple[list[int], list[int]]]:
+    """The lines that can close a code block, by fence character: a fence and nothing else
+    (their indices, ascending, and their fences' lengths), found in one pass."""
+    closers: dict[str, tuple[list[int], list[int]]] = {"`": ([], []), "~": ([], [])}
+    for index, line in enumerate(lines):
+        fence = _FENCE.match(line)
+        if fence and not line[fence.end() :].strip():
+            at, lengths = closers[fence["fence"][0]]
+            at.append(index)
+            lengths.append(len(fence["fence"]))
+    return closers
+
+
+def _closing_fence(
+    lines: list[str], at: int, closers: dict[str, tuple[list[int], list[int]]]
+) -> int | None:
     """Where the code block that line `at` opens is closed (a line of as many or more of
-    the same fence characters and nothing else), or None: not a fence, or one never closed,
-    whose line is then read as text (a stray ``` does not swallow the rest of the file)."""
+    the same fence characters and nothing else), or None: not a fence (```` ```pip``` ````
+    is inline code: a backtick fence's words hold no backtick), or one never closed, whose
+    line is then read as text (a stray ``` does not swallow the rest of the file)."""
     opening = _FENCE.match(lines[at])
     if opening is None:
         return None
     fence = opening["fence"]
-    for index in range(at + 1, len(lines)):
-        closing = _FENCE.match(lines[index])
-        if (
-            closing
-            and closing["fence"][0] == fence[0]
-            and len(closing["fence"]) >= len(fence)
-            and not lines[index][closing.end() :].strip()
-        ):
-            return index
+    if fence[0] == "`" and "`" in lines[at][opening.end() :]:
+        return None
+    indices, lengths = closers[fence[0]]
+    for candidate in range(bisect.bisect_right(indices, at), len(indices)):
+        if lengths[candidate] >= len(fence):
+            return indices[candidate]
     return None
 
 
@@ -223,6 +246,8 @@ class _FileParser:
             self._section(section)
 
     def _section(self, section: _Section) -> None:
+        for line in section.code_with_urls:
+            self.acc.warn(self.source, line, "URLs inside a code block are not indexed as links")
         prose: list[str] = []
         linked: list[tuple[_Item, str]] = []  # items with links, and their label context
         self._collect(section.items, "", prose, linked)
@@ -260,14 +285,9 @@ class _FileParser:
                 linked.append((item, label))
             elif _has_links(item.children):
                 self._collect(item.children, context_label(item.text) or label, prose, linked)
-            elif item.code:
-                if scan_links(item.text):
-                    self.acc.warn(
-                        self.source, item.line, "URLs inside a code block are not indexed as links"
-                    )
-                prose.append(item.text.strip())
             else:
-                self._check_syntax(item, [])
+                if not item.code:  # code may well hold "](" that is no link
+                    self._check_syntax(item, [])
                 prose.append(_flatten(item))
 
     def _item(
@@ -369,8 +389,8 @@ def _has_links(items: list[_Item]) -> bool:
 
 
 def _flatten(item: _Item) -> str:
-    """An item and its descendants as plain note text."""
-    parts = [clean_inline(item.text)]
+    """An item and its descendants as plain note text (code as it is written)."""
+    parts = [item.text.strip() if item.code else clean_inline(item.text)]
     parts.extend(_flatten(child) for child in item.children)
     return "\n".join(part for part in parts if part)
 
