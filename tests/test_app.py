@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 
 import pytest
 from apprun import APP, HOSTILE, SAMPLE, build_index
-from conftest import SAMPLE_PASSAGES
+from conftest import LECTURES, SAMPLE_PASSAGES, VIDEO_LIST
 from streamlit.testing.v1 import AppTest
 
 from indexer.config import DEFAULT_MODEL
@@ -172,6 +172,20 @@ def test_switching_the_language_keeps_the_search(index):
     assert titles(app)[0] == NLP_BOOK
     assert "Why" in bodies(app, "rc-card")[0] and "찾은 이유" not in bodies(app, "rc-card")[0]
     assert app.query_params == {"q": "자연어 처리 책", "lang": "en"}
+
+
+def test_a_page_under_several_addresses_is_one_card_naming_the_others(tmp_path, monkeypatch):
+    videos = tmp_path / "videos.md"
+    videos.write_text(VIDEO_LIST, encoding="utf-8")
+    index = build_index(
+        [SAMPLE, videos], tmp_path / "index", tmp_path / "cache", load_embedder(DEFAULT_MODEL)
+    )
+    monkeypatch.setenv("RECALL_INDEX", str(index))
+    app = run_app({"q": "MIT 딥러닝 강의 영상", "lang": "en"})
+    cards = [body for body in bodies(app, "rc-card") if "njKP3FqW3Sk" in body]
+    assert len(cards) == 1  # three addresses, one card
+    assert "Also posted as" in cards[0]
+    assert all(f'href="{html.escape(url)}"' in cards[0] for url in LECTURES)
 
 
 def test_an_unknown_resource_says_so(index):
