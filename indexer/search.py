@@ -329,10 +329,16 @@ class Searcher:
         return np.max([self._kind_mask(intent) for intent in sorted(intents)], axis=0)
 
     def _kind_mask(self, intent: str) -> np.ndarray:
-        if intent not in self._kind_masks:
-            self._kind_masks[intent] = np.array(
-                [intent in doc.get("kinds", ()) for doc in self.docs], np.float32
-            )
+        if not self._kind_masks:  # every kind in one pass over the records, when first asked
+            masks: dict[str, np.ndarray] = {}
+            for pos, doc in enumerate(self.docs):
+                for kind in doc.get("kinds", ()):
+                    if kind not in masks:
+                        masks[kind] = np.zeros(len(self.docs), np.float32)
+                    masks[kind][pos] = 1.0
+            self._kind_masks = masks or {"": np.zeros(len(self.docs), np.float32)}
+        if intent not in self._kind_masks:  # a kind no resource is
+            self._kind_masks[intent] = np.zeros(len(self.docs), np.float32)
         return self._kind_masks[intent]
 
     # -------------------------------------------------------------- browsing

@@ -809,3 +809,14 @@ def test_absent_terms_are_the_glossary_terms_no_resource_holds_as_the_query_wrot
     # Named even when the glossary does not bridge the query.
     searcher.ranking = Ranking().with_options(bridge=False)
     assert searcher.search("NeRF 논문").absent_terms == ["NeRF"]
+
+
+@pytest.mark.slow
+def test_the_kind_masks_are_made_in_one_pass_and_a_kind_no_resource_is_has_none(real_searcher):
+    kinds = {kind for doc in real_searcher.docs for kind in doc.get("kinds", ())}
+    assert {"paper", "video"} <= kinds
+    for kind in kinds:
+        expected = [float(kind in doc.get("kinds", ())) for doc in real_searcher.docs]
+        assert real_searcher._kind_mask(kind).tolist() == expected
+    assert not real_searcher._kind_mask("dataset-that-nothing-is").any()
+    assert set(real_searcher._kind_masks) >= kinds  # all of them, from the first question
