@@ -123,6 +123,15 @@ def test_sample_contributors_have_no_honorific(sample):
         ("## 김철수 (2019.03.21) - 강화학습", "김철수", "2019-03-21", ["강화학습"]),
         ("## 김철수 (2019. 10.31)", "김철수", "2019-10-31", []),
         ("## Ryan Shin (2019.02.28)", "Ryan Shin", "2019-02-28", []),
+        ("## J. Kim님 (2019.01.01)", "J. Kim", "2019-01-01", []),
+        # A sentence that says 님 of someone is no contributor (dev corpus, 20_Mathematics.md).
+        (
+            "###### 1. 처음 시작은 김성훈 교수님 강의로",
+            None,
+            None,
+            ["1. 처음 시작은 김성훈 교수님 강의로"],
+        ),
+        ("## 3. 충북대 이건명 교수님 강의", None, None, ["3. 충북대 이건명 교수님 강의"]),
     ],
 )
 def test_heading_shapes(heading, contributor, date, topics):

@@ -14,6 +14,7 @@ _HONORIFIC = re.compile(r"^(?P<name>.+?)(?:님|씨)(?=$|\s|[,:)의])")
 # A whole text ending in 님/씨 is one name, even with 님 or 씨 inside it ("김씨 철수님").
 _WHOLE_HONORIFIC = re.compile(r"^(?P<name>.+)(?:님|씨)$")
 _HANGUL_NAME = re.compile(r"^[가-힣]{2,4}$")
+_NUMBERED = re.compile(r"^\s*\d{1,3}[.)]\s")  # "1. ", "3) ": a numbered step, not a name
 _LATIN_NAME = re.compile(r"^[A-Z][a-z]+(?: [A-Z][a-z]+){1,2}$")
 # Common Korean surnames: a dated heading of two to four syllables starting
 # with one of these reads as a person ("이상훈 (2019.03.14)"), other dated
@@ -145,8 +146,8 @@ def find_date(text: str) -> tuple[str | None, re.Match | None]:
 def _strip_honorific(text: str) -> tuple[str, str] | None:
     """(name, rest) when text opens with a name followed by 님/씨."""
     match = _WHOLE_HONORIFIC.match(text.strip()) or _HONORIFIC.match(text.strip())
-    if not match or len(html.unescape(match["name"])) > 20:
-        return None
+    if not match or len(html.unescape(match["name"])) > 20 or _NUMBERED.match(match["name"]):
+        return None  # "1. 처음 시작은 김성훈 교수님 …" is a numbered sentence, no one's post
     return match["name"].strip(), text.strip()[match.end() :].strip()
 
 
