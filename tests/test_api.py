@@ -100,6 +100,8 @@ def test_search_answers_as_the_cli(api, real_index, capsys, params):
             for one in value if isinstance(value, list) else [value]:
                 argv += ["-k" if name == "k" else f"--{name}", one]
     assert without_timing(answer) == without_timing(cli_json(capsys, *argv))
+    if params["q"] == "딥러닝 강의":  # the lecture's three addresses: one hit naming two
+        assert sorted(len(hit["also_at"]) for hit in answer["results"])[-1] == 2
 
 
 def test_search_as_the_markdown_list_the_app_exports(api, real_searcher):

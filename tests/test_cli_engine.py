@@ -51,6 +51,7 @@ HIT_KEYS = {
     "snippet",
     "matched",
     "why",
+    "also_at",
 }
 FIX = "recall build --full"
 COMMONMARK = MarkdownIt("commonmark")
