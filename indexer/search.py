@@ -71,7 +71,7 @@ class Searcher:
         self.calibration = load_calibration(embedder.name)
         self.docs = reader.docs
         self._thin = np.array([bool(doc.get("thin")) for doc in self.docs], np.float32)
-        self._kind_masks: dict[str, np.ndarray] = {}  # intent -> 1.0 for resources of it
+        self._kind_masks: dict[str, np.ndarray] | None = None  # kind -> 1.0 for its resources
         self._by_url = {}
         for pos, doc in enumerate(self.docs):
             if doc["url"]:
@@ -329,14 +329,13 @@ class Searcher:
         return np.max([self._kind_mask(intent) for intent in sorted(intents)], axis=0)
 
     def _kind_mask(self, intent: str) -> np.ndarray:
-        if not self._kind_masks:  # every kind in one pass over the records, when first asked
-            masks: dict[str, np.ndarray] = {}
+        if self._kind_masks is None:  # every kind in one pass over the records, when first asked
+            self._kind_masks = {}
             for pos, doc in enumerate(self.docs):
                 for kind in doc.get("kinds", ()):
-                    if kind not in masks:
-                        masks[kind] = np.zeros(len(self.docs), np.float32)
-                    masks[kind][pos] = 1.0
-            self._kind_masks = masks or {"": np.zeros(len(self.docs), np.float32)}
+                    if kind not in self._kind_masks:
+                        self._kind_masks[kind] = np.zeros(len(self.docs), np.float32)
+                    self._kind_masks[kind][pos] = 1.0
         if intent not in self._kind_masks:  # a kind no resource is
             self._kind_masks[intent] = np.zeros(len(self.docs), np.float32)
         return self._kind_masks[intent]
