@@ -67,8 +67,8 @@ HELPER_BATCH = 512  # chunks per message to the helper process
 # Recorded in index manifests: an index is only searchable with the tokenizer that built it
 # (/2: Kiwi without its proper-noun dictionaries; /3: each line analysed on its own; /4:
 # Latin words as their English stems; /5: invisible format characters taken out, not read
-# as spaces).
-TOKENIZER_NAME = "kiwipiepy-morphemes+latin-snowball/5"
+# as spaces; /6: an acronym's plural as the acronym, CNNs as CNN).
+TOKENIZER_NAME = "kiwipiepy-morphemes+latin-snowball/6"
 
 
 @dataclass(frozen=True)
@@ -267,9 +267,18 @@ LATIN_STEMMER: str | None = "english"
 _STEMMERS = threading.local()  # a Snowball stemmer is not safe to share between threads
 
 
+# Snowball keeps an acronym's plural whole ("cnns", "gpus"): CNNs and GPUs lose the "s" first,
+# as does a word of four letters or more with no vowel before its final "s" (lstms, mlps).
+_ACRONYM_PLURAL = re.compile(r"[A-Z][A-Z0-9]*[A-Z]s|[b-df-hj-np-tv-xz0-9]{3,}s")
+
+
 def latin_token(word: str) -> str:
-    """A lower-case Latin word as the index holds it."""
-    return _stem(word, LATIN_STEMMER) if LATIN_STEMMER else word
+    """A Latin word, as written or lower-cased, as the index holds it."""
+    if not LATIN_STEMMER:
+        return word.lower()
+    if _ACRONYM_PLURAL.fullmatch(word):
+        word = word[:-1]
+    return _stem(word.lower(), LATIN_STEMMER)
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -284,9 +293,9 @@ def _stem(word: str, language: str) -> str:
 
 def latin_terms(text: str) -> Iterator[tuple[int, Term]]:
     for match in _WORD.finditer(text):
-        token = match.group().lower()
-        if token not in _ENGLISH_STOPWORDS:
-            yield match.start(), Term(latin_token(token), match.group())
+        word = match.group()
+        if word.lower() not in _ENGLISH_STOPWORDS:
+            yield match.start(), Term(latin_token(word), word)
 
 
 def part_of(word: str, other: str) -> bool:
@@ -311,7 +320,7 @@ def latin_surfaces(text: str, tokens: set[str]) -> list[str]:
     for word in dict.fromkeys(_WORD.findall(text)):
         lowered = word.lower()
         could_be = lowered[0] in firsts
-        if could_be and lowered not in _ENGLISH_STOPWORDS and latin_token(lowered) in tokens:
+        if could_be and lowered not in _ENGLISH_STOPWORDS and latin_token(word) in tokens:
             found.append(word)
     return found
 

@@ -59,6 +59,12 @@ def test_latin_words_are_lowercased_stems_without_stopwords():
     assert tokenize("networks Network distilling distillation") == ["network"] * 2 + ["distil"] * 2
 
 
+def test_an_acronyms_plural_meets_the_acronym():
+    # Snowball keeps "cnns", "gpus" and "lstms" whole: they would never meet CNN, GPU, LSTM
+    assert tokenize("CNNs GPUs LSTMs lstms mlps") == ["cnn", "gpu", "lstm", "lstm", "mlp"]
+    assert tokenize("Adams classes GANs gans AWS") == tokenize("Adam class GAN gan AWS")
+
+
 def test_latin_stems_are_safe_to_make_from_many_threads():
     words = [f"learnings{i}" for i in range(2000)] + ["tutorials", "networks"] * 500
     with ThreadPoolExecutor(8) as pool:

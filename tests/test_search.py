@@ -499,6 +499,10 @@ def test_other_forms_of_an_english_word_match_by_their_stem(real_searcher):
     assert hits[0].why.startswith("words: predicting, time, series, networks")
     assert "Prediction" in hits[0].terms and {"Network", "Networks"} & set(hits[0].terms)
     assert hits[0].terms[:4] == ["predicting", "time", "series", "networks"]  # asked first
+    # an acronym's plural finds the acronym: the lists write "LSTM"
+    hits = real_searcher.search("LSTMs", mode="lexical").results
+    assert hits and {hit.url for hit in hits} <= {LSTM_ARTICLE, LSTM_REPO, LSTM_VIDEO}
+    assert "LSTM" in hits[0].terms
 
 
 @pytest.mark.slow
