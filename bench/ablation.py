@@ -263,7 +263,8 @@ def sampling_error(results: dict, half: str) -> str:
     return "; ".join(parts)
 
 
-def confidence_lines(results: dict, half: str) -> list[str]:
+def confidence_lines(results: dict, half: str, prefix: str = "") -> list[str]:
+    """A confidence row for each scenario but the collection, its set named after `prefix`."""
     lines = []
     for name, result in results.items():
         summary = result.get("halves", {}).get(half, {}).get("confidence")
@@ -271,7 +272,7 @@ def confidence_lines(results: dict, half: str) -> list[str]:
             continue
         told, strong = summary["no_close_match_share"], summary["first_relevant_not_weak_share"]
         unanswerable, judged = summary["unanswerable"], summary["answerable_judged"]
-        lines.append(_confidence_row(name, unanswerable, told, judged, strong))
+        lines.append(_confidence_row(prefix + name, unanswerable, told, judged, strong))
     return lines
 
 
@@ -307,7 +308,8 @@ def section(
         "lists, and both together (*collection*: the sample list's queries inside the whole dev "
         "corpus, with `rel_collection` answers counted). Queries split once by a hash of their "
         "id into a tuning half and a report half (`split` in bench/data/*.json); every weight "
-        "and threshold was chosen on the tuning half. Answerable queries per scenario: "
+        "and threshold was chosen on the tuning half. A third set, held out, came later (below). "
+        "Answerable queries per scenario, all three together: "
         + ", ".join(f"{name} {n}" for name, n in counts.items())
         + ". Each change is added to the rows above it; a row marked (not kept) was tried on "
         "top of the rows above it and dropped; the last kept row is Recall's default. A change "
@@ -328,6 +330,14 @@ def section(
         "",
         markdown(steps, "tune"),
         "",
+        "**Held-out set** (`split` = `fresh`, written on 2026-12-03, after every setting "
+        "above was chosen, by a helper who read only the lists and never saw Recall's answers "
+        "or the other queries; nothing was chosen on it and no other figure here counts it):",
+        "",
+        markdown(steps, "fresh"),
+        "",
+        f"The default on it: {sampling_error(final, 'fresh')}.",
+        "",
         "Confidence of the default on the report half (weak = calibrated P(relevant) below the "
         "threshold; `no_close_match` = every hit weak). The sub-collections are random draws "
         "of the adioshun lists' files, collections of other sizes that nothing was tuned on: "
@@ -340,6 +350,7 @@ def section(
         "|---|---|---|---|---|",
         *confidence_lines(final, "report"),
         *subsets,
+        *confidence_lines(final, "fresh", "held-out: "),
         "",
         "MRR@10 in the same sub-collections, each size's draws pooled (every answerable query "
         "of every draw counted once), report half (tuning half in brackets): the default "
