@@ -440,3 +440,73 @@ def test_inline_code_written_with_three_backticks_opens_no_block():
     result = parse_text(text, "inline.md")
     assert set(by_url(result)) == {"https://a.example/x", "https://b.example/y"}
     assert result.warnings == []
+
+
+REFERENCE_POST = """## 이상훈 (2019.03.14)
+
+* [ResNet][resnet] 잔차 연결
+* [BERT] 사전학습 언어모델, [논문] 태그는 텍스트
+* [Deep  Learning][] 책, `[resnet]` 은 코드
+* ![구조도][img]
+
+## 김태영 (2019.03.15)
+
+```
+[bert]: https://in-code.example/x
+```
+
+[ResNet]: <https://arxiv.org/abs/1512.03385> "Deep Residual Learning"
+[bert]: https://arxiv.org/abs/1810.04805
+[deep learning]: http://www.deeplearningbook.org/
+[img]: https://example.com/diagram.png
+[resnet]: https://later.example/ignored
+[참고]: 위키
+"""
+
+
+def test_reference_links_are_the_links_of_the_items_that_use_them():
+    found = by_url(parse_text(REFERENCE_POST, "refs.md"))
+    resnet = found["https://arxiv.org/abs/1512.03385"]
+    # [text][label], [label] alone and [label][] each link to their label's first definition
+    # (labels match without case or runs of spaces): the item's own words are its note
+    assert (resnet.title, resnet.mentions[0].note, resnet.mentions[0].line) == (
+        "ResNet",
+        "잔차 연결",
+        3,
+    )
+    bert = found["https://arxiv.org/abs/1810.04805"].mentions[0]
+    assert bert.note == "사전학습 언어모델, [논문] 태그는 텍스트"  # an undefined [label] is text
+    book = found["http://www.deeplearningbook.org/"]
+    assert book.title == "Deep Learning" and book.mentions[0].note == "책, [resnet] 은 코드"
+    assert found["https://example.com/diagram.png"].title == "구조도"
+    # a definition inside a code block is code; "[참고]: 위키" defines nothing; a label's
+    # later definition is a link of its own
+    assert "https://in-code.example/x" not in found and not any("위키" in url for url in found)
+    assert found["https://later.example/ignored"].mentions[0].contributor == "김태영"
+    # nothing of the definitions leaks into the post's notes
+    notes = [m.note for r in found.values() for m in r.mentions if m.contributor == "이상훈"]
+    assert len(notes) == 4 and not any("]:" in note or "[ResNet]" in note for note in notes)
+
+
+def test_a_definition_no_reference_uses_is_still_a_resource():
+    text = (
+        "# Links\n\n[a]: https://a.example/page 'A Page'\n[b]: https://b.example/x\n"
+        "[1]: https://c.example/y\n[b]: https://b2.example/z\n"
+    )
+    found = by_url(parse_text(text, "unused.md"))
+    assert {url: r.title for url, r in found.items()} == {
+        "https://a.example/page": "A Page",
+        "https://b.example/x": "b",
+        "https://c.example/y": "https://c.example/y",  # "[1]" names nothing: the page will
+        "https://b2.example/z": "b",  # a label's later definition loses nothing either
+    }
+    assert found["https://c.example/y"].title_is_placeholder
+    assert [r.mentions[0].line for r in found.values()] == [3, 4, 5, 6]
+
+
+def test_an_html_image_is_a_link_titled_by_its_alt_text():
+    text = '* <img src="https://example.com/x.png" alt="구조도"> 그림\n* <IMG SRC="https://e.com/y.png">\n'
+    found = by_url(parse_text(text, "img.md"))
+    assert found["https://example.com/x.png"].title == "구조도"
+    assert found["https://example.com/x.png"].mentions[0].note == "그림"
+    assert found["https://e.com/y.png"].title_is_placeholder  # no alt text: the URL stands in

@@ -22,6 +22,9 @@ _MD_LINK = re.compile(
 )
 _ANCHOR_CLOSE = re.compile(r"</a\s*>", re.IGNORECASE)
 _AUTOLINK = re.compile(r"<(?P<target>[a-zA-Z][a-zA-Z0-9+.-]*:[^<>\s]+)>")
+# <img src="…" alt="…">, as ![alt](src) is: its text the alt text, when it has one.
+_HTML_IMAGE = re.compile(r"<img\s[^<>]*?\bsrc\s*=\s*[\"'](?P<target>[^\"'<>]*)[\"'][^<>]*>", re.I)
+_ALT = re.compile(r"\balt\s*=\s*[\"'](?P<alt>[^\"'<>]*)[\"']", re.I)
 _HTML_ANCHOR = re.compile(
     r"<a\s[^<>]*?href\s*=\s*[\"'](?P<target>[^\"'<>]*)[\"'][^<>]*>(?P<text>.*?)</a\s*>",
     re.IGNORECASE | re.DOTALL,
@@ -112,15 +115,20 @@ def scan_links(text: str) -> list[Link]:
             target = "http://" + target
         links.append(Link(match.start(), match.end(), match["text"], target, bool(match["image"])))
     masked = mask_spans(text, [(link.start, link.end) for link in links])
-    if "<" in masked:  # HTML anchors and autolinks both open with one
-        for pattern in (_HTML_ANCHOR, _AUTOLINK):
+    if "<" in masked:  # HTML anchors, images and autolinks all open with one
+        for pattern in (_HTML_ANCHOR, _HTML_IMAGE, _AUTOLINK):
             found = []
             end = _last_anchor_close(masked) if pattern is _HTML_ANCHOR else len(masked)
             for match in pattern.finditer(masked, 0, end):
                 if not match["target"].strip():
                     continue
-                text_part = match.groupdict().get("text") or match["target"]
-                found.append(Link(match.start(), match.end(), text_part, match["target"].strip()))
+                text = match.groupdict().get("text")
+                image = pattern is _HTML_IMAGE
+                if image:
+                    alt = _ALT.search(match.group())
+                    text = alt["alt"].strip() if alt else ""
+                target = match["target"].strip()
+                found.append(Link(match.start(), match.end(), text or target, target, image))
             masked = mask_spans(masked, [(link.start, link.end) for link in found])
             links.extend(found)
     if "://" in masked or "www." in masked.lower():  # one of them is in every bare URL

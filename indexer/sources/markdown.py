@@ -31,6 +31,19 @@ _INLINE_CONTRIBUTOR = re.compile(r"^\s*(?P<name>[^\s:：]{1,20}?)\s*(님|씨)\s*
 _COLUMN_GAP = re.compile(r"\t+|\s{3,}")
 _NUMERIC_CELL = re.compile(r"[\d\s.,~-]+")  # a table cell of numbers, dates or ranges
 _BROKEN_BARE_LINK = re.compile(r"\]\s*https?://")  # "[text] https://…": no parentheses
+# A link reference definition (CommonMark): "[label]: url", the url maybe in <>, maybe a
+# title after it (a url: not "[참고]: 위키"); and a reference to one: [text][label],
+# [label][] or [label] alone (no "(" or ":" after it: that is an inline link or a definition).
+_DEFINITION = re.compile(
+    r"[ \t]*\[(?P<label>[^\[\]\n]{1,999})\]:[ \t]*"
+    r"(?:<(?P<bracketed>[^<>\n]+)>|(?P<url>(?:[a-zA-Z][a-zA-Z0-9+.-]*:|www\.|\.{0,2}/|#)\S*))"
+    r"(?:[ \t]+(?P<title>\"[^\"\n]*\"|'[^'\n]*'|\([^()\n]*\)))?[ \t]*"
+)
+_REFERENCE = re.compile(
+    r"(?P<image>!?)\[(?P<text>(?:[^\[\]\n]++|\[[^\[\]\n]*+\])*+)\]"
+    r"(?:\[(?P<label>[^\[\]\n]*+)\])?(?![(:])"
+)
+_CODE_SPAN = re.compile(r"(`+)[^`]+?\1")  # `[x]` is code, no reference
 # Bullets nested deeper than this join the deepest level: the item tree is walked
 # recursively, and a list indented 1,000 levels deep must not exhaust the stack.
 MAX_NESTING = 100
@@ -204,6 +217,72 @@ def _closing_fence(
     return None
 
 
+def _outside_code(lines: list[str]) -> Iterator[int]:
+    """The indices of the lines that are not in a fenced code block."""
+    closers = _fence_closers(lines)
+    index = 0
+    while index < len(lines):
+        closing = _closing_fence(lines, index, closers)
+        if closing is not None:
+            index = closing + 1
+            continue
+        yield index
+        index += 1
+
+
+def _label_key(label: str) -> str:
+    return " ".join(label.split()).casefold()  # [Deep  Learning] is [deep learning]
+
+
+def _resolve_references(lines: list[str]) -> list[str]:
+    """Reference links written as inline ones: [text][label] -> [text](<url>) where a line
+    "[label]: url" defines the label (the first definition wins). A definition used by a
+    reference becomes a blank line; any other (unused, or a label's later one) becomes a
+    link titled by its title or its label. An undefined [label] ("[논문]") stays text. Line
+    numbers do not move."""
+    prose = list(_outside_code(lines))
+    written = []  # every definition: (line index, key, label, url, title)
+    for index in prose:
+        found = _DEFINITION.fullmatch(lines[index])
+        if found:
+            url = found["bracketed"] or found["url"]
+            title = (found["title"] or "")[1:-1].strip()
+            written.append((index, _label_key(found["label"]), found["label"], url, title))
+    if not written:
+        return lines
+    definitions: dict[str, tuple[int, str]] = {}  # key -> (line index, url)
+    for index, key, _, url, _ in written:
+        definitions.setdefault(key, (index, url))
+    used: set[str] = set()
+
+    def inline(reference: re.Match) -> str:
+        key = _label_key(reference["label"] or reference["text"])
+        if key not in definitions:
+            return reference.group()
+        used.add(key)
+        return f"{reference['image']}[{reference['text']}](<{definitions[key][1]}>)"
+
+    def outside_code_spans(line: str) -> str:
+        parts, position = [], 0
+        for span in _CODE_SPAN.finditer(line):
+            parts += [_REFERENCE.sub(inline, line[position : span.start()]), span.group()]
+            position = span.end()
+        return "".join([*parts, _REFERENCE.sub(inline, line[position:])])
+
+    resolved = list(lines)
+    at = {index for index, *_ in written}
+    for index in prose:
+        if index not in at and "[" in lines[index]:
+            resolved[index] = outside_code_spans(lines[index])
+    for index, key, label, url, title in written:
+        if key in used and definitions[key][0] == index:
+            resolved[index] = ""
+        else:  # unused, or a later one of a label; "[1]: url" names nothing: its page will
+            named = title or label
+            resolved[index] = f"[{named}](<{url}>)" if any(map(str.isalpha, named)) else f"<{url}>"
+    return resolved
+
+
 def _table_row(cells: list[str], header: list[str], raw: str, number: int) -> _Item:
     context, note_parts = [], []
     for position, cell in enumerate(cells):
@@ -240,6 +319,8 @@ class _FileParser:
         # Markdown's line endings only: str.splitlines would also break a line at a form
         # feed, U+0085 or U+2028 inside a link's text, and cut the link in two.
         lines = _LINE_END.split(text.removesuffix("\n").removesuffix("\r"))
+        if "]:" in text:
+            lines = _resolve_references(lines)
         h1_lines = [line for line in lines if _LEVEL_ONE_HEADING.match(line)]
         doc_title_level = 1 if len(h1_lines) == 1 and lines and lines[0] == h1_lines[0] else None
         for section in _sections(lines, doc_title_level):
