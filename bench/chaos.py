@@ -447,8 +447,9 @@ def render(results: dict, quick: bool, command: str) -> str:
         ),
         "",
         f"Hostile list lines (`parse_text`, one line of {results['hostile_lists']['sizes'][1]:,} "
-        "characters; growth is the time against a line four times shorter, about 4 when "
-        f"linear): worst {worst_line['seconds']} s ({worst_line['line']}), largest growth "
+        "characters, or a file of many lines of one block; growth is the time against a line "
+        f"or file four times shorter, about 4 when linear): worst {worst_line['seconds']} s "
+        f"({worst_line['line']}), largest growth "
         f"{max(r['growth'] or 0 for r in lists)}. A list nested "
         f"{results['hostile_lists']['deep_expected']:,} bullets deep kept "
         f"{results['hostile_lists']['deep_links']:,} of "

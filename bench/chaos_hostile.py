@@ -143,6 +143,15 @@ LIST_UNITS = {
     "honorifics": "이름님: ",
 }
 LIST_PREFIXES = {"bullet": "* ", "heading": "## ", "table cell": "| a | b |\n|---|---|\n| "}
+# Files of many short lines, each shape one block the parser builds up line by line.
+LIST_FILES = {
+    "one paragraph": lambda n: "word\n" * n,
+    "one list item continued": lambda n: "* [t](http://e.com/x)\n" + "more\n" * n,
+    "setext headings": lambda n: "Title\n---\n* [t](http://e.com/x)\n" * (n // 3),
+    "reference links": lambda n: "".join(
+        f"[l{i}]: http://e.com/{i}\n[t][l{i}]\n" for i in range(n // 2)
+    ),
+}
 
 
 def run_hostile_lists(quick: bool, log) -> dict:
@@ -161,6 +170,17 @@ def run_hostile_lists(quick: bool, log) -> dict:
             ratio = seconds[1] / max(seconds[0], 1e-4)
             rows.append({"line": f"{prefix_name}: {unit_name}", "chars": sizes[1]})
             rows[-1] |= {"seconds": round(seconds[1], 3), "growth": round(ratio, 1)}
+    lines = (5_000, 20_000) if quick else (25_000, 100_000)
+    for name, make in LIST_FILES.items():
+        seconds = []
+        for count in lines:
+            text = make(count)
+            clock = time.perf_counter()
+            parse_text(text, "hostile.md")
+            seconds.append(time.perf_counter() - clock)
+        ratio = seconds[1] / max(seconds[0], 1e-4)
+        rows.append({"line": f"{lines[1]:,} lines: {name}", "chars": len(text)})
+        rows[-1] |= {"seconds": round(seconds[1], 3), "growth": round(ratio, 1)}
     depth = 5000
     deep = "\n".join(f"{' ' * level}* [l{level}](http://e.com/{level})" for level in range(depth))
     clock = time.perf_counter()

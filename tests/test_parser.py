@@ -504,6 +504,50 @@ def test_a_definition_no_reference_uses_is_still_a_resource():
     assert [r.mentions[0].line for r in found.values()] == [3, 4, 5, 6]
 
 
+SETEXT_LIST = """---
+title: 딥러닝 자료
+---
+Deep Learning Resources
+=======================
+
+Computer Vision
+---------------
+
+* [YOLO](https://pjreddie.com/darknet/yolo/) 실시간 객체 검출
+* [SSD](https://arxiv.org/abs/1512.02325)
+---
+* [GloVe](https://nlp.stanford.edu/projects/glove/)
+
+Natural Language
+Processing
+----
+
+* * *
+
+```
+not a heading
+---
+```
+* [BERT](https://arxiv.org/abs/1810.04805) 사전학습
+"""
+
+
+def test_setext_headings_are_sections_and_thematic_breaks_say_nothing():
+    result = parse_text(SETEXT_LIST, "setext.md")
+    sections = {r.title: (r.mentions[0].section, r.mentions[0].line) for r in result.resources}
+    # the only level-1 heading, first after the front matter, is the document's title
+    assert sections == {
+        "YOLO": ("Computer Vision", 10),
+        "SSD": ("Computer Vision", 11),
+        "GloVe": ("Computer Vision", 13),  # "---" under a list item is a break, no heading
+        "BERT": ("Natural Language Processing", 25),  # a heading of two lines
+    }
+    notes = {r.title: r.mentions[0].note for r in result.resources}
+    assert notes["YOLO"] == "실시간 객체 검출" and notes["GloVe"] == ""
+    assert notes["BERT"] == "사전학습\n\nnot a heading\n---"  # code keeps its "---"
+    assert result.warnings == [] and result.notes == []  # the front matter is no note
+
+
 def test_an_html_image_is_a_link_titled_by_its_alt_text():
     text = '* <img src="https://example.com/x.png" alt="구조도"> 그림\n* <IMG SRC="https://e.com/y.png">\n'
     found = by_url(parse_text(text, "img.md"))

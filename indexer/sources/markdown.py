@@ -44,6 +44,11 @@ _REFERENCE = re.compile(
     r"(?:\[(?P<label>[^\[\]\n]*+)\])?(?![(:])"
 )
 _CODE_SPAN = re.compile(r"(`+)[^`]+?\1")  # `[x]` is code, no reference
+# "Title" over a line of = (level 1) or - (level 2) is a heading; ***, --- or ___ on a line
+# of their own (spaces between allowed) are a thematic break, which separates and says nothing.
+_SETEXT_UNDERLINE = re.compile(r" {0,3}(?P<rule>=+|-{2,})[ \t]*")
+_THEMATIC_BREAK = re.compile(r" {0,3}(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,})")
+_FRONT_MATTER_LINES = 200  # a "---" first line closed within these is YAML front matter
 # Bullets nested deeper than this join the deepest level: the item tree is walked
 # recursively, and a list indented 1,000 levels deep must not exhaust the stack.
 MAX_NESTING = 100
@@ -66,10 +71,21 @@ class _Item:
     paragraph: bool = False  # prose lines rather than a list item or table row
     table_row: bool = False
     code: bool = False  # a fenced block: text of the post, its URLs never links
+    # Lines that continue the text, joined by finish(): += on a paragraph of a million lines
+    # copied it a million times (minutes).
+    more: list[str] = field(default_factory=list, repr=False, compare=False)
     # Filled on first use: plain attributes, not functools.cached_property, which takes a
     # lock on each item's first read under Python 3.11 (a list has thousands of items).
     _links: list[Link] | None = field(default=None, init=False, repr=False, compare=False)
     _newlines: list[int] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def finish(self) -> None:
+        """Join the continuation lines to the text, in this item and under it."""
+        if self.more:
+            self.text = "\n".join([self.text, *self.more])
+            self.more = []
+        for child in self.children:
+            child.finish()
 
     @property
     def links(self) -> list[Link]:
@@ -91,6 +107,11 @@ class _Section:
     line: int
     items: list[_Item] = field(default_factory=list)
     code_with_urls: list[int] = field(default_factory=list)  # lines of such code blocks
+
+    def finished(self) -> _Section:
+        for item in self.items:
+            item.finish()
+        return self
 
 
 def _split_cells(row: str) -> list[str]:
@@ -129,7 +150,7 @@ def _sections(lines: list[str], doc_title_level: int | None) -> Iterator[_Sectio
             continue
         heading = _HEADING.match(raw)
         if heading:
-            yield section
+            yield section.finished()
             level = len(heading["hashes"])
             heading_text = heading["text"].rstrip(" \t#")
             headings = {lvl: h for lvl, h in headings.items() if lvl < level}
@@ -173,15 +194,15 @@ def _sections(lines: list[str], doc_title_level: int | None) -> Iterator[_Sectio
         indent = _indent_width(raw[: len(raw) - len(raw.lstrip())])
         if stack and (not previous_blank or indent > stack[-1].indent):
             # continuation of the innermost open list item (lazy or indented)
-            stack[-1].text += "\n" + raw.strip()
+            stack[-1].more.append(raw.strip())
         elif paragraph is not None:
-            paragraph.text += "\n" + raw.strip()
+            paragraph.more.append(raw.strip())
         else:
             stack = []
             paragraph = _Item(raw.strip(), number, paragraph=True)
             section.items.append(paragraph)
         previous_blank = False
-    yield section
+    yield section.finished()
 
 
 def _fence_closers(lines: list[str]) -> dict[str, tuple[list[int], list[int]]]:
@@ -228,6 +249,56 @@ def _outside_code(lines: list[str]) -> Iterator[int]:
             continue
         yield index
         index += 1
+
+
+def _front_matter_end(lines: list[str]) -> int:
+    """How many lines YAML front matter ("---" ... "---" or "...") takes at the top: 0 if none."""
+    if not lines or lines[0].rstrip() != "---":
+        return 0
+    for index in range(1, min(len(lines), _FRONT_MATTER_LINES)):
+        if lines[index].rstrip() in ("---", "..."):
+            return index + 1
+    return 0
+
+
+def _paragraph_line(line: str) -> bool:
+    """Whether `line` can be a line of a paragraph: text, not another block's opening."""
+    return bool(
+        line.strip()
+        and _indent_width(line[: len(line) - len(line.lstrip())]) < 4
+        and not line.lstrip().startswith((">", "|"))
+        and not _LIST_ITEM.match(line)
+        and not _HEADING.match(line)
+        and not _FENCE.match(line)
+        and not _SETEXT_UNDERLINE.fullmatch(line)
+        and not _THEMATIC_BREAK.fullmatch(line)
+    )
+
+
+def _setext_headings(lines: list[str]) -> list[str]:
+    """Setext headings written as ATX ones (a paragraph over "===" is "# paragraph", over
+    "---" "## paragraph"), thematic breaks and YAML front matter as blank lines, outside code.
+    A paragraph that continues a list item or a quote is no heading: its "---" is a break.
+    Line numbers do not move."""
+    top = _front_matter_end(lines)
+    outside = {index for index in _outside_code(lines) if index >= top}
+    resolved = [""] * top + lines[top:]  # front matter is a site's settings, not a list's text
+    for index in sorted(outside):
+        underline = _SETEXT_UNDERLINE.fullmatch(lines[index])
+        if underline:
+            start = index
+            while start - 1 in outside and _paragraph_line(lines[start - 1]):
+                start -= 1
+            before = lines[start - 1] if start - 1 in outside else ""  # code ends a block
+            opens = start == top or not before.strip() or bool(_HEADING.match(before))
+            if start < index and (opens or _THEMATIC_BREAK.fullmatch(before)):
+                level = "#" if underline["rule"][0] == "=" else "##"
+                text = " ".join(line.strip() for line in lines[start:index])
+                resolved[start : index + 1] = [f"{level} {text}", *[""] * (index - start)]
+                continue
+        if _THEMATIC_BREAK.fullmatch(lines[index]):
+            resolved[index] = ""
+    return resolved
 
 
 def _label_key(label: str) -> str:
@@ -321,6 +392,8 @@ class _FileParser:
         lines = _LINE_END.split(text.removesuffix("\n").removesuffix("\r"))
         if "]:" in text:
             lines = _resolve_references(lines)
+        if "--" in text or "==" in text or "**" in text or "__" in text or "* *" in text:
+            lines = _setext_headings(lines)
         h1_lines = [line for line in lines if _LEVEL_ONE_HEADING.match(line)]
         doc_title_level = 1 if len(h1_lines) == 1 and lines and lines[0] == h1_lines[0] else None
         for section in _sections(lines, doc_title_level):
