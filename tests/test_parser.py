@@ -548,6 +548,26 @@ def test_setext_headings_are_sections_and_thematic_breaks_say_nothing():
     assert result.warnings == [] and result.notes == []  # the front matter is no note
 
 
+def test_a_linked_image_is_its_link_named_by_the_alt_text():
+    notebook = "https://colab.research.google.com/github/keras-team/keras-io/blob/master/x.ipynb"
+    text = (
+        "## 노트북\n\n"
+        "* Keras 튜토리얼 노트북 [![Open In Colab](https://colab.research.google.com/assets/"
+        f"colab-badge.svg)]({notebook})\n"
+        "* [![YOLO demo](https://img.youtube.com/vi/MPU2HistivI/0.jpg)]"
+        "(https://www.youtube.com/watch?v=MPU2HistivI) 데모 영상\n"
+        '* [<img src="https://e.com/icon.png" alt="Keras"> docs](https://keras.io/)\n'
+    )
+    result = parse_text(text, "badges.md")
+    # the badge and the thumbnail are decoration: the links are the resources
+    assert {r.url: r.title for r in result.resources} == {
+        notebook: "Keras 튜토리얼 노트북 (Open In Colab)",  # a badge's words name nothing
+        "https://www.youtube.com/watch?v=MPU2HistivI": "YOLO demo",
+        "https://keras.io/": "Keras docs",
+    }
+    assert all(not r.companions for r in result.resources) and result.warnings == []
+
+
 def test_an_html_image_is_a_link_titled_by_its_alt_text():
     text = '* <img src="https://example.com/x.png" alt="구조도"> 그림\n* <IMG SRC="https://e.com/y.png">\n'
     found = by_url(parse_text(text, "img.md"))

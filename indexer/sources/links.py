@@ -96,24 +96,41 @@ def _last_anchor_close(text: str) -> int:
     return end
 
 
+def _with_alt_texts(text: str, images: list[Link]) -> str:
+    """`text` with each of its images written as its alt text (none where it has none)."""
+    parts, position = [], 0
+    for image in images:
+        alt = "" if image.text == image.url else image.text
+        parts += [text[position : image.start], alt]
+        position = image.end
+    return " ".join("".join([*parts, text[position:]]).split())
+
+
 def scan_links(text: str) -> list[Link]:
     """Every link in a piece of markdown, in order, without overlaps."""
     links: list[Link] = []
     for match in _MD_LINK.finditer(text):
-        if "](" in match["text"]:
-            # Links cannot hold links: the inner one wins, the outer brackets are text.
-            inner_start = match.start("text")
-            for inner in scan_links(match["text"]):
-                inner.start += inner_start
-                inner.end += inner_start
-                links.append(inner)
-            continue
+        link_text = match["text"]
+        if "](" in link_text or "<img" in link_text.lower():
+            inner = scan_links(link_text)
+            if inner and all(link.image for link in inner):
+                # A linked image (a badge, a video's thumbnail): the link is the resource,
+                # named by the image's alt text; the picture is decoration.
+                link_text = _with_alt_texts(link_text, inner)
+            elif "](" in link_text:
+                # Links cannot hold links: the inner one wins, the outer brackets are text.
+                inner_start = match.start("text")
+                for link in inner:
+                    link.start += inner_start
+                    link.end += inner_start
+                    links.append(link)
+                continue
         target = _clean_target(match["target"])
         if not target:
             continue
         if target.lower().startswith("www."):
             target = "http://" + target
-        links.append(Link(match.start(), match.end(), match["text"], target, bool(match["image"])))
+        links.append(Link(match.start(), match.end(), link_text, target, bool(match["image"])))
     masked = mask_spans(text, [(link.start, link.end) for link in links])
     if "<" in masked:  # HTML anchors, images and autolinks all open with one
         for pattern in (_HTML_ANCHOR, _HTML_IMAGE, _AUTOLINK):
@@ -228,6 +245,8 @@ _GENERIC_WORDS = {
     "talk",
     "kr",
     "en",
+    "colab",  # badges: [![Open In Colab](badge.svg)](notebook)
+    "open in colab",
 }
 _CONNECTIVES = {"and", "or", "&", "vs", "및", "그리고", "또는"}
 _SHORT_TITLE_CHARS = 15
