@@ -568,6 +568,26 @@ def test_a_linked_image_is_its_link_named_by_the_alt_text():
     assert all(not r.companions for r in result.resources) and result.warnings == []
 
 
+def test_a_block_quote_is_read_as_what_it_quotes():
+    text = (
+        "## 김태영 (2019.03.03)\n\n"
+        "> * [A](https://a.example/x) 첫째\n"
+        ">   > 인용 속 인용\n"
+        ">\n"
+        "> ```\n> pip install https://c.example/pkg\n> ```\n"
+    )
+    result = parse_text(text, "quote.md")
+    # a quoted list is a list, a quoted fence a code block: the notes hold no ">"
+    [only] = result.resources
+    assert (only.url, only.mentions[0].note) == (
+        "https://a.example/x",
+        "첫째\n인용 속 인용\n\npip install https://c.example/pkg",
+    )
+    assert [(w.line, w.message) for w in result.warnings] == [
+        (6, "URLs inside a code block are not indexed as links")
+    ]
+
+
 def test_an_html_image_is_a_link_titled_by_its_alt_text():
     text = '* <img src="https://example.com/x.png" alt="구조도"> 그림\n* <IMG SRC="https://e.com/y.png">\n'
     found = by_url(parse_text(text, "img.md"))

@@ -49,6 +49,7 @@ _CODE_SPAN = re.compile(r"(`+)[^`]+?\1")  # `[x]` is code, no reference
 _SETEXT_UNDERLINE = re.compile(r" {0,3}(?P<rule>=+|-{2,})[ \t]*")
 _THEMATIC_BREAK = re.compile(r" {0,3}(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,})")
 _FRONT_MATTER_LINES = 200  # a "---" first line closed within these is YAML front matter
+_QUOTE_MARKERS = re.compile(r"(?: {0,3}>[ \t]?)+")  # "> " of a block quote, "> > " nested
 # Bullets nested deeper than this join the deepest level: the item tree is walked
 # recursively, and a list indented 1,000 levels deep must not exhaust the stack.
 MAX_NESTING = 100
@@ -266,7 +267,7 @@ def _paragraph_line(line: str) -> bool:
     return bool(
         line.strip()
         and _indent_width(line[: len(line) - len(line.lstrip())]) < 4
-        and not line.lstrip().startswith((">", "|"))
+        and not line.lstrip().startswith("|")
         and not _LIST_ITEM.match(line)
         and not _HEADING.match(line)
         and not _FENCE.match(line)
@@ -298,6 +299,18 @@ def _setext_headings(lines: list[str]) -> list[str]:
                 continue
         if _THEMATIC_BREAK.fullmatch(lines[index]):
             resolved[index] = ""
+    return resolved
+
+
+def _unquoted(lines: list[str]) -> list[str]:
+    """Block quotes read as what they quote: each line outside code without its ">"
+    markers, so that a quoted list is a list and a quoted fence a code block. Line numbers
+    do not move."""
+    resolved = list(lines)
+    for index in _outside_code(lines):
+        marker = _QUOTE_MARKERS.match(lines[index])
+        if marker:
+            resolved[index] = lines[index][marker.end() :]
     return resolved
 
 
@@ -390,6 +403,8 @@ class _FileParser:
         # Markdown's line endings only: str.splitlines would also break a line at a form
         # feed, U+0085 or U+2028 inside a link's text, and cut the link in two.
         lines = _LINE_END.split(text.removesuffix("\n").removesuffix("\r"))
+        if ">" in text:
+            lines = _unquoted(lines)
         if "]:" in text:
             lines = _resolve_references(lines)
         if "--" in text or "==" in text or "**" in text or "__" in text or "* *" in text:
