@@ -546,6 +546,10 @@ def test_setext_headings_are_sections_and_thematic_breaks_say_nothing():
     assert notes["YOLO"] == "실시간 객체 검출" and notes["GloVe"] == ""
     assert notes["BERT"] == "사전학습\n\nnot a heading\n---"  # code keeps its "---"
     assert result.warnings == [] and result.notes == []  # the front matter is no note
+    # "---" first and later is front matter only when all between is YAML (found by
+    # hypothesis: the link between them was lost)
+    between = parse_text("---\n[t](http://a.example/x)\n---\n", "breaks.md")
+    assert [r.url for r in between.resources] == ["http://a.example/x"]
 
 
 def test_a_linked_image_is_its_link_named_by_the_alt_text():
@@ -586,6 +590,22 @@ def test_a_block_quote_is_read_as_what_it_quotes():
     assert [(w.line, w.message) for w in result.warnings] == [
         (6, "URLs inside a code block are not indexed as links")
     ]
+
+
+def test_an_html_heading_is_a_heading_and_a_task_box_no_tag():
+    text = (
+        '<h2 align="center">Papers <b>2017</b></h2>\n<ul>\n'
+        '  <li><a href="https://arxiv.org/abs/1706.03762">Attention</a> - 트랜스포머</li>\n'
+        "</ul>\n\n"
+        "## Tasks\n\n- [x] [Keras](https://keras.io/) 공식 문서\n- [ ] [PyTorch](https://pytorch.org/)\n"
+    )
+    result = parse_text(text, "html.md")
+    found = {r.title: (r.categories, r.mentions[0].note) for r in result.resources}
+    assert found == {
+        "Attention": (["Papers 2017"], "트랜스포머"),  # the heading's words are no note
+        "Keras": (["Tasks"], "공식 문서"),  # "[x]" is a ticked box, not a tag "x"
+        "PyTorch": (["Tasks"], ""),
+    }
 
 
 def test_an_html_image_is_a_link_titled_by_its_alt_text():

@@ -48,8 +48,16 @@ _CODE_SPAN = re.compile(r"(`+)[^`]+?\1")  # `[x]` is code, no reference
 # of their own (spaces between allowed) are a thematic break, which separates and says nothing.
 _SETEXT_UNDERLINE = re.compile(r" {0,3}(?P<rule>=+|-{2,})[ \t]*")
 _THEMATIC_BREAK = re.compile(r" {0,3}(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,})")
-_FRONT_MATTER_LINES = 200  # a "---" first line closed within these is YAML front matter
+_FRONT_MATTER_LINES = 200  # a "---" first line closed within these is YAML front matter ...
+_YAML_LINE = re.compile(r"\s*(?:[\w.-]+\s*:(?:\s.*)?|- .*|#.*|)")  # ... if all its lines are
 _QUOTE_MARKERS = re.compile(r"(?: {0,3}>[ \t]?)+")  # "> " of a block quote, "> > " nested
+# <h2 align="center">Papers</h2> on a line of its own is "## Papers" (other tags in it go,
+# its links stay); "[ ] " or "[x] " opening a list item is a task list's box, no tag.
+_HTML_HEADING = re.compile(
+    r"[ \t]*<h(?P<level>[1-6])\b[^<>]*>(?P<text>.*?)</h(?P=level)\s*>[ \t]*", re.I
+)
+_HTML_TAG = re.compile(r"</?(?!a\b)[a-z][^<>]*>", re.I)
+_TASK_BOX = re.compile(r"\[[ xX]\][ \t]+")
 # Bullets nested deeper than this join the deepest level: the item tree is walked
 # recursively, and a list indented 1,000 levels deep must not exhaust the stack.
 MAX_NESTING = 100
@@ -183,7 +191,11 @@ def _sections(lines: list[str], doc_title_level: int | None) -> Iterator[_Sectio
             continue
         item_match = _LIST_ITEM.match(raw)
         if item_match and not _TABLE_SEPARATOR.match(raw):
-            item = _Item(item_match["rest"], number, _indent_width(item_match["indent"]))
+            rest = item_match["rest"]
+            box = _TASK_BOX.match(rest)
+            item = _Item(
+                rest[box.end() :] if box else rest, number, _indent_width(item_match["indent"])
+            )
             while stack and stack[-1].indent >= item.indent:
                 stack.pop()
             if len(stack) >= MAX_NESTING:
@@ -259,6 +271,8 @@ def _front_matter_end(lines: list[str]) -> int:
     for index in range(1, min(len(lines), _FRONT_MATTER_LINES)):
         if lines[index].rstrip() in ("---", "..."):
             return index + 1
+        if not _YAML_LINE.fullmatch(lines[index]):  # "---" and a list: a thematic break
+            return 0
     return 0
 
 
@@ -302,15 +316,20 @@ def _setext_headings(lines: list[str]) -> list[str]:
     return resolved
 
 
-def _unquoted(lines: list[str]) -> list[str]:
+def _plain_markdown(lines: list[str]) -> list[str]:
     """Block quotes read as what they quote: each line outside code without its ">"
-    markers, so that a quoted list is a list and a quoted fence a code block. Line numbers
-    do not move."""
+    markers, so that a quoted list is a list and a quoted fence a code block; and HTML
+    headings as markdown ones. Line numbers do not move."""
     resolved = list(lines)
     for index in _outside_code(lines):
         marker = _QUOTE_MARKERS.match(lines[index])
         if marker:
             resolved[index] = lines[index][marker.end() :]
+        if "<h" in resolved[index] or "<H" in resolved[index]:
+            heading = _HTML_HEADING.fullmatch(resolved[index])
+            if heading:
+                text = " ".join(_HTML_TAG.sub(" ", heading["text"]).split())
+                resolved[index] = "#" * int(heading["level"]) + " " + text
     return resolved
 
 
@@ -403,8 +422,8 @@ class _FileParser:
         # Markdown's line endings only: str.splitlines would also break a line at a form
         # feed, U+0085 or U+2028 inside a link's text, and cut the link in two.
         lines = _LINE_END.split(text.removesuffix("\n").removesuffix("\r"))
-        if ">" in text:
-            lines = _unquoted(lines)
+        if ">" in text:  # block quotes, HTML headings
+            lines = _plain_markdown(lines)
         if "]:" in text:
             lines = _resolve_references(lines)
         if "--" in text or "==" in text or "**" in text or "__" in text or "* *" in text:
