@@ -230,15 +230,19 @@ def run_index_corruption(quick: bool, work: Path, log) -> dict:
     queries = ["GAN", "시계열 예측", "TPU"]
     cases = []
     damages = [truncate, flip_byte, overwrite, delete, empty]
-    settings = load_settings(env={}, index_dir=work / "probe", model=FakeEmbedder.name)
+
+    def settings_for(index: Path):  # the page and token caches too: none under the cwd
+        return load_settings(
+            env={}, index_dir=index, cache_dir=work / "cache", model=FakeEmbedder.name
+        )
+
+    settings = settings_for(work / "probe")
     Builder(settings, FakeEmbedder()).build([SAMPLE_LIST], fetch=_no_pages)
     folder = settings.index_dir.resolve()
     names = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
     for name in names[:3] if quick else names:
         for damage in damages[:2] if quick else damages:
-            settings = load_settings(
-                env={}, index_dir=work / f"case{len(cases)}" / "index", model=FakeEmbedder.name
-            )
+            settings = settings_for(work / f"case{len(cases)}" / "index")
             builder = Builder(settings, FakeEmbedder())
             builder.build([SAMPLE_LIST], fetch=_no_pages)
             expected = answers(settings.index_dir, queries)[1]

@@ -590,6 +590,14 @@ def test_a_block_quote_is_read_as_what_it_quotes():
     assert [(w.line, w.message) for w in result.warnings] == [
         (6, "URLs inside a code block are not indexed as links")
     ]
+    # a quote under a list item, after a blank line, is still that item's note
+    nested = parse_text(
+        "* [B](https://b.example/y)\n\n  > 인용 설명\n\n* [C](https://c.example/z)\n", "q.md"
+    )
+    assert {r.url: r.mentions[0].note for r in nested.resources} == {
+        "https://b.example/y": "인용 설명",
+        "https://c.example/z": "",
+    }
 
 
 def test_an_html_heading_is_a_heading_and_a_task_box_no_tag():

@@ -48,9 +48,11 @@ _CODE_SPAN = re.compile(r"(`+)[^`]+?\1")  # `[x]` is code, no reference
 # of their own (spaces between allowed) are a thematic break, which separates and says nothing.
 _SETEXT_UNDERLINE = re.compile(r" {0,3}(?P<rule>=+|-{2,})[ \t]*")
 _THEMATIC_BREAK = re.compile(r" {0,3}(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,})")
+_RULE_HINTS = ("--", "==", "**", "__", "* *", "- -", "_ _")  # a file without any has neither
 _FRONT_MATTER_LINES = 200  # a "---" first line closed within these is YAML front matter ...
 _YAML_LINE = re.compile(r"\s*(?:[\w.-]+\s*:(?:\s.*)?|- .*|#.*|)")  # ... if all its lines are
-_QUOTE_MARKERS = re.compile(r"(?: {0,3}>[ \t]?)+")  # "> " of a block quote, "> > " nested
+# "> " of a block quote, "> > " nested, indented too (a quote inside a list item)
+_QUOTE_MARKERS = re.compile(r"(?P<indent>[ \t]*)>(?:[ \t]*>)*[ \t]?")
 # <h2 align="center">Papers</h2> on a line of its own is "## Papers" (other tags in it go,
 # its links stay); "[ ] " or "[x] " opening a list item is a task list's box, no tag.
 _HTML_HEADING = re.compile(
@@ -323,8 +325,8 @@ def _plain_markdown(lines: list[str]) -> list[str]:
     resolved = list(lines)
     for index in _outside_code(lines):
         marker = _QUOTE_MARKERS.match(lines[index])
-        if marker:
-            resolved[index] = lines[index][marker.end() :]
+        if marker:  # its indent kept: it says where the quote belongs
+            resolved[index] = marker["indent"] + lines[index][marker.end() :]
         if "<h" in resolved[index] or "<H" in resolved[index]:
             heading = _HTML_HEADING.fullmatch(resolved[index])
             if heading:
@@ -426,7 +428,7 @@ class _FileParser:
             lines = _plain_markdown(lines)
         if "]:" in text:
             lines = _resolve_references(lines)
-        if "--" in text or "==" in text or "**" in text or "__" in text or "* *" in text:
+        if any(rule in text for rule in _RULE_HINTS):
             lines = _setext_headings(lines)
         h1_lines = [line for line in lines if _LEVEL_ONE_HEADING.match(line)]
         doc_title_level = 1 if len(h1_lines) == 1 and lines and lines[0] == h1_lines[0] else None
