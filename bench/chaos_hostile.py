@@ -141,8 +141,15 @@ LIST_UNITS = {
     "zero-width and RTL": "\u200b\u202e",
     "dates": "(2019.01.01 ",
     "honorifics": "이름님: ",
+    "backticks": "`",
+    "unclosed <img> attributes": '<img src="x" ',
 }
-LIST_PREFIXES = {"bullet": "* ", "heading": "## ", "table cell": "| a | b |\n|---|---|\n| "}
+LIST_PREFIXES = {
+    "bullet": "* ",
+    "heading": "## ",
+    "table cell": "| a | b |\n|---|---|\n| ",
+    "after a link definition": "[d]: http://e.com/d\n\n[d] ",
+}
 # Files of many short lines, each shape one block the parser builds up line by line.
 LIST_FILES = {
     "one paragraph": lambda n: "word\n" * n,

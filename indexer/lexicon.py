@@ -85,12 +85,23 @@ def analyse_query(
     Korean word as its stem (and the stem's parts) among the index's words; `knows` says
     whether the index holds a token, `parts_of` is `compound_parts` of the index."""
     normalized = normalize(text)
-    positioned = list(latin_terms(normalized))
+    positioned = [(at, _held_form(term, knows)) for at, term in latin_terms(normalized)]
     for word in _SYLLABLES.finditer(normalized):
         attached = word.start() > 0 and normalized[word.start() - 1].isalnum()
         terms = _word_terms(word.group(), attached, knows, parts_of)
         positioned.extend((word.start(), term) for term in terms)
     return [term for _, term in sorted(positioned, key=lambda item: item[0])]
+
+
+def _held_form(term: Term, knows: Callable[[str], bool]) -> Term:
+    """A Latin word the index does not hold, as its plural or singular where the index holds
+    that: a list's "GPUs" is indexed as gpu, a lower-case "gpus" asked is not."""
+    if knows(term.token):
+        return term
+    for other in (term.token[:-1] if term.token.endswith("s") else "", term.token + "s"):
+        if other and knows(other):
+            return Term(other, term.surface)
+    return term
 
 
 def _word_terms(

@@ -34,6 +34,13 @@ def test_compounds_get_the_parts_kiwi_gave_them_most_often():
     assert compound_parts(lists) == {"딥러닝": ("딥", "러닝")}
 
 
+def test_a_latin_word_the_index_lacks_is_asked_as_the_plural_or_singular_it_holds():
+    # a list's "GPUs" is indexed as gpu (an acronym's plural); "gpus" asked in lower case too
+    assert tokens("gpus", {"gpu"}) == ["gpu"] and tokens("GPU", {"gpus"}) == ["gpus"]
+    assert tokens("gpus", {"gpus", "gpu"}) == ["gpus"]  # a word the index holds stays
+    assert tokens("corpus", set()) == ["corpus"]
+
+
 def test_particles_and_endings_are_cut_off_known_stems():
     assert tokens("케라스로 시계열을 예측하는 방법") == ["케라스", "시계열", "예측", "방법"]
     assert tokens("팀들의 코드") == ["팀", "코드"]

@@ -616,6 +616,70 @@ def test_an_html_heading_is_a_heading_and_a_task_box_no_tag():
     }
 
 
+def urls_by_line(text: str) -> dict[str, int]:
+    return {r.url: r.mentions[0].line for r in parse_text(text, "shapes.md").resources}
+
+
+def test_shapes_that_look_like_the_new_constructs_lose_no_link():
+    # (from a review) a list between two "---" is no front matter
+    breaks = "---\n# Awesome List\n- [A](https://a.com)\n- [B](https://b.com)\n---\n- [C](https://c.com)\n"
+    assert urls_by_line(breaks) == {"https://a.com/": 3, "https://b.com/": 4, "https://c.com/": 6}
+    assert set(urls_by_line("---\n분류: [A](https://a.com)\n- [B](https://b.com)\n---\n")) == {
+        "https://a.com/",
+        "https://b.com/",
+    }
+    # "[논문]: url" under a list item goes on that item: no definition, the tag elsewhere text
+    tags = (
+        "## NLP\n\n- Attention Is All You Need\n  [논문]: https://arxiv.org/abs/1706.03762\n"
+        "  [코드]: https://github.com/tensorflow/tensor2tensor\n- BERT [논문] 정리\n"
+        "  [논문]: https://arxiv.org/abs/1810.04805\n"
+    )
+    found = by_url(parse_text(tags, "tags.md"))
+    assert {url: r.mentions[0].line for url, r in found.items()} == {
+        "https://arxiv.org/abs/1706.03762": 4,
+        "https://github.com/tensorflow/tensor2tensor": 5,
+        "https://arxiv.org/abs/1810.04805": 7,
+    }
+    assert found["https://arxiv.org/abs/1706.03762"].title.startswith("Attention Is All You Need")
+    # a fence opened in a quote and never closed there swallows nothing after the quote
+    fence = "> ```\n> pip install foo\n\n## Links\n- [A](https://a.com)\n- [B](https://b.com)\n\n```\nmake\n```\n"
+    assert urls_by_line(fence) == {"https://a.com/": 5, "https://b.com/": 6}
+    # a quoted heading heads nothing outside its quote
+    quoted = parse_text("## Papers\n\n> ### 참고\n\n- [A](https://a.com)\n", "q.md")
+    assert quoted.resources[0].mentions[0].section == "Papers"
+
+
+def test_setext_lookalikes_are_no_headings():
+    sections = lambda text: {  # noqa: E731
+        r.url: r.mentions[0].section for r in parse_text(text, "s.md").resources
+    }
+    table = "## Tools\n\nName | Link\n--- | ---\nA | [Alpha](https://a.com)\n---\n- [C](https://c.com)\n"
+    assert sections(table) == {"https://a.com/": "Tools", "https://c.com/": "Tools"}
+    links = "## Tools\n\n[A](https://a.com) 설명\n[B](https://b.com)\n---\n"
+    assert sections(links) == {"https://a.com/": "Tools", "https://b.com/": "Tools"}
+    for text in (
+        "## Tools\n\n> Curated list of papers\n---\n- [A](https://a.com)\n",
+        "## Tools\n\n- [A](https://a.com)\n\n  Details\n  ---\n- [B](https://b.com)\n",
+    ):
+        assert set(sections(text).values()) == {"Tools"}, text
+    # two setext headings one after the other
+    two = "Title\n=====\nSubtitle\n--------\n\n- [A](https://a.com)\n"
+    assert sections(two) == {"https://a.com/": "Subtitle"}
+
+
+def test_reference_badges_and_indented_definitions():
+    badge = (
+        "[![Awesome][badge]][link]\n\n[badge]: https://awesome.re/badge.svg\n"
+        "[link]: https://github.com/sindresorhus/awesome\n"
+    )
+    assert {r.url: r.title for r in parse_text(badge, "b.md").resources} == {
+        "https://github.com/sindresorhus/awesome": "Awesome"
+    }
+    indented = "1. [BERT](https://arxiv.org/abs/1810.04805)\n\n    [code]: https://github.com/google/bert\n"
+    bert = by_url(parse_text(indented, "i.md"))["https://arxiv.org/abs/1810.04805"]
+    assert bert.companions == ["https://github.com/google/bert"]
+
+
 def test_an_html_image_is_a_link_titled_by_its_alt_text():
     text = '* <img src="https://example.com/x.png" alt="구조도"> 그림\n* <IMG SRC="https://e.com/y.png">\n'
     found = by_url(parse_text(text, "img.md"))

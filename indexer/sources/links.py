@@ -23,7 +23,10 @@ _MD_LINK = re.compile(
 _ANCHOR_CLOSE = re.compile(r"</a\s*>", re.IGNORECASE)
 _AUTOLINK = re.compile(r"<(?P<target>[a-zA-Z][a-zA-Z0-9+.-]*:[^<>\s]+)>")
 # <img src="…" alt="…">, as ![alt](src) is: its text the alt text, when it has one.
-_HTML_IMAGE = re.compile(r"<img\s[^<>]*?\bsrc\s*=\s*[\"'](?P<target>[^\"'<>]*)[\"'][^<>]*>", re.I)
+# (attributes bounded: an unclosed <img> with many src= was tried at each of them)
+_HTML_IMAGE = re.compile(
+    r"<img\s[^<>]{0,2000}?\bsrc\s*=\s*[\"'](?P<target>[^\"'<>]{0,4000})[\"'][^<>]{0,2000}>", re.I
+)
 _ALT = re.compile(r"\balt\s*=\s*[\"'](?P<alt>[^\"'<>]*)[\"']", re.I)
 _HTML_ANCHOR = re.compile(
     r"<a\s[^<>]*?href\s*=\s*[\"'](?P<target>[^\"'<>]*)[\"'][^<>]*>(?P<text>.*?)</a\s*>",

@@ -43,14 +43,20 @@ _REFERENCE = re.compile(
     r"(?P<image>!?)\[(?P<text>(?:[^\[\]\n]++|\[[^\[\]\n]*+\])*+)\]"
     r"(?:\[(?P<label>[^\[\]\n]*+)\])?(?![(:])"
 )
-_CODE_SPAN = re.compile(r"(`+)[^`]+?\1")  # `[x]` is code, no reference
+# `[x]` is code, no reference; a span opens and closes with runs of as many backticks (run
+# starts only: a long run of backticks is not tried from each of its backticks)
+_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)[^`]+?(?<!`)\1(?!`)")
 # "Title" over a line of = (level 1) or - (level 2) is a heading; ***, --- or ___ on a line
 # of their own (spaces between allowed) are a thematic break, which separates and says nothing.
 _SETEXT_UNDERLINE = re.compile(r" {0,3}(?P<rule>=+|-{2,})[ \t]*")
 _THEMATIC_BREAK = re.compile(r" {0,3}(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,})")
 _RULE_HINTS = ("--", "==", "**", "__", "* *", "- -", "_ _")  # a file without any has neither
-_FRONT_MATTER_LINES = 200  # a "---" first line closed within these is YAML front matter ...
-_YAML_LINE = re.compile(r"\s*(?:[\w.-]+\s*:(?:\s.*)?|- .*|#.*|)")  # ... if all its lines are
+# A "---" first line closed within _FRONT_MATTER_LINES is YAML front matter when its first
+# line is a key ("title: …") and every other one a key, an indented line or blank, and none
+# holds a link: "---", "# Awesome", "- [A](…)", "---" is a list between two breaks.
+_FRONT_MATTER_LINES = 200
+_YAML_KEY = re.compile(r"[\w.-]+[ \t]*:(?:[ \t].*)?")
+_YAML_MORE = re.compile(r"(?:[ \t]+\S.*)?")
 # "> " of a block quote, "> > " nested, indented too (a quote inside a list item)
 _QUOTE_MARKERS = re.compile(r"(?P<indent>[ \t]*)>(?:[ \t]*>)*[ \t]?")
 # <h2 align="center">Papers</h2> on a line of its own is "## Papers" (other tags in it go,
@@ -268,12 +274,17 @@ def _outside_code(lines: list[str]) -> Iterator[int]:
 
 def _front_matter_end(lines: list[str]) -> int:
     """How many lines YAML front matter ("---" ... "---" or "...") takes at the top: 0 if none."""
-    if not lines or lines[0].rstrip() != "---":
+    if len(lines) < 3 or lines[0].rstrip() != "---" or not _YAML_KEY.fullmatch(lines[1]):
         return 0
     for index in range(1, min(len(lines), _FRONT_MATTER_LINES)):
-        if lines[index].rstrip() in ("---", "..."):
+        line = lines[index]
+        if line.rstrip() in ("---", "..."):
             return index + 1
-        if not _YAML_LINE.fullmatch(lines[index]):  # "---" and a list: a thematic break
+        if (
+            "](" in line
+            or "<a " in line
+            or not (_YAML_KEY.fullmatch(line) or _YAML_MORE.fullmatch(line))
+        ):
             return 0
     return 0
 
@@ -283,7 +294,8 @@ def _paragraph_line(line: str) -> bool:
     return bool(
         line.strip()
         and _indent_width(line[: len(line) - len(line.lstrip())]) < 4
-        and not line.lstrip().startswith("|")
+        and "|" not in line  # a table's row: a "---" under it is a break
+        and not line.lstrip().startswith((">", "<"))  # a quote's, an HTML block's
         and not _LIST_ITEM.match(line)
         and not _HEADING.match(line)
         and not _FENCE.match(line)
@@ -295,8 +307,9 @@ def _paragraph_line(line: str) -> bool:
 def _setext_headings(lines: list[str]) -> list[str]:
     """Setext headings written as ATX ones (a paragraph over "===" is "# paragraph", over
     "---" "## paragraph"), thematic breaks and YAML front matter as blank lines, outside code.
-    A paragraph that continues a list item or a quote is no heading: its "---" is a break.
-    Line numbers do not move."""
+    A paragraph that continues a list item or a quote, or is indented (inside a list item),
+    is no heading, nor are lines of links over "---": that "---" is a break. Line numbers do
+    not move."""
     top = _front_matter_end(lines)
     outside = {index for index in _outside_code(lines) if index >= top}
     resolved = [""] * top + lines[top:]  # front matter is a site's settings, not a list's text
@@ -306,11 +319,15 @@ def _setext_headings(lines: list[str]) -> list[str]:
             start = index
             while start - 1 in outside and _paragraph_line(lines[start - 1]):
                 start -= 1
-            before = lines[start - 1] if start - 1 in outside else ""  # code ends a block
+            # code ends a block; so does a heading made just above ("Title", "===", "Sub", "---")
+            before = resolved[start - 1] if start - 1 in outside else ""
             opens = start == top or not before.strip() or bool(_HEADING.match(before))
-            if start < index and (opens or _THEMATIC_BREAK.fullmatch(before)):
+            text_lines = lines[start:index]
+            flush = start < index and not text_lines[0][:1].isspace()
+            links = underline["rule"][0] == "-" and any(map(scan_links, text_lines))
+            if flush and not links and (opens or _THEMATIC_BREAK.fullmatch(before)):
                 level = "#" if underline["rule"][0] == "=" else "##"
-                text = " ".join(line.strip() for line in lines[start:index])
+                text = " ".join(line.strip() for line in text_lines)
                 resolved[start : index + 1] = [f"{level} {text}", *[""] * (index - start)]
                 continue
         if _THEMATIC_BREAK.fullmatch(lines[index]):
@@ -320,19 +337,53 @@ def _setext_headings(lines: list[str]) -> list[str]:
 
 def _plain_markdown(lines: list[str]) -> list[str]:
     """Block quotes read as what they quote: each line outside code without its ">"
-    markers, so that a quoted list is a list and a quoted fence a code block; and HTML
+    markers (its indent kept: it says where the quote belongs), so that a quoted list is a
+    list and a quoted fence a code block, if it closes in the quote (one never closed there
+    stays text, as does a quoted heading: it heads nothing outside the quote); and HTML
     headings as markdown ones. Line numbers do not move."""
     resolved = list(lines)
-    for index in _outside_code(lines):
-        marker = _QUOTE_MARKERS.match(lines[index])
-        if marker:  # its indent kept: it says where the quote belongs
-            resolved[index] = marker["indent"] + lines[index][marker.end() :]
-        if "<h" in resolved[index] or "<H" in resolved[index]:
-            heading = _HTML_HEADING.fullmatch(resolved[index])
+    quote: list[int] = []  # the lines of the block quote being read
+    for index in [*_outside_code(lines), None]:
+        marker = _QUOTE_MARKERS.match(lines[index]) if index is not None else None
+        if marker and (not quote or quote[-1] == index - 1):
+            quote.append(index)
+            continue
+        _unquote(lines, quote, resolved)
+        quote = [index] if marker else []
+        if index is not None and ("<h" in lines[index] or "<H" in lines[index]):
+            heading = _HTML_HEADING.fullmatch(lines[index])
             if heading:
                 text = " ".join(_HTML_TAG.sub(" ", heading["text"]).split())
                 resolved[index] = "#" * int(heading["level"]) + " " + text
+    _unquote(lines, quote, resolved)
     return resolved
+
+
+def _unquote(lines: list[str], quote: list[int], resolved: list[str]) -> None:
+    """The lines `quote` of one block quote written into `resolved` without their markers."""
+    if not quote:
+        return
+    texts = []
+    for index in quote:
+        marker = _QUOTE_MARKERS.match(lines[index])
+        texts.append(marker["indent"] + lines[index][marker.end() :])
+    closers = _fence_closers(texts)
+    position = 0
+    while position < len(texts):
+        closing = (
+            _closing_fence(texts, position, closers) if _FENCE.match(texts[position]) else None
+        )
+        if closing is not None:  # a code block that closes in the quote: code as written
+            for inner in range(position, closing + 1):
+                resolved[quote[inner]] = texts[inner]
+            position = closing + 1
+            continue
+        text = texts[position]
+        if _THEMATIC_BREAK.fullmatch(text):
+            resolved[quote[position]] = ""
+        elif not _FENCE.match(text) and not _HEADING.match(text):
+            resolved[quote[position]] = text
+        position += 1
 
 
 def _label_key(label: str) -> str:
@@ -346,10 +397,15 @@ def _resolve_references(lines: list[str]) -> list[str]:
     link titled by its title or its label. An undefined [label] ("[논문]") stays text. Line
     numbers do not move."""
     prose = list(_outside_code(lines))
+    outside = set(prose)
     written = []  # every definition: (line index, key, label, url, title)
     for index in prose:
         found = _DEFINITION.fullmatch(lines[index])
-        if found:
+        # A definition cannot go on a paragraph or a list item ("- Title" then "[논문]: url"
+        # under it is text): the line before ends a block, or is a definition too.
+        before = lines[index - 1] if index - 1 in outside else ""
+        follows = bool(written) and written[-1][0] == index - 1
+        if found and (not before.strip() or _HEADING.match(before) or follows):
             url = found["bracketed"] or found["url"]
             title = (found["title"] or "")[1:-1].strip()
             written.append((index, _label_key(found["label"]), found["label"], url, title))
@@ -365,7 +421,10 @@ def _resolve_references(lines: list[str]) -> list[str]:
         if key not in definitions:
             return reference.group()
         used.add(key)
-        return f"{reference['image']}[{reference['text']}](<{definitions[key][1]}>)"
+        text = reference["text"]
+        if "[" in text:  # [![badge][badge-image]][badge-link]
+            text = _REFERENCE.sub(inline, text)
+        return f"{reference['image']}[{text}](<{definitions[key][1]}>)"
 
     def outside_code_spans(line: str) -> str:
         parts, position = [], 0
@@ -384,7 +443,8 @@ def _resolve_references(lines: list[str]) -> list[str]:
             resolved[index] = ""
         else:  # unused, or a later one of a label; "[1]: url" names nothing: its page will
             named = title or label
-            resolved[index] = f"[{named}](<{url}>)" if any(map(str.isalpha, named)) else f"<{url}>"
+            link = f"[{named}](<{url}>)" if any(map(str.isalpha, named)) else f"<{url}>"
+            resolved[index] = lines[index][: len(lines[index]) - len(lines[index].lstrip())] + link
     return resolved
 
 
@@ -424,12 +484,12 @@ class _FileParser:
         # Markdown's line endings only: str.splitlines would also break a line at a form
         # feed, U+0085 or U+2028 inside a link's text, and cut the link in two.
         lines = _LINE_END.split(text.removesuffix("\n").removesuffix("\r"))
-        if ">" in text:  # block quotes, HTML headings
-            lines = _plain_markdown(lines)
         if "]:" in text:
             lines = _resolve_references(lines)
         if any(rule in text for rule in _RULE_HINTS):
-            lines = _setext_headings(lines)
+            lines = _setext_headings(lines)  # before quotes lose their ">": no heading in one
+        if ">" in text:  # block quotes, HTML headings
+            lines = _plain_markdown(lines)
         h1_lines = [line for line in lines if _LEVEL_ONE_HEADING.match(line)]
         doc_title_level = 1 if len(h1_lines) == 1 and lines and lines[0] == h1_lines[0] else None
         for section in _sections(lines, doc_title_level):
