@@ -142,13 +142,13 @@ def scan_links(text: str) -> list[Link]:
             for match in pattern.finditer(masked, 0, end):
                 if not match["target"].strip():
                     continue
-                text = match.groupdict().get("text")
+                named = match.groupdict().get("text")
                 image = pattern is _HTML_IMAGE
                 if image:
                     alt = _ALT.search(match.group())
-                    text = alt["alt"].strip() if alt else ""
+                    named = alt["alt"].strip() if alt else ""
                 target = match["target"].strip()
-                found.append(Link(match.start(), match.end(), text or target, target, image))
+                found.append(Link(match.start(), match.end(), named or target, target, image))
             masked = mask_spans(masked, [(link.start, link.end) for link in found])
             links.extend(found)
     if "://" in masked or "www." in masked.lower():  # one of them is in every bare URL

@@ -75,6 +75,10 @@ def _indent_width(indent: str) -> int:
     return len(indent.replace("\t", "    "))
 
 
+def _leading_space(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]
+
+
 @dataclass
 class _Item:
     """A list item, a paragraph or a table row: text with its own line numbers."""
@@ -152,7 +156,7 @@ def _sections(lines: list[str], doc_title_level: int | None) -> Iterator[_Sectio
         index += 1
         closing = _closing_fence(lines, index - 1, closers)
         if closing is not None:  # code: no headings, lists or links inside, only its text
-            indent = _indent_width(raw[: len(raw) - len(raw.lstrip())])
+            indent = _indent_width(_leading_space(raw))
             code = _Item("\n".join(lines[index:closing]), number, indent, code=True)
             if scan_links(code.text):
                 section.code_with_urls.append(number)
@@ -212,7 +216,7 @@ def _sections(lines: list[str], doc_title_level: int | None) -> Iterator[_Sectio
             stack.append(item)
             paragraph, previous_blank = None, False
             continue
-        indent = _indent_width(raw[: len(raw) - len(raw.lstrip())])
+        indent = _indent_width(_leading_space(raw))
         if stack and (not previous_blank or indent > stack[-1].indent):
             # continuation of the innermost open list item (lazy or indented)
             stack[-1].more.append(raw.strip())
@@ -293,7 +297,7 @@ def _paragraph_line(line: str) -> bool:
     """Whether `line` can be a line of a paragraph: text, not another block's opening."""
     return bool(
         line.strip()
-        and _indent_width(line[: len(line) - len(line.lstrip())]) < 4
+        and _indent_width(_leading_space(line)) < 4
         and "|" not in line  # a table's row: a "---" under it is a break
         and not line.lstrip().startswith((">", "<"))  # a quote's, an HTML block's
         and not _LIST_ITEM.match(line)
@@ -342,31 +346,29 @@ def _plain_markdown(lines: list[str]) -> list[str]:
     stays text, as does a quoted heading: it heads nothing outside the quote); and HTML
     headings as markdown ones. Line numbers do not move."""
     resolved = list(lines)
-    quote: list[int] = []  # the lines of the block quote being read
+    quote: list[tuple[int, str]] = []  # the block quote being read: its lines, unmarked
     for index in [*_outside_code(lines), None]:
         marker = _QUOTE_MARKERS.match(lines[index]) if index is not None else None
-        if marker and (not quote or quote[-1] == index - 1):
-            quote.append(index)
+        unmarked = [(index, marker["indent"] + lines[index][marker.end() :])] if marker else []
+        if marker and (not quote or quote[-1][0] == index - 1):
+            quote += unmarked
             continue
-        _unquote(lines, quote, resolved)
-        quote = [index] if marker else []
+        _unquote(quote, resolved)
+        quote = unmarked
         if index is not None and ("<h" in lines[index] or "<H" in lines[index]):
             heading = _HTML_HEADING.fullmatch(lines[index])
             if heading:
                 text = " ".join(_HTML_TAG.sub(" ", heading["text"]).split())
                 resolved[index] = "#" * int(heading["level"]) + " " + text
-    _unquote(lines, quote, resolved)
+    _unquote(quote, resolved)
     return resolved
 
 
-def _unquote(lines: list[str], quote: list[int], resolved: list[str]) -> None:
-    """The lines `quote` of one block quote written into `resolved` without their markers."""
+def _unquote(quote: list[tuple[int, str]], resolved: list[str]) -> None:
+    """One block quote's lines (index, text without its markers) written into `resolved`."""
     if not quote:
         return
-    texts = []
-    for index in quote:
-        marker = _QUOTE_MARKERS.match(lines[index])
-        texts.append(marker["indent"] + lines[index][marker.end() :])
+    texts = [text for _, text in quote]
     closers = _fence_closers(texts)
     position = 0
     while position < len(texts):
@@ -375,14 +377,14 @@ def _unquote(lines: list[str], quote: list[int], resolved: list[str]) -> None:
         )
         if closing is not None:  # a code block that closes in the quote: code as written
             for inner in range(position, closing + 1):
-                resolved[quote[inner]] = texts[inner]
+                resolved[quote[inner][0]] = texts[inner]
             position = closing + 1
             continue
         text = texts[position]
         if _THEMATIC_BREAK.fullmatch(text):
-            resolved[quote[position]] = ""
+            resolved[quote[position][0]] = ""
         elif not _FENCE.match(text) and not _HEADING.match(text):
-            resolved[quote[position]] = text
+            resolved[quote[position][0]] = text
         position += 1
 
 
@@ -444,7 +446,7 @@ def _resolve_references(lines: list[str]) -> list[str]:
         else:  # unused, or a later one of a label; "[1]: url" names nothing: its page will
             named = title or label
             link = f"[{named}](<{url}>)" if any(map(str.isalpha, named)) else f"<{url}>"
-            resolved[index] = lines[index][: len(lines[index]) - len(lines[index].lstrip())] + link
+            resolved[index] = _leading_space(lines[index]) + link
     return resolved
 
 
