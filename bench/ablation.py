@@ -24,7 +24,7 @@ import common
 import subcollections
 from calibration import STRONG_TARGET, TOLD_TARGET, calibrate
 
-from indexer import chunk, morphology, query
+from indexer import build, chunk, morphology, query
 from indexer.config import DEFAULT_MODEL
 from indexer.embed import load_embedder
 from indexer.evaluate import RESAMPLES, EvalSet, Ranked, evaluate
@@ -88,6 +88,14 @@ STEPS = (  # (label, change, kept)
     ),
 )
 COLUMNS = ("all", "lang=ko", "lang=en", "kind=cross", "type=any")
+
+
+def no_glossary_phrases() -> list[tuple[str, ...]]:
+    """As builds were before they recorded where the glossary's terms stand: none sought,
+    so a term of several words is held wherever all its words are."""
+    return []
+
+
 # Changes of the build or of the tokens, each scored on indexes built as before it (newest
 # last), its old value kept while they are searched: the ranking steps above are scored on
 # the earliest build. (label, module, constant, before)
@@ -104,6 +112,13 @@ BUILD_STEPS = (
         morphology,
         "LATIN_STEMMER",
         None,
+    ),
+    (
+        "+ a glossary term of several words holds where they stand together, not anywhere "
+        "in the resource",
+        build,
+        "glossary_phrases",
+        no_glossary_phrases,
     ),
 )
 
@@ -198,7 +213,10 @@ def ablation(opened: list[tuple[Scenario, Searcher]], embedder) -> list[tuple[st
             _switch(undo[step].start)
             undone.append(undo[step])
             # Named by what it undoes: the offline fingerprint does not see a patched value.
-            name = "+".join(f"{constant}={before}" for _, _, constant, before in BUILD_STEPS[step:])
+            name = "+".join(
+                f"{constant}={getattr(before, '__name__', before)}"
+                for _, _, constant, before in BUILD_STEPS[step:]
+            )
             built = scenarios(embedder, WORK / name)
             builds.insert(0, [(s, Searcher.open(s.index, embedder)) for s in built])
         steps, options = [], {}

@@ -30,6 +30,7 @@ from indexer.documents import doc_passages
 from indexer.embed import load_embedder
 from indexer.lexical import FIELDS, FieldIndex
 from indexer.morphology import TOKENIZER_NAME, tokenize_many
+from indexer.query import glossary_phrases
 from indexer.store import IndexData, IndexReader
 
 PASSAGES_PER_DOC = 4
@@ -190,7 +191,7 @@ def make_index_data(base: Base, size: int, seed: int = SEED) -> tuple[IndexData,
     fields = {name: [[] for _ in docs] for name in FIELDS}
     for passage, pos, words in zip(passages, positions, tokens, strict=True):
         fields["notes" if passage.kind == "profile" else "page"][pos].extend(words)
-    lexical = FieldIndex.from_tokens(fields)
+    lexical = FieldIndex.from_tokens(fields, glossary_phrases())
     threshold = load_settings().ann_threshold
     data = index_data(manifest, docs, passages, positions, vectors, lexical, {}, threshold)
     return data, [p.embed_text for p in passages]

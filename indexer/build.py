@@ -31,7 +31,7 @@ from indexer.embed import Embedder, load_embedder
 from indexer.lexical import FieldIndex
 from indexer.linkhealth import last_seen_alive, link_health
 from indexer.morphology import TOKENIZER_NAME
-from indexer.query import glossary_tokens
+from indexer.query import glossary_phrases
 from indexer.resources import ParseResult, Resource
 from indexer.sources.files import list_files, parse_sources
 from indexer.sources.options import ReadOptions
@@ -152,10 +152,14 @@ def _code_digest() -> str:
     return digest.hexdigest()
 
 
-def _content_hash(model: str, docs: list[dict], passages: list[Passage]) -> str:
+def _content_hash(
+    model: str, docs: list[dict], passages: list[Passage], phrases: list[tuple[str, ...]]
+) -> str:
     """What the index is made of: the model's vectors of the passages, and the keyword
-    index, which the tokenizer makes (a new tokenizer rebuilds it, reusing the vectors)."""
+    index, which the tokenizer makes and which records where the glossary's terms stand (a
+    new tokenizer or glossary rebuilds it, reusing the vectors)."""
     digest = hashlib.sha256(f"{model}\0{TOKENIZER_NAME}".encode())
+    digest.update(json.dumps(phrases, ensure_ascii=False).encode())
     for doc in docs:
         digest.update(json.dumps(doc, sort_keys=True, ensure_ascii=False).encode())
     for passage in passages:
@@ -324,8 +328,10 @@ class Builder:
             )
             report.seconds["chunk"] = round(time.perf_counter() - clock, 3)
 
+            # Made here, once per glossary: searches then never need Kiwi.
+            phrases = glossary_phrases()
             # The model is only loaded when something needs embedding.
-            content_hash = _content_hash(model, docs, passages)
+            content_hash = _content_hash(model, docs, passages, phrases)
             # A changed RECALL_ANN_THRESHOLD changes the dense index even when no text did.
             wanted_dense = dense_kind(len(passages), self.settings.ann_threshold)
             if (
@@ -348,9 +354,8 @@ class Builder:
             clock = time.perf_counter()
             # A full build analyses everything again, as it embeds everything again.
             tokens = TokenCache(self.settings.cache_dir, reuse=not full)
-            lexical = field_index(docs, pages, tokens)
+            lexical = field_index(docs, pages, tokens, phrases)
             report.texts_analysed, report.texts_reused = tokens.analysed, tokens.hits
-            glossary_tokens()  # made here, once per glossary: searches then never need Kiwi
             report.seconds["lexical"] = round(time.perf_counter() - clock, 3)
 
             clock = time.perf_counter()

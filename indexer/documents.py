@@ -158,13 +158,16 @@ def doc_fields(doc: dict, page_text: str) -> dict[str, str]:
     return {name: fields[name] for name in FIELDS}
 
 
-def field_index(docs: list[dict], pages: dict[str, str], tokens: TokenCache) -> FieldIndex:
+def field_index(
+    docs: list[dict], pages: dict[str, str], tokens: TokenCache, phrases: list[tuple[str, ...]]
+) -> FieldIndex:
     """Every document's fields analysed in one pass (texts analysed before read back from
-    `tokens`) and indexed field by field."""
+    `tokens`) and indexed field by field, with where the terms `phrases` stand."""
     texts = [doc_fields(doc, pages.get(doc["id"], "")) for doc in docs]
     flat = tokens.tokenize([text[name] for text in texts for name in FIELDS])
     width = len(FIELDS)
-    return FieldIndex.from_tokens({name: flat[column::width] for column, name in enumerate(FIELDS)})
+    by_field = {name: flat[column::width] for column, name in enumerate(FIELDS)}
+    return FieldIndex.from_tokens(by_field, phrases)
 
 
 def doc_passages(doc: dict, page_text: str) -> list[Passage]:

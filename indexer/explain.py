@@ -34,8 +34,12 @@ def explain(
         best_text = _written_text(doc, reader, candidate.pos)
     present = set().union(*found.values())
     keyword_terms = list(dict.fromkeys(t.surface for t in plan.topic_terms if t.token in present))
+    lexical = reader.lexical
     keyword_terms += [
-        b.asked for b in plan.bridges if b.found_in(present) and b.asked not in keyword_terms
+        b.asked
+        for b in plan.bridges
+        if b.asked not in keyword_terms
+        and any(lexical.holds(other, candidate.pos, present) for other in b.alternatives)
     ]
     # Marked in the hit: the query's matched words, and the resource's own spelling of
     # the Latin ones ("networks" matched "Network").

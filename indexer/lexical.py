@@ -36,6 +36,16 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _verify(path: Path, expected_sha256: str) -> None:
+    """LexicalIndexError unless the file at `path` has the checksum the manifest gives."""
+    try:
+        actual = _sha256(path)
+    except OSError as exc:
+        raise LexicalIndexError(f"cannot read lexical index file {path}: {exc}") from exc
+    if actual != expected_sha256:
+        raise LexicalIndexError(f"lexical index file {path} is truncated or corrupt")
+
+
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The ids (int64) and scores (float32, descending, ties by id) of the best `k` positive
     scores."""
@@ -212,13 +222,7 @@ class LexicalIndex:
         if set(checksums) != set(_FILES):
             raise LexicalIndexError(f"{manifest_path}: unexpected file list {sorted(checksums)}")
         for name, expected in checksums.items():
-            path = directory / name
-            try:
-                actual = _sha256(path)
-            except OSError as exc:
-                raise LexicalIndexError(f"cannot read lexical index file {path}: {exc}") from exc
-            if actual != expected:
-                raise LexicalIndexError(f"lexical index file {path} is truncated or corrupt")
+            _verify(directory / name, expected)
         try:
             arrays = {name: np.load(directory / file) for name, file in _ARRAY_FILES.items()}
             tokens = json.loads((directory / _VOCAB).read_text(encoding="utf-8"))
@@ -245,6 +249,65 @@ FIELD_B = {
 FIELDS = tuple(FIELD_B)
 _FIELDS_MANIFEST = "fields.json"
 _COMPOUNDS = "compounds.json"  # Kiwi's parts of the documents' Korean compounds
+# Where each sought term of several words stands together: the terms, then the rows of each
+_PHRASE_TERMS = "phrases.json"
+_PHRASE_ARRAYS = {name: f"phrases.{name}.npy" for name in ("rows", "indptr")}
+_PHRASE_FILES = (_PHRASE_TERMS, *_PHRASE_ARRAYS.values())
+# A term's words stand together when no more than this many other tokens come between
+# them (in any order): a written compound's parts follow the compound itself.
+PHRASE_GAP = 1
+
+Phrase = tuple[str, ...]  # a term's distinct tokens, in its order
+
+
+def _together(positions: dict[str, list[int]], phrase: Phrase) -> bool:
+    """Whether one stretch of a token sequence (`positions`: token -> its places) holds
+    every token of `phrase` with at most PHRASE_GAP others among them."""
+    places = sorted((at, word) for word, token in enumerate(phrase) for at in positions[token])
+    inside: dict[int, int] = {}
+    first = 0
+    for at, word in places:
+        inside[word] = inside.get(word, 0) + 1
+        while len(inside) == len(phrase):
+            start, leaving = places[first]
+            if at - start <= len(phrase) - 1 + PHRASE_GAP:
+                return True
+            inside[leaving] -= 1
+            if not inside[leaving]:
+                del inside[leaving]
+            first += 1
+    return False
+
+
+def phrase_rows(
+    field_tokens: dict[str, list[list[str]]], phrases: Iterable[Phrase]
+) -> dict[Phrase, np.ndarray]:
+    """For each of `phrases` (several distinct tokens each), the rows (int32, ascending) of
+    the documents holding its words together in one field: "metric learning" is held by
+    "deep metric learning", not by a note about an evaluation metric and learning."""
+    by_first: dict[str, list[Phrase]] = {}
+    for phrase in dict.fromkeys(phrases):
+        if len(phrase) > 1:
+            by_first.setdefault(phrase[0], []).append(phrase)
+    found: dict[Phrase, set[int]] = {p: set() for ps in by_first.values() for p in ps}
+    firsts = set(by_first)
+    for lists in field_tokens.values():
+        for row, tokens in enumerate(lists):
+            held = set(tokens)
+            starting = held & firsts  # a set with a set: the smaller one is walked
+            if not starting:
+                continue
+            positions: dict[str, list[int]] | None = None
+            for first in starting:
+                for phrase in by_first[first]:
+                    if held.issuperset(phrase[1:]):
+                        if positions is None:
+                            positions = {}
+                            for at, token in enumerate(tokens):
+                                positions.setdefault(token, []).append(at)
+                        if _together(positions, phrase):
+                            found[phrase].add(row)
+    return {p: np.array(sorted(rows), dtype=np.int32) for p, rows in found.items()}
 
 
 class FieldIndex:
@@ -255,13 +318,20 @@ class FieldIndex:
         fields: dict[str, LexicalIndex],
         num_docs: int,
         compounds: dict[str, tuple[str, ...]],
+        phrases: dict[Phrase, np.ndarray] | None = None,
     ) -> None:
         self.fields = fields
         self.num_docs = num_docs
         self.compounds = compounds  # for reading queries: indexer/lexicon.py
+        # The terms of several words looked for when it was built (the glossary's), with
+        # the rows holding each one's words together; any other term (an index built
+        # before, or a glossary edited since) is held where all its words are.
+        self.phrases = phrases or {}
 
     @classmethod
-    def from_tokens(cls, field_tokens: dict[str, list[list[str]]]) -> FieldIndex:
+    def from_tokens(
+        cls, field_tokens: dict[str, list[list[str]]], phrases: Iterable[Phrase] = ()
+    ) -> FieldIndex:
         counts = {len(lists) for lists in field_tokens.values()}
         if len(counts) > 1:
             raise ValueError(f"fields disagree on the number of documents: {sorted(counts)}")
@@ -270,7 +340,8 @@ class FieldIndex:
             name: LexicalIndex.from_tokens(field_tokens.get(name, [[]] * num_docs), FIELD_B[name])
             for name in FIELDS
         }
-        return cls(fields, num_docs, compound_parts(chain.from_iterable(field_tokens.values())))
+        compounds = compound_parts(chain.from_iterable(field_tokens.values()))
+        return cls(fields, num_docs, compounds, phrase_rows(field_tokens, phrases))
 
     def __len__(self) -> int:
         return self.num_docs
@@ -311,7 +382,23 @@ class FieldIndex:
                 if known is not None:
                     known[token, names] = present
             held &= present
+        together = self.phrases.get(tuple(dict.fromkeys(tokens)))
+        if together is not None:  # a term of several words: where they stand together
+            apart = np.ones(self.num_docs, dtype=bool)
+            apart[together] = False
+            held[apart] = False
         return held
+
+    def holds(self, tokens: Sequence[str], row: int, present: set[str]) -> bool:
+        """Whether document `row`, which holds the tokens `present`, holds the term
+        `tokens` (as `holding_all` decides)."""
+        if not present.issuperset(tokens):
+            return False
+        together = self.phrases.get(tuple(dict.fromkeys(tokens)))
+        if together is None:
+            return True
+        at = int(np.searchsorted(together, row))
+        return at < len(together) and int(together[at]) == row
 
     def any_holds(self, tokens: Sequence[str], known: Masks | None = None) -> bool:
         """Whether some document holds every one of `tokens` (each in any field)."""
@@ -348,11 +435,21 @@ class FieldIndex:
             index.save(directory / name)
         compounds = directory / _COMPOUNDS
         compounds.write_text(json.dumps(self.compounds, ensure_ascii=False), encoding="utf-8")
+        terms = list(self.phrases)
+        (directory / _PHRASE_TERMS).write_text(json.dumps(terms, ensure_ascii=False), "utf-8")
+        sizes = [len(self.phrases[term]) for term in terms]
+        arrays = {
+            "rows": np.concatenate([self.phrases[t] for t in terms] or [_NO_ROWS]),
+            "indptr": np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).astype(np.int64),
+        }
+        for name, file in _PHRASE_ARRAYS.items():
+            np.save(directory / file, arrays[name])
         manifest = {
             "format": _FORMAT,
             "num_docs": self.num_docs,
             "fields": list(self.fields),
             "compounds_sha256": _sha256(compounds),
+            "phrases_sha256": {file: _sha256(directory / file) for file in _PHRASE_FILES},
         }
         (directory / _FIELDS_MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
 
@@ -363,6 +460,7 @@ class FieldIndex:
             manifest = json.loads(path.read_text(encoding="utf-8"))
             names, num_docs = list(manifest["fields"]), int(manifest["num_docs"])
             version, compounds_sha256 = manifest["format"], manifest["compounds_sha256"]
+            phrases_sha256 = dict(manifest.get("phrases_sha256", {}))  # none before 2026-12
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise LexicalIndexError(f"cannot read lexical index manifest {path}: {exc}") from exc
         if version != _FORMAT:
@@ -372,13 +470,32 @@ class FieldIndex:
         fields = {name: LexicalIndex.load(directory / name) for name in FIELDS}
         if any(len(index) != num_docs for index in fields.values()):
             raise LexicalIndexError(f"{path}: a field index does not hold {num_docs} documents")
-        return cls(fields, num_docs, _load_compounds(directory / _COMPOUNDS, compounds_sha256))
+        compounds = _load_compounds(directory / _COMPOUNDS, compounds_sha256)
+        return cls(fields, num_docs, compounds, _load_phrases(directory, phrases_sha256, num_docs))
+
+
+def _load_phrases(directory: Path, checksums: dict[str, str], num_docs: int) -> dict:
+    if not checksums:
+        return {}
+    if set(checksums) != set(_PHRASE_FILES):
+        raise LexicalIndexError(f"{directory}: unexpected phrase files {sorted(checksums)}")
+    for file, checksum in checksums.items():
+        _verify(directory / file, checksum)
+    try:
+        terms = [tuple(term) for term in json.loads((directory / _PHRASE_TERMS).read_text("utf-8"))]
+        rows, indptr = (np.load(directory / _PHRASE_ARRAYS[name]) for name in ("rows", "indptr"))
+        if len(indptr) != len(terms) + 1 or indptr[-1] != len(rows):
+            raise ValueError("the terms and their rows do not fit together")
+        if len(rows) and (rows.min() < 0 or rows.max() >= num_docs):
+            raise ValueError(f"a row beyond the {num_docs} documents")
+    except (OSError, ValueError, TypeError) as exc:
+        raise LexicalIndexError(f"cannot read the phrases in {directory}: {exc}") from exc
+    return {term: rows[indptr[i] : indptr[i + 1]] for i, term in enumerate(terms)}
 
 
 def _load_compounds(path: Path, expected_sha256: str) -> dict[str, tuple[str, ...]]:
+    _verify(path, expected_sha256)
     try:
-        if _sha256(path) != expected_sha256:
-            raise LexicalIndexError(f"lexical index file {path} is truncated or corrupt")
         table = json.loads(path.read_text(encoding="utf-8"))
         return {word: tuple(parts) for word, parts in table.items()}
     except (OSError, ValueError, AttributeError, TypeError) as exc:

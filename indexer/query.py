@@ -138,6 +138,13 @@ def glossary_tokens() -> dict[str, tuple[str, ...]]:
     return table
 
 
+def glossary_phrases() -> list[tuple[str, ...]]:
+    """The glossary's terms of several words, as their distinct tokens: an index records
+    where each one's words stand together (indexer/lexical.py, phrase_rows)."""
+    phrases = (tuple(dict.fromkeys(tokens)) for tokens in glossary_tokens().values())
+    return sorted({phrase for phrase in phrases if len(phrase) > 1})
+
+
 @dataclass(frozen=True)
 class Concept:
     """A glossary term the query names: `asked` is the first of the entry's variants (in
@@ -166,10 +173,6 @@ class Bridge:
         """Whether the query word written `surface` is the asked term or a part of it,
         spaces aside: 선형대수 is 선형 대수 written as one word."""
         return surface.casefold().replace(" ", "") in self.asked.replace(" ", "")
-
-    def found_in(self, tokens: set[str]) -> bool:
-        """Whether `tokens` (a resource's) hold every word of one of the other variants."""
-        return any(tokens.issuperset(alternative) for alternative in self.alternatives)
 
 
 @dataclass

@@ -22,6 +22,7 @@ from indexer.build import PROFILE_WEIGHT, Builder, FetchOutcome, NothingToIndex,
 from indexer.lexical import top_k
 from indexer.morphology import TOKENIZER_NAME, tokenize
 from indexer.pagecache import PageCache, PageRecord
+from indexer.query import glossary_phrases
 from indexer.search import Searcher
 from indexer.sources.files import parse_sources
 from indexer.store import BuildLocked, IndexReader, builds_dir
@@ -183,6 +184,23 @@ def test_a_new_tokenizer_rebuilds_the_keyword_index_and_reuses_the_vectors(
     assert not again.report.unchanged and again.report.build_id != first.report.build_id
     assert (again.report.embedded, again.report.reused) == (0, SAMPLE_PASSAGES)
     assert IndexReader(settings.index_dir).manifest["tokenizer"] == "another-tokenizer/9"
+
+
+def test_an_edited_glossary_rebuilds_the_keyword_index_and_reuses_the_vectors(
+    monkeypatch, fake_build, fake_settings
+):
+    """The keyword index records where the glossary's terms of several words stand: a
+    glossary with another such term makes it again."""
+    settings = fake_settings()
+    first = fake_build(settings=settings)
+    terms = [*glossary_phrases(), ("total", "recal")]
+    monkeypatch.setattr("indexer.build.glossary_phrases", lambda: terms)
+    again = fake_build(settings=settings, embedder=FakeEmbedder())
+    assert not again.report.unchanged and again.report.build_id != first.report.build_id
+    assert (again.report.embedded, again.report.reused) == (0, SAMPLE_PASSAGES)
+    lexical = IndexReader(settings.index_dir).lexical
+    assert ("total", "recal") in lexical.phrases
+    assert len(lexical.phrases["total", "recal"]) == 2  # the two Total Recall papers
 
 
 def test_a_rebuild_with_nothing_changed_never_loads_the_model(

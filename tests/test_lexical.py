@@ -407,6 +407,59 @@ def test_any_holds_needs_one_document_with_every_token():
     assert not index.any_holds(["lstm", "unknown"])
 
 
+PHRASE_DOCS = {
+    # 0: the term; 1: its words apart in a long note; 2: in the other order, one word
+    # between (a compound's part); 3: one word in the title, one in the notes
+    "title": [["deep", "metric", "learn"], ["bayesian"], [], ["metric"]],
+    "notes": [
+        [],
+        ["metric", "matter", "for", "any", "task", "learn"],
+        ["learn", "x", "metric"],
+        ["learn"],
+    ],
+}
+
+
+def test_a_term_of_several_words_is_held_where_its_words_stand_together():
+    """Deep metric learning holds the term "metric learning"; a note about a metric that
+    says "learning" five words later does not, nor a title and a note holding one each."""
+    index = FieldIndex.from_tokens(PHRASE_DOCS, [("metric", "learn"), ("gan", "loss")])
+    assert index.holding_all(["metric", "learn"], index.fields).tolist() == [1, 0, 1, 0]
+    assert index.any_holds(["metric", "learn"])
+    assert not index.any_holds(["gan", "loss"])  # sought, held nowhere
+    present = {"metric", "learn", "matter"}
+    assert index.holds(["metric", "learn"], 0, present)
+    assert not index.holds(["metric", "learn"], 1, present)
+    assert not index.holds(["metric", "learn"], 0, {"metric"})
+    # A term not sought when the index was built is held where all its words are.
+    assert index.holding_all(["learn", "task"], index.fields).tolist() == [0, 1, 0, 0]
+    assert index.holds(["learn", "task"], 1, {"learn", "task"})
+
+
+def test_the_terms_where_words_stand_together_are_saved_and_checked(tmp_path):
+    index = FieldIndex.from_tokens(PHRASE_DOCS, [("metric", "learn"), ("gan", "loss")])
+    index.save(tmp_path)
+    loaded = FieldIndex.load(tmp_path)
+    assert set(loaded.phrases) == {("metric", "learn"), ("gan", "loss")}
+    assert loaded.holding_all(["metric", "learn"], loaded.fields).tolist() == [1, 0, 1, 0]
+    rows = tmp_path / "phrases.rows.npy"
+    rows.write_bytes(rows.read_bytes()[:-4])
+    with pytest.raises(LexicalIndexError, match=re.escape("phrases.rows.npy")):
+        FieldIndex.load(tmp_path)
+
+
+def test_an_index_saved_before_it_recorded_terms_holds_them_where_all_words_are(tmp_path):
+    FieldIndex.from_tokens(PHRASE_DOCS, [("metric", "learn")]).save(tmp_path)
+    manifest = json.loads((tmp_path / "fields.json").read_text(encoding="utf-8"))
+    del manifest["phrases_sha256"]
+    (tmp_path / "fields.json").write_text(json.dumps(manifest), encoding="utf-8")
+    for name in ("phrases.json", "phrases.rows.npy", "phrases.indptr.npy"):
+        (tmp_path / name).unlink()
+    loaded = FieldIndex.load(tmp_path)
+    assert loaded.phrases == {}
+    assert loaded.holding_all(["metric", "learn"], loaded.fields).tolist() == [1, 1, 1, 1]
+
+
 def test_a_part_of_a_word_is_korean_inside_it_or_a_whole_latin_word_of_it():
     assert part_of("판별", "판별자") and part_of("신경망", "적대적 생성 신경망")
     assert part_of("gan", "GAN 모형") and part_of("Neural", "recurrent neural network")

@@ -736,6 +736,29 @@ def test_a_korean_term_counts_through_the_glossary_written_with_or_without_space
     assert searcher.search(query).results[0].url == "https://ex.com/algebra"
 
 
+METRICS = """# 자료
+
+## 김작성 (2019.03.01)
+
+* [메트릭 학습 정리](https://ex.com/metric-learning): 임베딩 사이의 거리를 배우는 방법
+* [불확실성 논문 리뷰](https://ex.com/uncertainty): 이미지넷의 정확도 같은 메트릭이 모든
+  분야를 대변하지는 못합니다. 모델이 데이터를 학습할 때 생기는 불확실성을 다룹니다.
+"""
+
+
+def test_a_glossary_term_of_several_words_counts_only_where_they_stand_together(
+    tmp_path, fake_build
+):
+    """A review that says 메트릭 (an evaluation metric) in one sentence and 학습 in the
+    next holds no "metric learning" (메트릭 학습 in Korean)."""
+    (tmp_path / "list.md").write_text(METRICS, encoding="utf-8")
+    built = fake_build([tmp_path / "list.md"])
+    searcher = Searcher.open(built.path, FakeEmbedder(), built.settings)
+    hits = searcher.search("metric learning", mode="lexical").results
+    assert [hit.url for hit in hits] == ["https://ex.com/metric-learning"]
+    assert "metric learning" in hits[0].why
+
+
 CHAPTERS = """# 자료
 
 ## 김작성 (2019.03.01)

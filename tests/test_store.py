@@ -255,6 +255,8 @@ CORRUPTIONS = [
     ("lexical/url/bm25.indptr.npy", delete),
     ("lexical/title/lexical.json", overwrite),
     ("lexical/fields.json", delete),
+    ("lexical/phrases.rows.npy", flip_byte),
+    ("lexical/phrases.json", overwrite),
     (MANIFEST, truncate),
     (MANIFEST, overwrite),
 ]
