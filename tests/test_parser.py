@@ -600,6 +600,12 @@ def test_a_block_quote_is_read_as_what_it_quotes():
     }
 
 
+def categories_and_notes(text: str) -> dict[str, tuple[list[str], str]]:
+    """Each resource's categories and first note, by its title."""
+    resources = parse_text(text, "shapes.md").resources
+    return {r.title: (r.categories, r.mentions[0].note) for r in resources}
+
+
 def test_an_html_heading_is_a_heading_and_a_task_box_no_tag():
     text = (
         '<h2 align="center">Papers <b>2017</b></h2>\n<ul>\n'
@@ -607,12 +613,53 @@ def test_an_html_heading_is_a_heading_and_a_task_box_no_tag():
         "</ul>\n\n"
         "## Tasks\n\n- [x] [Keras](https://keras.io/) 공식 문서\n- [ ] [PyTorch](https://pytorch.org/)\n"
     )
-    result = parse_text(text, "html.md")
-    found = {r.title: (r.categories, r.mentions[0].note) for r in result.resources}
-    assert found == {
+    assert categories_and_notes(text) == {
         "Attention": (["Papers 2017"], "트랜스포머"),  # the heading's words are no note
         "Keras": (["Tasks"], "공식 문서"),  # "[x]" is a ticked box, not a tag "x"
         "PyTorch": (["Tasks"], ""),
+    }
+
+
+def test_a_tables_later_link_is_named_by_the_rows_first_link_and_notes_stay_in_their_cell():
+    text = (
+        "## Papers\n\n| Title | Year | Code |\n|---|---|---|\n"
+        "| [Attention Is All You Need](https://arxiv.org/abs/1706.03762) 원조 | 2017 | "
+        "[code](https://github.com/tensorflow/tensor2tensor) 공식 |\n"
+        "| Deep Residual Learning | 2015 | [pdf](https://arxiv.org/pdf/1512.03385.pdf) |\n"
+    )
+    found = {r.title: r.mentions[0].note for r in parse_text(text, "table.md").resources}
+    assert found == {
+        # before: "2017 (code)", and the cells after a link were its note ("2017")
+        "Attention Is All You Need": "원조\n\nYear: 2017",
+        "Attention Is All You Need (code)": "공식\n\nYear: 2017",
+        "Deep Residual Learning (pdf)": "Title: Deep Residual Learning; Year: 2015",
+    }
+
+
+def test_emoji_shortcodes_are_pictures_not_words():
+    text = (
+        "## :books: Books\n\n"
+        "- :star: [Dropout](https://jmlr.org/papers/v15/srivastava14a.html) :fire::fire: 필독\n"
+        "- [C++ std::vector 정리](https://e.com/vector) 12:30:00에 올림\n"
+    )
+    assert categories_and_notes(text) == {
+        "Dropout": (["Books"], "필독"),  # was "star (Dropout)", noted "fire::fire: 필독"
+        "C++ std::vector 정리": (["Books"], "12:30:00에 올림"),
+    }
+
+
+def test_a_collapsible_blocks_summary_heads_its_links_and_is_no_note():
+    text = (
+        "# Awesome\n\n## Papers\n\n설명 문단\n\n"
+        "- [A](https://a.example/x)\n\n"
+        "<details><summary>Older <b>papers</b></summary>\n\n"
+        "- [B](https://b.example/y) (2006)\n\n</details>\n\n"
+        "- [C](https://c.example/z)\n"
+    )
+    assert categories_and_notes(text) == {
+        "A": (["Papers"], "설명 문단"),
+        "B": (["Papers", "Older papers"], "(2006)"),  # its note's bracket closes: it is kept
+        "C": (["Papers"], ""),  # after the block: under Papers again, not "Older papers"
     }
 
 

@@ -108,6 +108,9 @@ _LATIN_NOT_NAMES = {
 _TAGS = re.compile(r"<[^<>]{0,200}>")
 _MD_LINK_TEXT = re.compile(r"!?\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\((?:[^()\n]|\([^()\n]*\))*\)")
 _EMPHASIS = re.compile(r"(\*\*|__|~~|`)")
+# GitHub's emoji shortcodes (:star:, :+1:, :white_check_mark:) show as pictures, not words;
+# not a time (12:30:00), a C++ scope (std::vector) nor part of a path.
+_SHORTCODE = re.compile(r"(?<![\w:/])(?::[a-z0-9_+-]{1,40}:)+(?![\w:])")
 # Runs of spaces and tabs, but not a lone space: it would only be replaced by itself.
 _SPACES = re.compile(r"\t[ \t]*| [ \t]+")
 _PARENTHESISED = re.compile(r"\(([^()]*)\)")
@@ -127,6 +130,8 @@ def clean_inline(text: str, decode: bool = True) -> str:
     text = _MD_LINK_TEXT.sub(_link_text, text)
     text = _TAGS.sub("", text)
     text = _EMPHASIS.sub("", text)
+    if ":" in text:
+        text = _SHORTCODE.sub("", text)
     if decode:
         text = html.unescape(text)
     lines = [_SPACES.sub(" ", line).strip() for line in text.splitlines()]

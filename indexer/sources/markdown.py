@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 from indexer.resources import Mention, Note, ParseResult, Resource, stable_id
 from indexer.sources.accumulator import Accumulator, link_companions
 from indexer.sources.headings import Heading, clean_inline, parse_heading
-from indexer.sources.links import Link, choose_title, context_label, mask_spans, scan_links
+from indexer.sources.links import (
+    Link,
+    choose_title,
+    context_label,
+    looks_like_url,
+    mask_spans,
+    scan_links,
+)
 
 # ------------------------------------------------------------------- blocks
 
@@ -65,6 +72,11 @@ _HTML_HEADING = re.compile(
     r"[ \t]*<h(?P<level>[1-6])\b[^<>]*>(?P<text>.*?)</h(?P=level)\s*>[ \t]*", re.I
 )
 _HTML_TAG = re.compile(r"</?(?!a\b)[a-z][^<>]*>", re.I)
+# A collapsible block's label ("<details><summary>Older papers</summary>"), and its end
+_SUMMARY = re.compile(
+    r"[ \t]*(?:<details\b[^<>]*>[ \t]*)?<summary\b[^<>]*>(?P<text>.*?)</summary\s*>[ \t]*", re.I
+)
+_DETAILS_END = re.compile(r"[ \t]*</details\s*>[ \t]*", re.I)
 _TASK_BOX = re.compile(r"\[[ xX]\][ \t]+")
 # Bullets nested deeper than this join the deepest level: the item tree is walked
 # recursively, and a list indented 1,000 levels deep must not exhaust the stack.
@@ -344,9 +356,13 @@ def _plain_markdown(lines: list[str]) -> list[str]:
     markers (its indent kept: it says where the quote belongs), so that a quoted list is a
     list and a quoted fence a code block, if it closes in the quote (one never closed there
     stays text, as does a quoted heading: it heads nothing outside the quote); and HTML
-    headings as markdown ones. Line numbers do not move."""
+    headings as markdown ones. A collapsible block's summary heads its links one level
+    below the heading it is under, which heads the links again after the block (a
+    summary is not prose of every link of the section). Line numbers do not move."""
     resolved = list(lines)
     quote: list[tuple[int, str]] = []  # the block quote being read: its lines, unmarked
+    heading: str | None = None  # the heading the line being read is under
+    under: list[str | None] = []  # the headings that the open collapsible blocks are under
     for index in [*_outside_code(lines), None]:
         marker = _QUOTE_MARKERS.match(lines[index]) if index is not None else None
         unmarked = [(index, marker["indent"] + lines[index][marker.end() :])] if marker else []
@@ -355,13 +371,34 @@ def _plain_markdown(lines: list[str]) -> list[str]:
             continue
         _unquote(quote, resolved)
         quote = unmarked
-        if index is not None and ("<h" in lines[index] or "<H" in lines[index]):
-            heading = _HTML_HEADING.fullmatch(lines[index])
-            if heading:
-                text = " ".join(_HTML_TAG.sub(" ", heading["text"]).split())
-                resolved[index] = "#" * int(heading["level"]) + " " + text
+        line = lines[index] if index is not None else ""
+        if "<" in line:
+            resolved[index] = _html_block(line, heading, under)
+        if _HEADING.match(resolved[index] if index is not None else ""):
+            heading = resolved[index]
     _unquote(quote, resolved)
     return resolved
+
+
+def _html_block(line: str, heading: str | None, under: list[str | None]) -> str:
+    """An HTML line as markdown: a heading as one, a collapsible block's summary as a
+    heading below `heading` (kept in `under`), its end as that heading again (a document's
+    title, level 1, is not repeated)."""
+    html_heading = _HTML_HEADING.fullmatch(line)
+    if html_heading:
+        text = " ".join(_HTML_TAG.sub(" ", html_heading["text"]).split())
+        return "#" * int(html_heading["level"]) + " " + text
+    summary = _SUMMARY.fullmatch(line)
+    if summary:
+        text = " ".join(_HTML_TAG.sub(" ", summary["text"]).split())
+        above = len(_HEADING.match(heading)["hashes"]) if heading else 1
+        under.append(heading)
+        return "#" * min(above + 1, 6) + " " + text if text else ""
+    if _DETAILS_END.fullmatch(line) and under:
+        reopened = under.pop()
+        if reopened is not None and not _LEVEL_ONE_HEADING.match(reopened):
+            return reopened
+    return line
 
 
 def _unquote(quote: list[tuple[int, str]], resolved: list[str]) -> None:
@@ -571,14 +608,21 @@ class _FileParser:
                 links[position + 1].start if position + 1 < len(links) else len(item.text)
             )
             previous_end = links[position - 1].end if position else 0
-            local = item.text[previous_end : link.start].rsplit("\n", 1)[-1]
+            after = item.text[link.end : following_end]
+            if item.table_row:
+                # A row's other cells are its context and its note (row_context, row_note):
+                # a later link is named by the row's first link ("Paper | 2017 | [code]").
+                first = links[0].text if position and not looks_like_url(links[0].text) else ""
+                local, after = first, after.split("|", 1)[0]
+            else:
+                local = item.text[previous_end : link.start].rsplit("\n", 1)[-1]
             title, placeholder = choose_title(
                 link.text,
                 link.url,
                 [local if position else "", lead, *item.row_context, label],
                 topic[-1:],
             )
-            own_note = _note_text(item.text[link.end : following_end])
+            own_note = _note_text(after)
             mention = Mention(
                 contributor=contributor,
                 date=section.heading.date,
@@ -628,11 +672,18 @@ def _paragraph_lines(paragraph: _Item) -> list[_Item]:
     ]
 
 
+_NOTE_TRAIL = " \t\n:：,;|/·-–—"
+
+
 def _note_text(text: str) -> str:
     """Text around a link as a note: empty when it is only punctuation."""
     if not text:  # what follows most links
         return ""
-    text = clean_inline(text).strip(" \t\n:：,;|/·-–—)]")
+    text = clean_inline(text).lstrip(" \t\n:：,;|/·-–—)]").rstrip(_NOTE_TRAIL)
+    # a bracket closing the one the link stood in ("(see [A](url))"), not one of the note's
+    for opening, closing in ("()", "[]"):
+        while text.endswith(closing) and text.count(closing) > text.count(opening):
+            text = text[:-1].rstrip(_NOTE_TRAIL)
     return text if any(ch.isalnum() for ch in text) else ""
 
 
