@@ -143,12 +143,16 @@ LIST_UNITS = {
     "honorifics": "이름님: ",
     "backticks": "`",
     "unclosed <img> attributes": '<img src="x" ',
+    "closing brackets": ")]",
+    "emoji shortcodes": ":x:",
+    "collapsible blocks": "<details><summary>s</summary>\n\n</details>\n",
 }
 LIST_PREFIXES = {
     "bullet": "* ",
     "heading": "## ",
     "table cell": "| a | b |\n|---|---|\n| ",
     "after a link definition": "[d]: http://e.com/d\n\n[d] ",
+    "after a link": "* [t](http://e.com/t) ",
 }
 # Files of many short lines, each shape one block the parser builds up line by line.
 LIST_FILES = {

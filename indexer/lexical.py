@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.lexicon import analyse_query, compound_parts
+from indexer.lexicon import analyse_query, compound_parts, word_spans
 from indexer.morphology import Term
 
 _MANIFEST = "lexical.json"
@@ -253,16 +253,17 @@ _COMPOUNDS = "compounds.json"  # Kiwi's parts of the documents' Korean compounds
 _PHRASE_TERMS = "phrases.json"
 _PHRASE_ARRAYS = {name: f"phrases.{name}.npy" for name in ("rows", "indptr")}
 _PHRASE_FILES = (_PHRASE_TERMS, *_PHRASE_ARRAYS.values())
-# A term's words stand together when no more than this many other tokens come between
-# them (in any order): a written compound's parts follow the compound itself.
+# A term's words stand together when no more than this many other written words come
+# between them, in any order (a Korean compound and its parts count as one written word).
 PHRASE_GAP = 1
 
 Phrase = tuple[str, ...]  # a term's distinct tokens, in its order
 
 
 def _together(positions: dict[str, list[int]], phrase: Phrase) -> bool:
-    """Whether one stretch of a token sequence (`positions`: token -> its places) holds
-    every token of `phrase` with at most PHRASE_GAP others among them."""
+    """Whether one stretch of a text (`positions`: token -> the places of the written words
+    holding it) holds every token of `phrase` with at most PHRASE_GAP other words among
+    them."""
     places = sorted((at, word) for word, token in enumerate(phrase) for at in positions[token])
     inside: dict[int, int] = {}
     first = 0
@@ -284,9 +285,11 @@ def phrase_rows(
 ) -> dict[Phrase, np.ndarray]:
     """For each of `phrases` (several distinct tokens each), the rows (int32, ascending) of
     the documents holding its words together in one field: "metric learning" is held by
-    "deep metric learning", not by a note about an evaluation metric and learning."""
+    "deep metric learning", not by a note about an evaluation metric and learning. (A
+    field's texts are one sequence: the last words of one note and the first of the next
+    stand together.)"""
     by_first: dict[str, list[Phrase]] = {}
-    for phrase in dict.fromkeys(phrases):
+    for phrase in dict.fromkeys(tuple(dict.fromkeys(p)) for p in phrases):
         if len(phrase) > 1:
             by_first.setdefault(phrase[0], []).append(phrase)
     found: dict[Phrase, set[int]] = {p: set() for ps in by_first.values() for p in ps}
@@ -295,18 +298,23 @@ def phrase_rows(
         for row, tokens in enumerate(lists):
             held = set(tokens)
             starting = held & firsts  # a set with a set: the smaller one is walked
-            if not starting:
+            candidates = [
+                phrase
+                for first in starting
+                for phrase in by_first[first]
+                if held.issuperset(phrase[1:])
+            ]
+            if not candidates:
                 continue
-            positions: dict[str, list[int]] | None = None
-            for first in starting:
-                for phrase in by_first[first]:
-                    if held.issuperset(phrase[1:]):
-                        if positions is None:
-                            positions = {}
-                            for at, token in enumerate(tokens):
-                                positions.setdefault(token, []).append(at)
-                        if _together(positions, phrase):
-                            found[phrase].add(row)
+            wanted = set().union(*candidates)
+            positions: dict[str, list[int]] = {}
+            for place, (at, after) in enumerate(word_spans(tokens)):
+                for token in tokens[at:after]:
+                    if token in wanted:
+                        positions.setdefault(token, []).append(place)
+            for phrase in candidates:
+                if _together(positions, phrase):
+                    found[phrase].add(row)
     return {p: np.array(sorted(rows), dtype=np.int32) for p, rows in found.items()}
 
 
@@ -382,11 +390,17 @@ class FieldIndex:
                 if known is not None:
                     known[token, names] = present
             held &= present
-        together = self.phrases.get(tuple(dict.fromkeys(tokens)))
+        phrase = tuple(dict.fromkeys(tokens))
+        together = self.phrases.get(phrase)
         if together is not None:  # a term of several words: where they stand together
-            apart = np.ones(self.num_docs, dtype=bool)
-            apart[together] = False
-            held[apart] = False
+            key = ("\0".join(phrase), ())  # no token holds "\0"
+            mask = known.get(key) if known is not None else None
+            if mask is None:
+                mask = np.zeros(self.num_docs, dtype=bool)
+                mask[together] = True
+                if known is not None:
+                    known[key] = mask
+            held &= mask
         return held
 
     def holds(self, tokens: Sequence[str], row: int, present: set[str]) -> bool:
@@ -482,7 +496,13 @@ def _load_phrases(directory: Path, checksums: dict[str, str], num_docs: int) -> 
     for file, checksum in checksums.items():
         _verify(directory / file, checksum)
     try:
-        terms = [tuple(term) for term in json.loads((directory / _PHRASE_TERMS).read_text("utf-8"))]
+        written = json.loads((directory / _PHRASE_TERMS).read_text("utf-8"))
+        if not isinstance(written, list) or not all(
+            isinstance(term, list) and term and all(isinstance(token, str) for token in term)
+            for term in written
+        ):
+            raise ValueError("a term is not a list of tokens")
+        terms = [tuple(term) for term in written]
         rows, indptr = (np.load(directory / _PHRASE_ARRAYS[name]) for name in ("rows", "indptr"))
         if len(indptr) != len(terms) + 1 or indptr[-1] != len(rows):
             raise ValueError("the terms and their rows do not fit together")

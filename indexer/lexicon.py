@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from indexer.morphology import KOREAN_STOP_STEMS, Term, latin_terms, normalize
@@ -54,26 +54,36 @@ def _is_suffix(rest: str, room: int = _MAX_SUFFIXES) -> bool:
     )
 
 
+def _splittable(word: str) -> bool:
+    return len(word) > 1 and bool(_SYLLABLES.fullmatch(word))
+
+
+def word_spans(tokens: Sequence[str]) -> Iterator[tuple[int, int]]:
+    """Each written word of a token list as (its index, the index after its parts):
+    `analyse_many` puts a Korean compound right before the parts Kiwi cut it into, each
+    found in it in order (시계열 계열; 딥러닝 딥 러닝)."""
+    at = 0
+    while at < len(tokens):
+        word, end, after = tokens[at], 0, at + 1
+        if _splittable(word):
+            while after < len(tokens) and tokens[after] != word:
+                found = word.find(tokens[after], end)
+                if found < 0:
+                    break
+                end, after = found + len(tokens[after]), after + 1
+        yield at, after
+        at = after
+
+
 def compound_parts(token_lists: Iterable[Sequence[str]]) -> dict[str, tuple[str, ...]]:
     """The parts Kiwi cut each written Korean compound of the documents into, read back from
-    their token lists, where `analyse_many` puts a compound right before its parts (시계열
-    계열; 딥러닝 딥 러닝). A word read more than once gets the parts it was read with most
-    often; a word Kiwi never split gets none."""
+    their token lists (`word_spans`). A word read more than once gets the parts it was read
+    with most often; a word Kiwi never split gets none."""
     votes: defaultdict[str, Counter] = defaultdict(Counter)
     for tokens in token_lists:
-        at = 0
-        while at < len(tokens):
-            word = tokens[at]
-            parts, end, after = [], 0, at + 1
-            if len(word) > 1 and _SYLLABLES.fullmatch(word):
-                while after < len(tokens) and tokens[after] != word:
-                    found = word.find(tokens[after], end)
-                    if found < 0:
-                        break
-                    parts.append(tokens[after])
-                    end, after = found + len(tokens[after]), after + 1
-                votes[word][tuple(parts)] += 1
-            at = after
+        for at, after in word_spans(tokens):
+            if _splittable(tokens[at]):
+                votes[tokens[at]][tuple(tokens[at + 1 : after])] += 1
     chosen = {word: count.most_common(1)[0][0] for word, count in votes.items()}
     return {word: parts for word, parts in sorted(chosen.items()) if parts}
 

@@ -436,6 +436,18 @@ def test_a_term_of_several_words_is_held_where_its_words_stand_together():
     assert index.holds(["learn", "task"], 1, {"learn", "task"})
 
 
+def test_a_korean_compounds_parts_do_not_stand_between_the_words_of_a_term():
+    """Kiwi's parts follow a compound (로지스틱 -> 로지스틱, 로지, 스틱): they are the same
+    written word, not words between 로지스틱 and 회귀."""
+    written = [
+        tokenize("최근 로지스틱 회귀 논문 정리"),
+        tokenize("로지스틱 함수를 쓰는 선형 모델의 회귀"),
+    ]
+    assert written[0][1:5] == ["로지스틱", "로지", "스틱", "회귀"]
+    index = FieldIndex.from_tokens({"title": written}, [("로지스틱", "회귀")])
+    assert index.holding_all(["로지스틱", "회귀"], index.fields).tolist() == [True, False]
+
+
 def test_the_terms_where_words_stand_together_are_saved_and_checked(tmp_path):
     index = FieldIndex.from_tokens(PHRASE_DOCS, [("metric", "learn"), ("gan", "loss")])
     index.save(tmp_path)

@@ -626,6 +626,7 @@ def test_a_tables_later_link_is_named_by_the_rows_first_link_and_notes_stay_in_t
         "| [Attention Is All You Need](https://arxiv.org/abs/1706.03762) 원조 | 2017 | "
         "[code](https://github.com/tensorflow/tensor2tensor) 공식 |\n"
         "| Deep Residual Learning | 2015 | [pdf](https://arxiv.org/pdf/1512.03385.pdf) |\n"
+        "| [Pipes](https://e.com/pipes) a \\| b | 2020 | |\n"
     )
     found = {r.title: r.mentions[0].note for r in parse_text(text, "table.md").resources}
     assert found == {
@@ -633,6 +634,7 @@ def test_a_tables_later_link_is_named_by_the_rows_first_link_and_notes_stay_in_t
         "Attention Is All You Need": "원조\n\nYear: 2017",
         "Attention Is All You Need (code)": "공식\n\nYear: 2017",
         "Deep Residual Learning (pdf)": "Title: Deep Residual Learning; Year: 2015",
+        "Pipes": "a | b\n\nYear: 2020",  # "\\|" is a "|" of the cell, not a new cell
     }
 
 
@@ -660,6 +662,12 @@ def test_a_collapsible_blocks_summary_heads_its_links_and_is_no_note():
         "A": (["Papers"], "설명 문단"),
         "B": (["Papers", "Older papers"], "(2006)"),  # its note's bracket closes: it is kept
         "C": (["Papers"], ""),  # after the block: under Papers again, not "Older papers"
+    }
+    # under the document's title (or no heading), the block's end heads nothing
+    top = "# Doc\n<details><summary>Top</summary>\n\n- [T1](https://t1.example)\n\n</details>\n"
+    assert categories_and_notes(top + "\n- [T2](https://t2.example) 끝 (요약)))\n") == {
+        "T1": (["Top"], ""),
+        "T2": ([], "끝 (요약)"),  # the brackets the note did not open are not its own
     }
 
 

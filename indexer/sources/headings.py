@@ -110,7 +110,7 @@ _MD_LINK_TEXT = re.compile(r"!?\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\((?:[^()\n]|\([^(
 _EMPHASIS = re.compile(r"(\*\*|__|~~|`)")
 # GitHub's emoji shortcodes (:star:, :+1:, :white_check_mark:) show as pictures, not words;
 # not a time (12:30:00), a C++ scope (std::vector) nor part of a path.
-_SHORTCODE = re.compile(r"(?<![\w:/])(?::[a-z0-9_+-]{1,40}:)+(?![\w:])")
+_SHORTCODE = re.compile(r"(?<![\w:/])(?::(?=[0-9_+-]*[a-z])[a-z0-9_+-]{1,40}:)+(?![\w:])")
 # Runs of spaces and tabs, but not a lone space: it would only be replaced by itself.
 _SPACES = re.compile(r"\t[ \t]*| [ \t]+")
 _PARENTHESISED = re.compile(r"\(([^()]*)\)")

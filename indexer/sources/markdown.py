@@ -36,6 +36,7 @@ _TABLE_SEPARATOR = re.compile(r"^\s*+\|?\s*+:?-+:?\s*+(\|\s*+:?-+:?\s*+)*\|?\s*+
 _TAG_PREFIX = re.compile(r"^\s*\[(?P<tag>[^\[\]()]{1,20})\](?=\s*(\[|<|http))")
 _INLINE_CONTRIBUTOR = re.compile(r"^\s*(?P<name>[^\s:：]{1,20}?)\s*(님|씨)\s*[:：]\s*$")
 _COLUMN_GAP = re.compile(r"\t+|\s{3,}")
+_CELL_END = re.compile(r"(?<!\\)\|")  # a table cell ends at a "|" not escaped as "\|"
 _NUMERIC_CELL = re.compile(r"[\d\s.,~-]+")  # a table cell of numbers, dates or ranges
 _BROKEN_BARE_LINK = re.compile(r"\]\s*https?://")  # "[text] https://…": no parentheses
 # A link reference definition (CommonMark): "[label]: url", the url maybe in <>, maybe a
@@ -149,8 +150,11 @@ class _Section:
 
 def _split_cells(row: str) -> list[str]:
     row = row.strip()
-    row = row.removeprefix("|").removesuffix("|")
-    return [cell.strip() for cell in row.split("|")]
+    row = row.removeprefix("|")
+    if row.endswith("|") and not row.endswith("\\|"):
+        row = row[:-1]
+    # "\|" is a "|" of the cell's text, as GitHub shows it
+    return [cell.strip().replace("\\|", "|") for cell in _CELL_END.split(row)]
 
 
 def _sections(lines: list[str], doc_title_level: int | None) -> Iterator[_Section]:
@@ -362,7 +366,8 @@ def _plain_markdown(lines: list[str]) -> list[str]:
     resolved = list(lines)
     quote: list[tuple[int, str]] = []  # the block quote being read: its lines, unmarked
     heading: str | None = None  # the heading the line being read is under
-    under: list[str | None] = []  # the headings that the open collapsible blocks are under
+    # the heading each open collapsible block is under, and its summary's level
+    under: list[tuple[str | None, int]] = []
     for index in [*_outside_code(lines), None]:
         marker = _QUOTE_MARKERS.match(lines[index]) if index is not None else None
         unmarked = [(index, marker["indent"] + lines[index][marker.end() :])] if marker else []
@@ -372,32 +377,40 @@ def _plain_markdown(lines: list[str]) -> list[str]:
         _unquote(quote, resolved)
         quote = unmarked
         line = lines[index] if index is not None else ""
-        if "<" in line:
-            resolved[index] = _html_block(line, heading, under)
+        if "<h" in line or "<H" in line:
+            resolved[index] = _html_heading(line)
+        if line.startswith("<"):  # a block of its own (indented, it is a list item's text)
+            resolved[index] = _collapsible(resolved[index], heading, under)
         if _HEADING.match(resolved[index] if index is not None else ""):
             heading = resolved[index]
     _unquote(quote, resolved)
     return resolved
 
 
-def _html_block(line: str, heading: str | None, under: list[str | None]) -> str:
-    """An HTML line as markdown: a heading as one, a collapsible block's summary as a
-    heading below `heading` (kept in `under`), its end as that heading again (a document's
-    title, level 1, is not repeated)."""
+def _html_heading(line: str) -> str:
+    """An HTML heading on a line of its own as a markdown one; any other line as it is."""
     html_heading = _HTML_HEADING.fullmatch(line)
-    if html_heading:
-        text = " ".join(_HTML_TAG.sub(" ", html_heading["text"]).split())
-        return "#" * int(html_heading["level"]) + " " + text
+    if not html_heading:
+        return line
+    text = " ".join(_HTML_TAG.sub(" ", html_heading["text"]).split())
+    return "#" * int(html_heading["level"]) + " " + text
+
+
+def _collapsible(line: str, heading: str | None, under: list[tuple[str | None, int]]) -> str:
+    """A collapsible block's summary as a heading below `heading` (kept in `under`), and
+    its end as that heading again; under a document's title (level 1, not repeated) or no
+    heading, as a heading of nothing. Any other line as it is."""
     summary = _SUMMARY.fullmatch(line)
     if summary:
         text = " ".join(_HTML_TAG.sub(" ", summary["text"]).split())
-        above = len(_HEADING.match(heading)["hashes"]) if heading else 1
-        under.append(heading)
-        return "#" * min(above + 1, 6) + " " + text if text else ""
+        level = min(len(_HEADING.match(heading)["hashes"]) + 1 if heading else 2, 6)
+        under.append((heading, level))
+        return "#" * level + " " + text if text else ""
     if _DETAILS_END.fullmatch(line) and under:
-        reopened = under.pop()
+        reopened, level = under.pop()
         if reopened is not None and not _LEVEL_ONE_HEADING.match(reopened):
             return reopened
+        return "#" * level
     return line
 
 
@@ -613,7 +626,7 @@ class _FileParser:
                 # A row's other cells are its context and its note (row_context, row_note):
                 # a later link is named by the row's first link ("Paper | 2017 | [code]").
                 first = links[0].text if position and not looks_like_url(links[0].text) else ""
-                local, after = first, after.split("|", 1)[0]
+                local, after = first, _CELL_END.split(after, maxsplit=1)[0].replace("\\|", "|")
             else:
                 local = item.text[previous_end : link.start].rsplit("\n", 1)[-1]
             title, placeholder = choose_title(
@@ -680,10 +693,14 @@ def _note_text(text: str) -> str:
     if not text:  # what follows most links
         return ""
     text = clean_inline(text).lstrip(" \t\n:：,;|/·-–—)]").rstrip(_NOTE_TRAIL)
-    # a bracket closing the one the link stood in ("(see [A](url))"), not one of the note's
-    for opening, closing in ("()", "[]"):
-        while text.endswith(closing) and text.count(closing) > text.count(opening):
-            text = text[:-1].rstrip(_NOTE_TRAIL)
+    # brackets closing the one the link stood in ("(see [A](url))"), not the note's own
+    unmatched = {")": text.count(")") - text.count("("), "]": text.count("]") - text.count("[")}
+    end = len(text)
+    while end and (text[end - 1] in _NOTE_TRAIL or unmatched.get(text[end - 1], 0) > 0):
+        if text[end - 1] in unmatched:
+            unmatched[text[end - 1]] -= 1
+        end -= 1
+    text = text[:end]
     return text if any(ch.isalnum() for ch in text) else ""
 
 
