@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from indexer.resources import resource_type
 from indexer.sources.chat import tidy_text
-from indexer.sources.headings import parse_heading
+from indexer.sources.headings import EMOJI_SHORTCODE, parse_heading
 from indexer.sources.links import is_dangerous, looks_like_url, scan_links
 
 DEFAULT_TITLE = "공유된 자료"
@@ -41,7 +41,7 @@ class Entry:
 
 # What the markdown reader (or a markdown viewer) would take for syntax inside prose, as
 # character references, which both turn back into the character itself.
-_INLINE_SYNTAX = re.compile(r"&(?=[#A-Za-z])|[\\<\[\]`*]|_{2,}|~{2,}")
+_INLINE_SYNTAX = re.compile(r"&(?=[#A-Za-z])|[\\<\[\]`*]|_{2,}|(?<!\w)_|_(?!\w)|~{2,}")
 _BLOCK_START = re.compile(r"^(?:[#+\-|:=>]|\d{1,9}[.)](?=\s|$))")
 
 
@@ -50,7 +50,9 @@ def _reference(text: str) -> str:
 
 
 def _inline(text: str) -> str:
-    return _INLINE_SYNTAX.sub(lambda match: _reference(match.group()), text)
+    text = _INLINE_SYNTAX.sub(lambda match: _reference(match.group()), text)
+    # ":fire:" as written, not a picture the reader leaves out
+    return EMOJI_SHORTCODE.sub(lambda match: match.group().replace(":", "&#58;"), text)
 
 
 def _escape_line(line: str) -> str:

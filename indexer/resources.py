@@ -270,6 +270,38 @@ def url_domain(url: str) -> str:
     return host.removeprefix("www.").removeprefix("m.")
 
 
+# Hosts whose pictures are status badges (stars, build, version): decoration, not a resource
+_BADGE_HOSTS = frozenset(
+    {
+        "img.shields.io",
+        "shields.io",
+        "badgen.net",
+        "badge.fury.io",
+        "travis-ci.org",
+        "travis-ci.com",
+        "api.travis-ci.org",
+        "circleci.com",
+        "codecov.io",
+        "coveralls.io",
+        "awesome.re",
+        "badges.gitter.im",
+        "pepy.tech",
+        "api.codacy.com",
+        "app.codacy.com",
+    }
+)
+
+
+def is_badge(url: str) -> bool:
+    """Whether a picture at `url` is a status badge: a badge host's, or one whose path says
+    badge (a workflow's badge.svg, colab-badge.svg, readthedocs' /badge/)."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    return url_domain(url.strip()) in _BADGE_HOSTS or "badge" in parts.path.lower()
+
+
 _TYPE_BY_DOMAIN = {
     "paper": (
         "arxiv.org",

@@ -565,7 +565,7 @@ def test_a_linked_image_is_its_link_named_by_the_alt_text():
     result = parse_text(text, "badges.md")
     # the badge and the thumbnail are decoration: the links are the resources
     assert {r.url: r.title for r in result.resources} == {
-        notebook: "Keras 튜토리얼 노트북 (Open In Colab)",  # a badge's words name nothing
+        notebook: "Keras 튜토리얼 노트북",  # a badge's words name nothing
         "https://www.youtube.com/watch?v=MPU2HistivI": "YOLO demo",
         "https://keras.io/": "Keras docs",
     }
@@ -669,6 +669,55 @@ def test_a_collapsible_blocks_summary_heads_its_links_and_is_no_note():
         "T1": (["Top"], ""),
         "T2": ([], "끝 (요약)"),  # the brackets the note did not open are not its own
     }
+
+
+def test_a_link_whose_text_says_nothing_is_named_by_the_items_earlier_link():
+    text = (
+        "## Papers\n\n"
+        "- [Attention Is All You Need](https://arxiv.org/abs/1706.03762) "
+        "[[code](https://github.com/tensorflow/tensor2tensor)]\n"
+        "- 2017-01 [Playing Atari](https://e.com/notes/dqn) [[arXiv](https://arxiv.org/abs/1312.5602)]\n"
+        "- ★★★[Yannic Kilcher](https://www.youtube.com/c/YannicKilcher)\n"
+        "- [Keras](https://keras.io/), [PyTorch](https://pytorch.org/)\n"
+        "- [KoNLPy](https://konlpy.org/) - 형태소 분석기 ([GitHub](https://github.com/konlpy/konlpy))\n"
+        "- *Striving for Simplicity* [[arxiv]](https://arxiv.org/abs/1412.6806) _요약_\n"
+    )
+    assert {r.url: (r.title, r.mentions[0].note) for r in parse_text(text, "p.md").resources} == {
+        "https://arxiv.org/abs/1706.03762": ("Attention Is All You Need", ""),
+        # before: "Papers (code)", the section's name
+        "https://github.com/tensorflow/tensor2tensor": ("Attention Is All You Need (code)", ""),
+        "https://e.com/notes/dqn": ("Playing Atari", ""),  # before: "2017-01 (Playing Atari)"
+        "https://arxiv.org/abs/1312.5602": ("Playing Atari (arXiv)", ""),
+        "https://www.youtube.com/c/YannicKilcher": ("Yannic Kilcher", ""),  # not "★★★ (…)"
+        "https://keras.io/": ("Keras", ""),
+        "https://pytorch.org/": ("PyTorch", ""),  # a name, not "Keras (PyTorch)"
+        "https://konlpy.org/": ("KoNLPy", "형태소 분석기"),  # the next link's "(" is not its
+        "https://github.com/konlpy/konlpy": ("형태소 분석기 (GitHub)", ""),
+        "https://arxiv.org/abs/1412.6806": ("Striving for Simplicity (arxiv)", "요약"),
+    }
+
+
+def test_badges_are_decoration_and_a_table_of_contents_is_navigation():
+    text = (
+        "# Awesome NLP [![Awesome](https://awesome.re/badge.svg)](https://awesome.re)\n\n"
+        "## Table of Contents\n\n- [Libraries](#libraries)\n  - [Korean](#korean)\n\n"
+        "### Libraries\n\n"
+        "* [transformers](https://github.com/huggingface/transformers) "
+        "![GitHub stars](https://img.shields.io/github/stars/huggingface/transformers) - 최신 NLP\n"
+        "* [spaCy](https://github.com/explosion/spaCy) "
+        "[![stars](https://img.shields.io/github/stars/explosion/spaCy)]"
+        "(https://github.com/explosion/spaCy/stargazers) - Industrial NLP\n\n"
+        "**[⬆ back to top](#table-of-contents)**\n"
+    )
+    found = categories_and_notes(text)
+    assert found == {
+        "Awesome NLP": ([], ""),  # the badge around the title's link names nothing
+        "transformers": (["Libraries"], "최신 NLP"),  # the stars badge is no resource
+        "spaCy": (["Libraries"], "Industrial NLP"),  # the link around a badge is (stargazers)
+    }
+    urls = {r.url for r in parse_text(text, "b.md").resources}
+    assert not any("shields.io" in url or url.startswith("#") for url in urls)
+    assert parse_text(text, "b.md").notes == []  # "back to top", the contents: nothing
 
 
 def urls_by_line(text: str) -> dict[str, int]:

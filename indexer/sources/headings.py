@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from indexer.resources import is_badge
+
 _DATE = re.compile(
     r"(?P<y>(?:19|20)\d{2})\s*(?:[./-]|년)\s*(?P<m>\d{1,2})\s*(?:[./-]|월)\s*(?P<d>\d{1,2})\s*일?\.?"
 )
@@ -106,19 +108,29 @@ _LATIN_NOT_NAMES = {
     "Tools",
 }
 _TAGS = re.compile(r"<[^<>]{0,200}>")
-_MD_LINK_TEXT = re.compile(r"!?\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\((?:[^()\n]|\([^()\n]*\))*\)")
+_MD_LINK_TEXT = re.compile(r"(!?)\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(((?:[^()\n]|\([^()\n]*\))*)\)")
 _EMPHASIS = re.compile(r"(\*\*|__|~~|`)")
+# *a title* or _a title_ (single emphasis): not a * or _ inside a word (snake_case, 2*3*4)
+_SINGLE_EMPHASIS = re.compile(r"(?<![\w*])\*(?=[^\s*])([^*\n]{0,300}?[^\s*])\*(?![\w*])")
+_SINGLE_UNDERSCORE = re.compile(r"(?<![\w_])_(?=[^\s_])([^_\n]{0,300}?[^\s_])_(?![\w_])")
 # GitHub's emoji shortcodes (:star:, :+1:, :white_check_mark:) show as pictures, not words;
 # not a time (12:30:00), a C++ scope (std::vector) nor part of a path.
-_SHORTCODE = re.compile(r"(?<![\w:/])(?::(?=[0-9_+-]*[a-z])[a-z0-9_+-]{1,40}:)+(?![\w:])")
+EMOJI_SHORTCODE = re.compile(r"(?<![\w:/])(?::(?=[0-9_+-]*[a-z])[a-z0-9_+-]{1,40}:)+(?![\w:])")
 # Runs of spaces and tabs, but not a lone space: it would only be replaced by itself.
 _SPACES = re.compile(r"\t[ \t]*| [ \t]+")
 _PARENTHESISED = re.compile(r"\(([^()]*)\)")
 
 
+def _inner_text(emphasis: re.Match) -> str:
+    return emphasis[1]
+
+
 def _link_text(link: re.Match) -> str:
-    """A markdown link's text (a function: re reads a template such as r"\1" anew each call)."""
-    return link[1]
+    """A markdown link's text (a function: re reads a template such as r"\1" anew each call);
+    a badge says nothing, and a linked image is its alt text."""
+    if link[1] and is_badge(link[3]):
+        return ""
+    return _MD_LINK_TEXT.sub(_link_text, link[2]) if "](" in link[2] else link[2]
 
 
 def clean_inline(text: str, decode: bool = True) -> str:
@@ -130,8 +142,12 @@ def clean_inline(text: str, decode: bool = True) -> str:
     text = _MD_LINK_TEXT.sub(_link_text, text)
     text = _TAGS.sub("", text)
     text = _EMPHASIS.sub("", text)
+    if "*" in text:
+        text = _SINGLE_EMPHASIS.sub(_inner_text, text)
+    if "_" in text:
+        text = _SINGLE_UNDERSCORE.sub(_inner_text, text)
     if ":" in text:
-        text = _SHORTCODE.sub("", text)
+        text = EMOJI_SHORTCODE.sub("", text)
     if decode:
         text = html.unescape(text)
     lines = [_SPACES.sub(" ", line).strip() for line in text.splitlines()]

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from indexer.resources import url_problem
+from indexer.resources import is_badge, url_problem
 from indexer.sources.headings import clean_inline
 
 # ------------------------------------------------------------------ link scanning
@@ -49,6 +49,7 @@ class Link:
     text: str  # link text as written; the URL itself for bare URLs
     url: str  # target as written (markdown title removed)
     image: bool = False
+    badge: str = ""  # around a badge, the badge's alt text: what names it, failing all else
 
 
 def mask_spans(text: str, spans: list[tuple[int, int]]) -> str:
@@ -100,25 +101,32 @@ def _last_anchor_close(text: str) -> int:
 
 
 def _with_alt_texts(text: str, images: list[Link]) -> str:
-    """`text` with each of its images written as its alt text (none where it has none)."""
+    """`text` with each of its images written as its alt text (none where it has none, nor
+    for a badge: "GitHub stars" names nothing)."""
     parts, position = [], 0
     for image in images:
-        alt = "" if image.text == image.url else image.text
+        alt = "" if image.text == image.url or is_badge(image.url) else image.text
         parts += [text[position : image.start], alt]
         position = image.end
     return " ".join("".join([*parts, text[position:]]).split())
 
 
 def scan_links(text: str) -> list[Link]:
-    """Every link in a piece of markdown, in order, without overlaps."""
+    """Every link in a piece of markdown, in order, without overlaps; a status badge's
+    picture is none (a link around it is)."""
+    return [link for link in _scan(text) if not (link.image and is_badge(link.url))]
+
+
+def _scan(text: str) -> list[Link]:
     links: list[Link] = []
     for match in _MD_LINK.finditer(text):
-        link_text = match["text"]
+        link_text, badge = match["text"], ""
         if "](" in link_text or "<img" in link_text.lower():
-            inner = scan_links(link_text)
+            inner = _scan(link_text)
             if inner and all(link.image for link in inner):
                 # A linked image (a badge, a video's thumbnail): the link is the resource,
                 # named by the image's alt text; the picture is decoration.
+                badge = " ".join(i.text for i in inner if is_badge(i.url) and i.text != i.url)
                 link_text = _with_alt_texts(link_text, inner)
             elif "](" in link_text:
                 # Links cannot hold links: the inner one wins, the outer brackets are text.
@@ -133,7 +141,9 @@ def scan_links(text: str) -> list[Link]:
             continue
         if target.lower().startswith("www."):
             target = "http://" + target
-        links.append(Link(match.start(), match.end(), link_text, target, bool(match["image"])))
+        links.append(
+            Link(match.start(), match.end(), link_text, target, bool(match["image"]), badge)
+        )
     masked = mask_spans(text, [(link.start, link.end) for link in links])
     if "<" in masked:  # HTML anchors, images and autolinks all open with one
         for pattern in (_HTML_ANCHOR, _HTML_IMAGE, _AUTOLINK):
@@ -281,14 +291,16 @@ def context_label(text: str) -> str:
 
 
 def choose_title(
-    link_text: str, url: str, contexts: Iterable[str], section_topics: Iterable[str] = ()
+    link_text: str, url: str, qualifiers: Iterable[str], names: Iterable[str]
 ) -> tuple[str, bool]:
     """The best title for a link, and whether it is only a placeholder.
 
     Link texts that are the URL itself or a generic word ("논문", "GitHub") say
-    nothing; the title then comes from the surrounding row or bullet (or, failing
-    that, the section's topic), and the fetched page's title may replace it later
-    (placeholder True). Short texts ("Spring 2017") are qualified by the bullet.
+    nothing: the title then comes from the first of `names` that says something (the
+    text around the link, what an earlier link of the same item is called, the section's
+    topic), and the fetched page's title may replace it later (placeholder True). Short
+    texts ("Spring 2017") are qualified by the first of `qualifiers` (the bullet's text).
+    Text without a letter ("★★★", "2017-01") names and qualifies nothing.
     """
     text = context_label(link_text)
     while text.startswith("[") and text.endswith("]"):
@@ -298,12 +310,16 @@ def choose_title(
     short = len(text) <= _SHORT_TITLE_CHARS and len(text.split()) <= 2
     if not (is_url or generic or short):
         return text, False
-    candidates = [*contexts, *section_topics] if is_url or generic else list(contexts)
+    candidates = names if is_url or generic else qualifiers
     context = next(
         (
             c
             for c in map(context_label, candidates)
-            if c and c.lower() not in _CONNECTIVES and not _is_generic(c) and c != text
+            if any(map(str.isalpha, c))
+            and c.lower() not in _CONNECTIVES
+            and not _is_generic(c)
+            and not looks_like_url(c)
+            and c != text
         ),
         "",
     )

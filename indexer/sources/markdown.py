@@ -15,7 +15,6 @@ from indexer.sources.links import (
     Link,
     choose_title,
     context_label,
-    looks_like_url,
     mask_spans,
     scan_links,
 )
@@ -36,6 +35,8 @@ _TABLE_SEPARATOR = re.compile(r"^\s*+\|?\s*+:?-+:?\s*+(\|\s*+:?-+:?\s*+)*\|?\s*+
 _TAG_PREFIX = re.compile(r"^\s*\[(?P<tag>[^\[\]()]{1,20})\](?=\s*(\[|<|http))")
 _INLINE_CONTRIBUTOR = re.compile(r"^\s*(?P<name>[^\s:：]{1,20}?)\s*(님|씨)\s*[:：]\s*$")
 _COLUMN_GAP = re.compile(r"\t+|\s{3,}")
+# A table of contents heads the list's navigation, not a topic of the sections under it
+_CONTENTS_HEADINGS = frozenset({"table of contents", "contents", "toc", "목차", "차례"})
 _CELL_END = re.compile(r"(?<!\\)\|")  # a table cell ends at a "|" not escaped as "\|"
 _NUMERIC_CELL = re.compile(r"[\d\s.,~-]+")  # a table cell of numbers, dates or ranges
 _BROKEN_BARE_LINK = re.compile(r"\]\s*https?://")  # "[text] https://…": no parentheses
@@ -128,6 +129,12 @@ class _Item:
             self._links = [] if self.code else scan_links(self.text)
         return self._links
 
+    @property
+    def resource_links(self) -> list[Link]:
+        """Its links but those to a place on the same page ("#books", "back to top"): a
+        table of contents is the list's navigation, not resources or notes."""
+        return [link for link in self.links if not link.url.startswith("#")]
+
     def line_of(self, offset: int) -> int:
         # A bisection, not a count: an item of a megabyte may hold thousands of links.
         if self._newlines is None:
@@ -191,7 +198,8 @@ def _sections(lines: list[str], doc_title_level: int | None) -> Iterator[_Sectio
             level = len(heading["hashes"])
             heading_text = heading["text"].rstrip(" \t#")
             headings = {lvl: h for lvl, h in headings.items() if lvl < level}
-            if level != doc_title_level:
+            contents = context_label(heading_text).casefold() in _CONTENTS_HEADINGS
+            if level != doc_title_level and not contents:
                 headings[level] = parse_heading(heading_text)
             section = _Section(Heading.combine(list(headings.values())), number)
             if scan_links(heading_text):
@@ -579,12 +587,14 @@ class _FileParser:
         for item in items:
             if item.paragraph and item.links:
                 for line in _paragraph_lines(item):
-                    if line.links:
+                    if line.resource_links:
                         linked.append((line, label))
-                    elif line.text.strip():
+                    elif line.text.strip() and not line.links:
                         prose.append(clean_inline(line.text))
-            elif item.links:
+            elif item.resource_links:
                 linked.append((item, label))
+            elif item.links and not _has_links(item.children):
+                continue  # navigation
             elif _has_links(item.children):
                 self._collect(item.children, context_label(item.text) or label, prose, linked)
             else:
@@ -595,8 +605,8 @@ class _FileParser:
     def _item(
         self, item: _Item, section: _Section, section_note: str, label: str, parent
     ) -> list[Resource]:
-        links = item.links
-        self._check_syntax(item, links)
+        links = item.resource_links
+        self._check_syntax(item, item.links)
         nested_text = [_flatten(child) for child in item.children if not _has_links([child])]
         lead = "" if item.table_row else context_label(item.text[: links[0].start])
         contributor = section.heading.contributor
@@ -621,19 +631,25 @@ class _FileParser:
                 links[position + 1].start if position + 1 < len(links) else len(item.text)
             )
             previous_end = links[position - 1].end if position else 0
-            after = item.text[link.end : following_end]
+            before, after = (
+                item.text[previous_end : link.start],
+                item.text[link.end : following_end],
+            )
             if item.table_row:
-                # A row's other cells are its context and its note (row_context, row_note):
-                # a later link is named by the row's first link ("Paper | 2017 | [code]").
-                first = links[0].text if position and not looks_like_url(links[0].text) else ""
-                local, after = first, _CELL_END.split(after, maxsplit=1)[0].replace("\\|", "|")
+                # The rest of a row's cells are its context and its note (row_context,
+                # row_note): here, only the link's own cell.
+                local = _CELL_END.split(before)[-1]
+                after = _CELL_END.split(after, maxsplit=1)[0].replace("\\|", "|")
             else:
-                local = item.text[previous_end : link.start].rsplit("\n", 1)[-1]
+                local = before.rsplit("\n", 1)[-1] if position else ""
+            if not position:
+                first_local = local  # what names the item, with its first link's text
+            earlier = [links[0].text, first_local] if position else []
             title, placeholder = choose_title(
                 link.text,
                 link.url,
-                [local if position else "", lead, *item.row_context, label],
-                topic[-1:],
+                [local, lead, *item.row_context, label],
+                [local, lead, *earlier, *item.row_context, label, *topic[-1:], link.badge],
             )
             own_note = _note_text(after)
             mention = Mention(
@@ -668,7 +684,7 @@ class _FileParser:
     def _children(self, children, section, section_note, label, parent) -> None:
         """Links nested under a link are its companions; text labels pass down as context."""
         for child in children:
-            if child.links:
+            if child.resource_links:
                 self._item(child, section, section_note, label, parent)
             elif _has_links(child.children):
                 child_label = context_label(child.text) or label
@@ -693,8 +709,12 @@ def _note_text(text: str) -> str:
     if not text:  # what follows most links
         return ""
     text = clean_inline(text).lstrip(" \t\n:：,;|/·-–—)]").rstrip(_NOTE_TRAIL)
-    # brackets closing the one the link stood in ("(see [A](url))"), not the note's own
-    unmatched = {")": text.count(")") - text.count("("), "]": text.count("]") - text.count("[")}
+    # brackets closing the one the link stood in ("(see [A](url))") or opening the next
+    # link's ("모음 ([GitHub](url))"), not the note's own
+    unmatched = {}
+    for opening, closing in ("()", "[]"):
+        excess = text.count(closing) - text.count(opening)
+        unmatched[closing], unmatched[opening] = excess, -excess
     end = len(text)
     while end and (text[end - 1] in _NOTE_TRAIL or unmatched.get(text[end - 1], 0) > 0):
         if text[end - 1] in unmatched:
@@ -705,7 +725,7 @@ def _note_text(text: str) -> str:
 
 
 def _has_links(items: list[_Item]) -> bool:
-    return any(item.links or _has_links(item.children) for item in items)
+    return any(item.resource_links or _has_links(item.children) for item in items)
 
 
 def _flatten(item: _Item) -> str:
