@@ -260,6 +260,11 @@ PHRASE_GAP = 1
 Phrase = tuple[str, ...]  # a term's distinct tokens, in its order
 
 
+def phrase_of(tokens: Iterable[str]) -> Phrase:
+    """A term's tokens as the key its rows are recorded and looked up by."""
+    return tuple(dict.fromkeys(tokens))
+
+
 def _together(positions: dict[str, list[int]], phrase: Phrase) -> bool:
     """Whether one stretch of a text (`positions`: token -> the places of the written words
     holding it) holds every token of `phrase` with at most PHRASE_GAP other words among
@@ -289,7 +294,7 @@ def phrase_rows(
     field's texts are one sequence: the last words of one note and the first of the next
     stand together.)"""
     by_first: dict[str, list[Phrase]] = {}
-    for phrase in dict.fromkeys(tuple(dict.fromkeys(p)) for p in phrases):
+    for phrase in dict.fromkeys(map(phrase_of, phrases)):
         if len(phrase) > 1:
             by_first.setdefault(phrase[0], []).append(phrase)
     found: dict[Phrase, set[int]] = {p: set() for ps in by_first.values() for p in ps}
@@ -390,7 +395,7 @@ class FieldIndex:
                 if known is not None:
                     known[token, names] = present
             held &= present
-        phrase = tuple(dict.fromkeys(tokens))
+        phrase = phrase_of(tokens)
         together = self.phrases.get(phrase)
         if together is not None:  # a term of several words: where they stand together
             key = ("\0".join(phrase), ())  # no token holds "\0"
@@ -408,7 +413,7 @@ class FieldIndex:
         `tokens` (as `holding_all` decides)."""
         if not present.issuperset(tokens):
             return False
-        together = self.phrases.get(tuple(dict.fromkeys(tokens)))
+        together = self.phrases.get(phrase_of(tokens))
         if together is None:
             return True
         at = int(np.searchsorted(together, row))

@@ -376,23 +376,28 @@ def _plain_markdown(lines: list[str]) -> list[str]:
     heading: str | None = None  # the heading the line being read is under
     # the heading each open collapsible block is under, and its summary's level
     under: list[tuple[str | None, int]] = []
-    for index in [*_outside_code(lines), None]:
-        marker = _QUOTE_MARKERS.match(lines[index]) if index is not None else None
-        unmarked = [(index, marker["indent"] + lines[index][marker.end() :])] if marker else []
+    for index in _outside_code(lines):
+        line = lines[index]
+        marker = _QUOTE_MARKERS.match(line)
+        unmarked = [(index, marker["indent"] + line[marker.end() :])] if marker else []
         if marker and (not quote or quote[-1][0] == index - 1):
             quote += unmarked
             continue
         _unquote(quote, resolved)
         quote = unmarked
-        line = lines[index] if index is not None else ""
         if "<h" in line or "<H" in line:
             resolved[index] = _html_heading(line)
         if line.startswith("<"):  # a block of its own (indented, it is a list item's text)
             resolved[index] = _collapsible(resolved[index], heading, under)
-        if _HEADING.match(resolved[index] if index is not None else ""):
+        if _HEADING.match(resolved[index]):
             heading = resolved[index]
-    _unquote(quote, resolved)
+    _unquote(quote, resolved)  # a quote that ends the file
     return resolved
+
+
+def _html_text(fragment: str) -> str:
+    """What an HTML fragment reads as: its words without their tags, on one line."""
+    return " ".join(_HTML_TAG.sub(" ", fragment).split())
 
 
 def _html_heading(line: str) -> str:
@@ -400,8 +405,7 @@ def _html_heading(line: str) -> str:
     html_heading = _HTML_HEADING.fullmatch(line)
     if not html_heading:
         return line
-    text = " ".join(_HTML_TAG.sub(" ", html_heading["text"]).split())
-    return "#" * int(html_heading["level"]) + " " + text
+    return "#" * int(html_heading["level"]) + " " + _html_text(html_heading["text"])
 
 
 def _collapsible(line: str, heading: str | None, under: list[tuple[str | None, int]]) -> str:
@@ -410,7 +414,7 @@ def _collapsible(line: str, heading: str | None, under: list[tuple[str | None, i
     heading, as a heading of nothing. Any other line as it is."""
     summary = _SUMMARY.fullmatch(line)
     if summary:
-        text = " ".join(_HTML_TAG.sub(" ", summary["text"]).split())
+        text = _html_text(summary["text"])
         level = min(len(_HEADING.match(heading)["hashes"]) + 1 if heading else 2, 6)
         under.append((heading, level))
         return "#" * level + " " + text if text else ""
@@ -708,9 +712,9 @@ def _note_text(text: str) -> str:
     """Text around a link as a note: empty when it is only punctuation."""
     if not text:  # what follows most links
         return ""
-    text = clean_inline(text).lstrip(" \t\n:：,;|/·-–—)]").rstrip(_NOTE_TRAIL)
-    # brackets closing the one the link stood in ("(see [A](url))") or opening the next
-    # link's ("모음 ([GitHub](url))"), not the note's own
+    text = clean_inline(text).lstrip(_NOTE_TRAIL + ")]")
+    # Cut at the end: punctuation, and brackets closing the one the link stood in ("(see
+    # [A](url))") or opening the next link's ("모음 ([GitHub](url))"), not the note's own.
     unmatched = {}
     for opening, closing in ("()", "[]"):
         excess = text.count(closing) - text.count(opening)
