@@ -31,6 +31,7 @@ from indexer.evaluate import RESAMPLES, EvalSet, Ranked, evaluate
 from indexer.morphology import analyse_many
 from indexer.rank import CALIBRATION, Ranking, load_calibration
 from indexer.search import Searcher
+from indexer.wordbridge import MUTUAL_MARGIN, NEAREST, WORD_SIMILARITY
 
 WORK = common.OUT / "ablation"
 HANGUL = re.compile("[\uac00-\ud7a3]")
@@ -50,6 +51,7 @@ BEFORE = {
     "bridge_weight": 0.6,
     "bridge_once": False,
     "one_syllable_weight": 1.0,
+    "word_bridges": False,
     "field_weights": {name: 1.0 for name in Ranking().field_weights},
 }
 ZSCORE = {"fusion": "zscore", "dense_weight": Ranking().dense_weight}
@@ -84,6 +86,14 @@ STEPS = (  # (label, change, kept)
     (
         "+ coverage counts as its share too, not only as a z-score",
         {"coverage_share_weight": Ranking().coverage_share_weight},
+        True,
+    ),
+    (
+        f"+ word bridges: a query word no glossary term covers counts as its {NEAREST} "
+        f"closest words of the other script in the index (model cosine ≥ "
+        f"{WORD_SIMILARITY[DEFAULT_MODEL]}, mutual within {MUTUAL_MARGIN}; weak-hit coverage "
+        "without them)",
+        {"word_bridges": True},
         True,
     ),
 )

@@ -19,7 +19,7 @@ from indexer.morphology import start_helper
 from indexer.store import IndexReader
 
 REPEATS = 3
-STAGES = ("parse", "fetch", "chunk", "embed", "lexical", "publish")
+STAGES = ("parse", "fetch", "chunk", "embed", "lexical", "words", "publish")
 
 
 def run(quick: bool = False, log=print) -> dict:

@@ -215,6 +215,15 @@ def run_readers(quick: bool, work: Path, log) -> dict:
 
 
 def run_index_corruption(quick: bool, work: Path, log) -> dict:
+    """Every file of a built index damaged in each way, one case each. The fake model is
+    given a word threshold, as the bundled one has, so that the index holds its words."""
+    from fakes import FakeEmbedder
+
+    with mock.patch.dict("indexer.wordbridge.WORD_SIMILARITY", {FakeEmbedder.name: 0.5}):
+        return _damaged_indexes(quick, work, log)
+
+
+def _damaged_indexes(quick: bool, work: Path, log) -> dict:
     from chaoskit import answers, delete, flip_byte, overwrite, truncate
     from conftest import SAMPLE_LIST, _no_pages
     from fakes import FakeEmbedder

@@ -491,11 +491,12 @@ def md_table(headers: Sequence[str], rows: Iterable[Sequence]) -> str:
 
 def readable_index(index: Path) -> bool:
     """Whether `index` is a built index this Recall searches: a bench builds one again when
-    it is missing, of an older format or of another tokenizer."""
-    from indexer.store import IndexProblem, check_tokenizer, read_manifest
+    it is missing, of an older format or of another tokenizer, or a file of it is unreadable."""
+    from indexer.store import IndexProblem, IndexReader, check_tokenizer, read_manifest
 
     try:
         check_tokenizer(index, read_manifest(index))
+        IndexReader(index).close()  # every file there, as this Recall reads them
     except IndexProblem:
         return False
     return True

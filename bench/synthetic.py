@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import common
 import numpy as np
@@ -52,6 +52,8 @@ class Base:
     word_tokens: dict[str, list[str]]
     lengths: np.ndarray  # word counts of the real passages
     queries: list[str]
+    # The real lists' words and their vectors: the synthetic text draws on the same words.
+    word_vectors: object  # indexer.wordbridge.WordVectors, None for a model without them
 
 
 def load_base(log=print) -> Base:
@@ -69,6 +71,13 @@ def load_base(log=print) -> Base:
             positions.append(pos)
     vectors = reader.vectors(list(range(reader.dense.ntotal)))
     docs = reader.docs
+    known = reader.words
+    word_vectors = known and replace(  # copied: the files close with the reader
+        known,
+        vectors=np.array(known.vectors),
+        nearest=np.array(known.nearest),
+        nearest_rows=np.array(known.nearest_rows),
+    )
     reader.close()
     words = [word for p in passages for word in p.text.split()]
     vocabulary = sorted(set(words))
@@ -87,6 +96,7 @@ def load_base(log=print) -> Base:
         word_tokens=dict(zip(vocabulary, tokenize_many(vocabulary), strict=True)),
         lengths=np.asarray([max(1, len(p.text.split())) for p in passages]),
         queries=queries,
+        word_vectors=word_vectors,
     )
 
 
@@ -193,5 +203,7 @@ def make_index_data(base: Base, size: int, seed: int = SEED) -> tuple[IndexData,
         fields["notes" if passage.kind == "profile" else "page"][pos].extend(words)
     lexical = FieldIndex.from_tokens(fields, glossary_phrases())
     threshold = load_settings().ann_threshold
-    data = index_data(manifest, docs, passages, positions, vectors, lexical, {}, threshold)
+    data = index_data(
+        manifest, docs, passages, positions, vectors, lexical, {}, threshold, base.word_vectors
+    )
     return data, [p.embed_text for p in passages]

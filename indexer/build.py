@@ -48,6 +48,16 @@ from indexer.store import (
     write_index,
 )
 from indexer.tokencache import TokenCache
+from indexer.wordbridge import (
+    MAX_WORDS,
+    WORD_FIELDS,
+    WORD_SIMILARITY,
+    WORDS_FORMAT,
+    WordVectors,
+    embed_words,
+    index_words,
+    spellings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +169,8 @@ def _content_hash(
     index, which the tokenizer makes and which records where the glossary's terms stand (a
     new tokenizer or glossary rebuilds it, reusing the vectors)."""
     digest = hashlib.sha256(f"{model}\0{TOKENIZER_NAME}".encode())
+    if model in WORD_SIMILARITY:  # the index holds its words' vectors too
+        digest.update(json.dumps([WORD_FIELDS, MAX_WORDS, WORDS_FORMAT]).encode())
     digest.update(json.dumps(phrases, ensure_ascii=False).encode())
     for doc in docs:
         digest.update(json.dumps(doc, sort_keys=True, ensure_ascii=False).encode())
@@ -176,6 +188,7 @@ def index_data(
     lexical: FieldIndex,
     pages: dict[str, str],
     ann_threshold: int,
+    words: WordVectors | None = None,
 ) -> IndexData:
     """Everything `write_index` stores; each document's vector is the weighted mean of its
     passages' vectors (the profile counts PROFILE_WEIGHT times), normalised."""
@@ -196,6 +209,7 @@ def index_data(
         lexical=lexical,
         pages=pages,
         ann_threshold=ann_threshold,
+        words=words,
     )
 
 
@@ -346,17 +360,24 @@ class Builder:
                 return report
 
             clock = time.perf_counter()
-            vectors = self._embed(passages, previous, report, progress)
-            if previous is not None:
-                previous.close()
-            report.seconds["embed"] = round(time.perf_counter() - clock, 3)
+            try:
+                vectors = self._embed(passages, previous, report, progress)
+                report.seconds["embed"] = round(time.perf_counter() - clock, 3)
 
-            clock = time.perf_counter()
-            # A full build analyses everything again, as it embeds everything again.
-            tokens = TokenCache(self.settings.cache_dir, reuse=not full)
-            lexical = field_index(docs, pages, tokens, phrases)
-            report.texts_analysed, report.texts_reused = tokens.analysed, tokens.hits
-            report.seconds["lexical"] = round(time.perf_counter() - clock, 3)
+                clock = time.perf_counter()
+                # A full build analyses everything again, as it embeds everything again.
+                tokens = TokenCache(self.settings.cache_dir, reuse=not full)
+                lexical = field_index(docs, pages, tokens, phrases)
+                report.texts_analysed, report.texts_reused = tokens.analysed, tokens.hits
+                report.seconds["lexical"] = round(time.perf_counter() - clock, 3)
+
+                clock = time.perf_counter()
+                written = [p.text for p in passages if p.kind != "page"]
+                words = self._words(model, lexical, written, previous, int(vectors.shape[1]))
+                report.seconds["words"] = round(time.perf_counter() - clock, 3)
+            finally:
+                if previous is not None:
+                    previous.close()
 
             clock = time.perf_counter()
             build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
@@ -392,6 +413,7 @@ class Builder:
                 lexical,
                 pages,
                 self.settings.ann_threshold,
+                words,
             )
             folder = write_index(index_path, data)
             report.seconds["publish"] = round(time.perf_counter() - clock, 3)
@@ -469,6 +491,27 @@ class Builder:
             reader.close()
             return None
         return reader
+
+    def _words(
+        self,
+        model: str,
+        lexical: FieldIndex,
+        written: list[str],
+        previous: IndexReader | None,
+        dimension: int,
+    ) -> WordVectors | None:
+        """The lists' words with their vectors (each Latin one as `written` spells it most),
+        those the served index has reused, when the model bridges words
+        (indexer/wordbridge.py)."""
+        if model not in WORD_SIMILARITY:
+            return None
+        words = index_words(lexical)
+        known = previous.words if previous is not None else None
+
+        def encode(texts: list[str]) -> np.ndarray:
+            return self.load_model().encode_passages(texts, batch_size=256)
+
+        return embed_words(words, spellings(written, words), dimension, encode, known)
 
     def _embed(
         self,

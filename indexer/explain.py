@@ -35,12 +35,15 @@ def explain(
     present = set().union(*found.values())
     keyword_terms = list(dict.fromkeys(t.surface for t in plan.topic_terms if t.token in present))
     lexical = reader.lexical
-    keyword_terms += [
-        b.asked
-        for b in plan.bridges
-        if b.asked not in keyword_terms
-        and any(lexical.holds(other, candidate.pos, present) for other in b.alternatives)
-    ]
+    translated = {}  # a word matched only through the model's translation: "특징 (feature)"
+    for bridge in plan.bridges:
+        held = [
+            other for other in bridge.alternatives if lexical.holds(other, candidate.pos, present)
+        ]
+        if held and bridge.asked not in keyword_terms:
+            keyword_terms.append(bridge.asked)
+            if bridge.learned:
+                translated[bridge.asked] = reader.words.spelling(held[0])
     # Marked in the hit: the query's matched words, and the resource's own spelling of
     # the Latin ones ("networks" matched "Network").
     asked = [t.surface for t in plan.terms if t.token in present] or keyword_terms
@@ -56,7 +59,9 @@ def explain(
     matched = list(dict.fromkeys(matched))
     why_parts = []
     if keyword_terms:
-        why_parts.append("words: " + ", ".join(_widest(keyword_terms)[:6]))
+        words = _widest(keyword_terms)[:6]
+        words = [f"{w} ({translated[w]})" if w in translated else w for w in words]
+        why_parts.append("words: " + ", ".join(words))
     if candidate.similarity is not None and candidate.similarity > 0:  # not "similar" at or below 0
         why_parts.append(f"similar meaning in {_WHERE[best_kind]} ({candidate.similarity:.2f})")
     if plan.intents & set(doc.get("kinds", ())):
@@ -64,7 +69,7 @@ def explain(
     confidence = None
     if calibration is not None:
         dense_evidence = candidate.similarity if candidate.similarity is not None else 0.0
-        confidence = calibration.probability(dense_evidence, candidate.coverage, absent)
+        confidence = calibration.probability(dense_evidence, candidate.held, absent)
     return Hit.of(
         doc,
         rank,
@@ -74,7 +79,7 @@ def explain(
         "; ".join(why_parts) or "best available match",
         terms=shown_terms,
         similarity=None if candidate.similarity is None else round(candidate.similarity, 4),
-        coverage=round(candidate.coverage, 4),
+        coverage=round(candidate.held, 4),
         confidence=None if confidence is None else round(confidence, 4),
         weak=confidence is not None and confidence < calibration.threshold,
         also_at=list(doc.get("same_page", ())),

@@ -156,6 +156,12 @@ class LexicalIndex:
         token_id = self._postings.vocab.get(token) if self._postings else None
         return _NO_ROWS if token_id is None else self._postings.rows_of(token_id)
 
+    def document_frequencies(self) -> dict[str, int]:
+        """Each token and how many documents hold it."""
+        if self._postings is None:
+            return {}
+        return dict(zip(self._postings.vocab, np.diff(self._postings.indptr).tolist(), strict=True))
+
     def tokens_in(self, tokens: Sequence[str], rows: Iterable[int]) -> dict[int, set[str]]:
         """Which of `tokens` each document in `rows` contains, read from the index's
         postings: explaining a keyword match costs no second analysis of the text."""
@@ -418,6 +424,15 @@ class FieldIndex:
             return True
         at = int(np.searchsorted(together, row))
         return at < len(together) and int(together[at]) == row
+
+    def document_frequencies(self, names: Iterable[str]) -> dict[str, int]:
+        """Each token of the fields `names` and how many documents hold it there (a
+        document holding it in two fields counts twice)."""
+        held: dict[str, int] = {}
+        for name in names:
+            for token, count in self.fields[name].document_frequencies().items():
+                held[token] = held.get(token, 0) + count
+        return held
 
     def any_holds(self, tokens: Sequence[str], known: Masks | None = None) -> bool:
         """Whether some document holds every one of `tokens` (each in any field)."""

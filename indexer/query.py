@@ -164,15 +164,20 @@ class Concept:
 
 @dataclass(frozen=True)
 class Bridge:
-    """A glossary term found in the query: its tokens as asked and in the other language."""
+    """A term of the query and its tokens in the other language: a glossary term, or a
+    word that the model finds the index's words for (indexer/wordbridge.py, `learned`)."""
 
     asked: str
     alternatives: tuple[tuple[str, ...], ...]  # token lists of the entry's other variants
+    tokens: tuple[str, ...]  # the asked term's own tokens
+    learned: bool = False
 
-    def stands_for(self, surface: str) -> bool:
-        """Whether the query word written `surface` is the asked term or a part of it,
-        spaces aside: 선형대수 is 선형 대수 written as one word."""
-        return surface.casefold().replace(" ", "") in self.asked.replace(" ", "")
+    def stands_for(self, term: Term) -> bool:
+        """Whether the query's `term` is the asked word, or is written as the asked term or a
+        part of it, spaces aside: 선형대수 is 선형 대수 written as one word."""
+        if self.learned:
+            return term.token in self.tokens
+        return term.surface.casefold().replace(" ", "") in self.asked.replace(" ", "")
 
 
 @dataclass
@@ -310,4 +315,6 @@ def _bridge(concept: Concept, topic_tokens: set[str]) -> Bridge | None:
         for tokens in [variant_tokens(variant)]
         if tokens and not set(tokens) <= topic_tokens
     )
-    return Bridge(concept.asked, tuple(dict.fromkeys(alternatives))) if alternatives else None
+    if not alternatives:
+        return None
+    return Bridge(concept.asked, tuple(dict.fromkeys(alternatives)), variant_tokens(concept.asked))

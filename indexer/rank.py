@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.lexical import FieldIndex, Masks, top_k
-from indexer.query import QueryPlan, one_syllable, variant_tokens
+from indexer.query import QueryPlan, one_syllable
 
 FUSIONS = ("zscore", "minmax", "convex", "rrf")
 RRF_K = 60
@@ -51,6 +51,8 @@ class Ranking:
     bridge: bool = True  # glossary terms in the other language count as keyword matches
     bridge_weight: float = 1.0  # ... at this share of the asked term
     bridge_once: bool = True  # ... in place of the asked term where they score more
+    word_bridges: bool = True  # other words the model finds the index's translations of
+    word_bridge_weight: float = 1.0  # ... count this share of the asked word
     strip_dense: bool = False  # embed the query without its type words
     intent_boost: float = 0.3  # a resource of the kind the query asks for gains this share
     thin_discount: float = 0.1  # a resource whose only text is its link loses this share
@@ -77,24 +79,35 @@ def keyword_scores(
     """BM25 over the fields for the topic words, plus each glossary bridge's best
     other-language variant at `bridge_weight` (`known`: FieldIndex.holding_all)."""
     weights = ranking.field_weights
+    # A word the model bridges is scored alone, once: its bridge weighs the score again.
+    alone = {bridge.tokens[0]: None for bridge in plan.bridges if bridge.learned}
     by_weight: dict[float, list[str]] = {}
     for token in plan.topic_tokens:
         by_weight.setdefault(ranking.word_weight(token), []).append(token)
     scores = np.zeros(index.num_docs, dtype=np.float32)
     for weight, tokens in by_weight.items():
-        scores += weight * index.scores(tokens, weights)
+        together = [token for token in tokens if token not in alone]
+        if together:
+            scores += weight * index.scores(together, weights)
+        for token in tokens:
+            if token in alone:
+                alone[token] = index.scores([token], weights)
+                scores += weight * alone[token]
     if ranking.bridge:
         for bridge in plan.bridges:
             best = np.zeros(index.num_docs, dtype=np.float32)
             for alternative in bridge.alternatives:
                 np.maximum(best, _all_of(index, alternative, weights, known), out=best)
+            weight = ranking.word_bridge_weight if bridge.learned else ranking.bridge_weight
             if ranking.bridge_once:
                 # The term counts once, in whichever language scores more: a resource that
                 # writes both is not worth twice one that writes either.
-                asked = _all_of(index, variant_tokens(bridge.asked), weights, known)
-                scores += np.maximum(ranking.bridge_weight * best - asked, 0.0)
+                asked = alone.get(bridge.tokens[0]) if bridge.learned else None
+                if asked is None:
+                    asked = _all_of(index, bridge.tokens, weights, known)
+                scores += np.maximum(weight * best - asked, 0.0)
             else:
-                scores += ranking.bridge_weight * best
+                scores += weight * best
     return scores
 
 
@@ -125,7 +138,8 @@ class Candidate:
     keyword: float
     rows: list[int]  # the resource's passages that the dense ranker returned, best first
     similarity: float | None = None  # cosine of the best of them
-    coverage: float = 0.0  # share of the query's topic words the resource holds
+    coverage: float = 0.0  # share of the query's topic words the resource holds, or bridges
+    held: float = 0.0  # ... as asked or through the glossary (not through the model's words)
     score: float = 0.0
 
 
@@ -138,7 +152,8 @@ class Candidates:
     dense: np.ndarray  # float64 best passage cosine (+ a share of the next two); NaN: unseen
     keyword: np.ndarray  # float64 BM25 over the fields
     similarity: np.ndarray  # float64 cosine of the best passage; NaN: not known
-    coverage: np.ndarray  # float64 share of the query's topic words the resource holds
+    coverage: np.ndarray  # float64 share of the query's topic words the resource holds, or bridges
+    held: np.ndarray  # float64 ... as asked or through the glossary
     passage_rows: np.ndarray  # int64 passages the dense ranker returned, by resource, best first
     spans: np.ndarray  # int64 (start, end) of each candidate's passages in passage_rows
 
@@ -154,6 +169,7 @@ class Candidates:
             self.passage_rows[start:end].tolist(),
             _known(self.similarity[i]),
             float(self.coverage[i]),
+            float(self.held[i]),
             score,
         )
 

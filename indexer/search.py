@@ -18,7 +18,7 @@ from indexer.explain import explain
 from indexer.hits import MODES, Filters, Hit, SearchResponse, clean_query
 from indexer.lexical import Masks, top_k
 from indexer.morphology import analyse_many
-from indexer.query import QueryPlan, plan_query
+from indexer.query import Bridge, QueryPlan, plan_query
 from indexer.rank import (
     FUSIONS,
     Candidates,
@@ -30,6 +30,7 @@ from indexer.rank import (
 from indexer.related import related
 from indexer.resources import duplicate_key, normalize_url
 from indexer.store import IndexIncompatible, IndexReader, check_tokenizer
+from indexer.wordbridge import WORD_SIMILARITY, spelling
 
 FIRST_DEPTH = 64  # passages per ranker before filters; deepened until k resources pass
 EXPANSION_TOP = 3
@@ -185,7 +186,8 @@ class Searcher:
             keyword_of = keyword[pos].astype(np.float64)
         else:
             keyword_of = np.zeros(len(pos))
-        return Candidates(pos, total, keyword_of, similarity, np.zeros(len(pos)), rows, spans)
+        none = np.zeros(len(pos))
+        return Candidates(pos, total, keyword_of, similarity, none, none, rows, spans)
 
     # -------------------------------------------------------------- search
 
@@ -219,7 +221,16 @@ class Searcher:
             else self.reader.lexical.analyse_query(text)
         )
         plan = plan_query(text, terms, strip_dense=ranking.strip_dense, bridge=ranking.bridge)
-        vector = self.embedder.encode_queries([plan.dense_text])[0] if mode != "lexical" else None
+        bridging = mode != "dense" and ranking.bridge and ranking.word_bridges
+        asked = self._bridgeable(plan) if bridging else {}
+        unknown = self.reader.words.unknown(asked) if asked else []
+        # The query and the words the index lacks, embedded in one call.
+        texts = ([plan.dense_text] if mode != "lexical" else []) + [asked[t] for t in unknown]
+        encoded = self.embedder.encode_queries(texts) if texts else []
+        vector = encoded[0] if mode != "lexical" else None
+        if asked:
+            words = dict(zip(unknown, encoded[len(texts) - len(unknown) :], strict=True))
+            plan.bridges += self._word_bridges(asked, words)
         known: Masks = {}  # the query's words' masks, worked out once for all uses
         keyword = None
         if mode != "dense":
@@ -233,7 +244,9 @@ class Searcher:
                 dense = self._dense(self._expand(vector, dense), depth)
             candidates = self._candidates(dense, keyword, depth, vector)
             if keyword is not None:
-                candidates.coverage = self._cover(candidates.pos, plan, ranking, known)
+                candidates.coverage, candidates.held = self._cover(
+                    candidates.pos, plan, ranking, known
+                )
             scores = fuse(candidates, ranking, mode, preferred, self._thin)
             ranked = np.lexsort((candidates.pos, -scores))  # ties by position
             if filters.active():
@@ -287,6 +300,29 @@ class Searcher:
                 shown.update([pos, *self.same_page(pos)])
         return kept
 
+    def _bridgeable(self, plan: QueryPlan) -> dict[str, str]:
+        """The query's words (token -> as it is embedded) that no glossary term covers, in
+        the query's order, when the index has words to bridge them to with its model."""
+        words = self.reader.words
+        if words is None or not len(words) or self.embedder.name not in WORD_SIMILARITY:
+            return {}
+        asked: dict[str, str] = {}
+        for term in plan.topic_terms:
+            if not any(bridge.stands_for(term) for bridge in plan.bridges):
+                asked.setdefault(term.token, spelling(term.token, term.surface))
+        return asked
+
+    def _word_bridges(self, asked: dict[str, str], encoded: dict[str, np.ndarray]) -> list[Bridge]:
+        """A bridge for each of the `asked` words whose translations the model finds among
+        the index's words (indexer/wordbridge.py); `encoded`: the vectors of those the index
+        lacks."""
+        least = WORD_SIMILARITY[self.embedder.name]
+        found = self.reader.words.translations(asked, encoded, least)
+        return [
+            Bridge(asked[token], tuple((word,) for word in close), (token,), learned=True)
+            for token, close in found.items()
+        ]
+
     def _absent_terms(self, plan: QueryPlan, known: Masks) -> list[str]:
         """The glossary terms of the query that no resource holds in any of their variants:
         a question about a concept the collection never mentions."""
@@ -299,28 +335,35 @@ class Searcher:
 
     def _cover(
         self, positions: np.ndarray, plan: QueryPlan, ranking: Ranking, known: Masks
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Each candidate's coverage: the weighted share of the query's topic words it holds,
-        as asked or through a glossary bridge standing in for them."""
+        as asked or through a bridge standing in for them, which the fusion counts; and that
+        share without the words the model bridged, which the confidence counts (a word's
+        translation by the model is weaker evidence than the word: indexer/wordbridge.py)."""
         lexical = self.reader.lexical
         asked = plan.topic_tokens
         rarity = lexical.rarity(asked, known) if ranking.coverage_idf else {}
         weights = {token: rarity.get(token, 1.0) * ranking.word_weight(token) for token in asked}
         total = sum(weights.values())
         if not total or not len(positions):
-            return np.zeros(len(positions))
+            return np.zeros(len(positions)), np.zeros(len(positions))
         held = {
             token: lexical.holding_all([token], lexical.fields, known)[positions]
             for token in weights
         }
+        bridged = dict(held)
         for bridge in plan.bridges:
             found = np.zeros(len(positions), dtype=bool)
             for alternative in bridge.alternatives:
                 found |= lexical.holding_all(alternative, lexical.fields, known)[positions]
+            shares = (bridged,) if bridge.learned else (held, bridged)
             for term in plan.topic_terms:  # the query's words the bridge stands in for
-                if bridge.stands_for(term.surface):
-                    held[term.token] = held[term.token] | found
-        return sum(weights[token] * held[token] for token in weights) / total
+                if bridge.stands_for(term):
+                    for share in shares:
+                        share[term.token] = share[term.token] | found
+        return tuple(
+            sum(weights[t] * share[t] for t in weights) / total for share in (bridged, held)
+        )
 
     def _preferred(self, intents: set[str]) -> np.ndarray | None:
         """1.0 for each resource of a kind the query asks for ("LSTM 논문": papers)."""

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from indexer.lexical import FieldIndex
+    from indexer.wordbridge import WordVectors
 
 # numpy, FAISS and the keyword index are imported by the functions that use them, so that
 # reading an index's metadata (`recall stats`, `recall export`) imports none of them.
@@ -45,6 +46,10 @@ SQL_VARIABLES = 999  # what a query may bind in SQLite before 3.32 (32,766 since
 DOC_VECTORS = "doc_vectors.npy"
 PASSAGE_DOCS = "passage_docs.npy"
 LEXICAL_DIR = "lexical"
+WORDS = "words.json"  # the lists' words, and their vectors (indexer/wordbridge.py)
+WORD_VECTORS = "word_vectors.npy"
+WORD_NEAREST = "word_nearest.npy"  # each word's best similarities to the other language
+WORD_NEAREST_ROWS = "word_nearest_rows.npy"  # ... and the rows of those words
 # Above the threshold: an inverted file of sqrt(n) k-means lists, a search scanning
 # 1/IVF_PROBE_SHARE of them but never fewer than IVF_MIN_PROBES. On 2 cores it is written
 # for 1M vectors in under a minute where HNSW took 3, and finds more of the exact top 10:
@@ -94,6 +99,7 @@ class IndexData:
     lexical: FieldIndex
     pages: dict[str, str]  # doc id -> extracted page text
     ann_threshold: int
+    words: WordVectors | None = None  # none: the model bridges no words
 
 
 # ------------------------------------------------------------------ writing
@@ -223,12 +229,18 @@ def write_index(index_path: Path, data: IndexData) -> Path:
         np.save(staging / PASSAGE_DOCS, data.passage_docs.astype(np.int32))
         _write_meta(staging / META, data)
         data.lexical.save(staging / LEXICAL_DIR)
+        files = [DENSE, DOC_VECTORS, PASSAGE_DOCS, META]
+        if data.words is not None:
+            np.save(staging / WORD_VECTORS, data.words.vectors.astype(np.float32))
+            np.save(staging / WORD_NEAREST, data.words.nearest.astype(np.float32))
+            np.save(staging / WORD_NEAREST_ROWS, data.words.nearest_rows.astype(np.int32))
+            words = {"words": data.words.words, "spelled": data.words.spelled}
+            (staging / WORDS).write_text(json.dumps(words, ensure_ascii=False), "utf-8")
+            files += [WORD_VECTORS, WORD_NEAREST, WORD_NEAREST_ROWS, WORDS]
         manifest = dict(data.manifest)
         manifest["format_version"] = FORMAT_VERSION
         manifest["dense_index"] = kind
-        manifest["files"] = {
-            name: _crc32(staging / name) for name in (DENSE, DOC_VECTORS, PASSAGE_DOCS, META)
-        }
+        manifest["files"] = {name: _crc32(staging / name) for name in files}
         (staging / MANIFEST).write_text(
             json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
         )
@@ -462,10 +474,44 @@ class IndexReader(IndexMetadata):
                 self.lexical = FieldIndex.load(self.path / LEXICAL_DIR)
             except LexicalIndexError as exc:
                 raise IndexCorrupt(f"{exc}: {REBUILD_HINT}") from exc
+            self.words = self._words()
             self._check_counts()
         except BaseException:
             self.close()
             raise
+
+    def _words(self) -> WordVectors | None:
+        """The lists' words and their vectors; None in an index built before it had them."""
+        import numpy as np
+
+        from indexer.wordbridge import NEAREST, WordVectors
+
+        if WORDS not in self.manifest["files"]:
+            return None
+        try:
+            table = json.loads((self.path / WORDS).read_text(encoding="utf-8"))
+            words, spelled = table["words"], table["spelled"]
+            vectors, nearest, rows = (
+                np.asarray(np.load(self.path / name, mmap_mode="r"))
+                for name in (WORD_VECTORS, WORD_NEAREST, WORD_NEAREST_ROWS)
+            )
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise IndexCorrupt(
+                f"index words in {self.path} are unreadable ({exc}): {REBUILD_HINT}"
+            ) from exc
+        lists = (words, spelled)
+        if not all(isinstance(w, list) and all(isinstance(x, str) for x in w) for w in lists) or (
+            len(spelled) != len(words)
+            or vectors.shape != (len(words), self.dense.d)
+            or nearest.shape != (len(words), NEAREST)
+            or rows.shape != (len(words), NEAREST)
+            or (len(rows) and not 0 <= int(rows.min()) <= int(rows.max()) < len(words))
+        ):
+            raise IndexCorrupt(
+                f"index file {self.path / WORDS} does not match {WORD_VECTORS}, {WORD_NEAREST} "
+                f"and {WORD_NEAREST_ROWS}: {REBUILD_HINT}"
+            )
+        return WordVectors(words, spelled, vectors, rows, nearest)
 
     def _check_counts(self) -> None:
         passages = self.manifest["counts"]["passages"]

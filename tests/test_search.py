@@ -92,15 +92,25 @@ def test_the_right_resource_ranks_first(real_searcher, query, expected, mode, fu
 
 
 @pytest.mark.slow
-def test_keywords_cross_languages_only_through_the_glossary(real_searcher, monkeypatch):
+def test_keywords_cross_languages_only_through_the_glossary_and_word_bridges(
+    real_searcher, monkeypatch
+):
     # The Korean paraphrase shares no word with the English titles: only the glossary's
-    # 질의 확장 / query expansion lets BM25 find the two Total Recall papers.
+    # 질의 확장 / query expansion lets BM25 find the two Total Recall papers, and the words
+    # the model translates (자동 / automatic, 객체 / object, 검색 / retrieval) as well.
     query = "자동 질의 확장 객체 검색"
+    bridged = real_searcher.search(query, mode="lexical")
+    assert {hit.url for hit in bridged.results[:2]} == {TOTAL_RECALL, TOTAL_RECALL_2}
+    total_recall = next(hit for hit in bridged.results if hit.url == TOTAL_RECALL)
+    assert total_recall.why == "words: 질의 확장, 자동 (automatic), 객체 (object), 검색 (retrieval)"
+    assert total_recall.coverage < 1.0  # the translations are not counted as held
+    glossary_only = real_searcher.ranking.with_options(word_bridges=False)
+    monkeypatch.setattr(real_searcher, "ranking", glossary_only)
     bridged = real_searcher.search(query, mode="lexical")
     assert {hit.url for hit in bridged.results[:2]} == {TOTAL_RECALL, TOTAL_RECALL_2}
     # marked: the asked term, and the title's own words it matched through the glossary
     assert bridged.results[0].terms == ["질의 확장", "Query", "Expansion"]
-    monkeypatch.setattr(real_searcher, "ranking", real_searcher.ranking.with_options(bridge=False))
+    monkeypatch.setattr(real_searcher, "ranking", glossary_only.with_options(bridge=False))
     lexical = real_searcher.search(query, mode="lexical")
     assert lexical.results == []
     assert lexical.message == "no matching resources"
@@ -612,6 +622,7 @@ def _candidates(dense, keyword, coverage=None):
         keyword=np.array(keyword, dtype=float),
         similarity=np.array(dense, dtype=float),
         coverage=np.array(coverage or [0.0] * n, dtype=float),
+        held=np.array(coverage or [0.0] * n, dtype=float),
         passage_rows=np.zeros(0, dtype=np.int64),
         spans=np.zeros((n, 2), dtype=np.int64),
     )
