@@ -372,8 +372,7 @@ class Builder:
                 report.seconds["lexical"] = round(time.perf_counter() - clock, 3)
 
                 clock = time.perf_counter()
-                written = [p.text for p in passages if p.kind != "page"]
-                words = self._words(model, lexical, written, previous, int(vectors.shape[1]))
+                words = self._words(model, lexical, passages, previous, int(vectors.shape[1]))
                 report.seconds["words"] = round(time.perf_counter() - clock, 3)
             finally:
                 if previous is not None:
@@ -496,15 +495,16 @@ class Builder:
         self,
         model: str,
         lexical: FieldIndex,
-        written: list[str],
+        passages: list[Passage],
         previous: IndexReader | None,
         dimension: int,
     ) -> WordVectors | None:
-        """The lists' words with their vectors (each Latin one as `written` spells it most),
-        those the served index has reused, when the model bridges words
+        """The lists' words with their vectors (each Latin one as the lists' passages spell
+        it most), those the served index has reused, when the model bridges words
         (indexer/wordbridge.py)."""
         if model not in WORD_SIMILARITY:
             return None
+        written = [passage.text for passage in passages if passage.kind != "page"]
         words = index_words(lexical)
         known = previous.words if previous is not None else None
 

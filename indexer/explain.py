@@ -37,13 +37,14 @@ def explain(
     lexical = reader.lexical
     translated = {}  # a word matched only through the model's translation: "특징 (feature)"
     for bridge in plan.bridges:
-        held = [
-            other for other in bridge.alternatives if lexical.holds(other, candidate.pos, present)
-        ]
-        if held and bridge.asked not in keyword_terms:
+        if bridge.asked in keyword_terms:
+            continue
+        alternatives = bridge.alternatives
+        held = next((o for o in alternatives if lexical.holds(o, candidate.pos, present)), None)
+        if held is not None:
             keyword_terms.append(bridge.asked)
             if bridge.learned:
-                translated[bridge.asked] = reader.words.spelling(held[0])
+                translated[bridge.asked] = reader.words.spelling(held)
     # Marked in the hit: the query's matched words, and the resource's own spelling of
     # the Latin ones ("networks" matched "Network").
     asked = [t.surface for t in plan.terms if t.token in present] or keyword_terms

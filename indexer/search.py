@@ -186,8 +186,8 @@ class Searcher:
             keyword_of = keyword[pos].astype(np.float64)
         else:
             keyword_of = np.zeros(len(pos))
-        none = np.zeros(len(pos))
-        return Candidates(pos, total, keyword_of, similarity, none, none, rows, spans)
+        coverage, held = np.zeros(len(pos)), np.zeros(len(pos))
+        return Candidates(pos, total, keyword_of, similarity, coverage, held, rows, spans)
 
     # -------------------------------------------------------------- search
 

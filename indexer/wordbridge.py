@@ -101,7 +101,7 @@ def embed_words(
         vectors[reused] = known.vectors[[reuse[spelled[i]] for i in reused]]
     if missing:
         vectors[missing] = encode([spelled[i] for i in missing])
-    korean = bisect.bisect_left(words, True, key=lambda word: script(word) == "en")
+    korean = _first_latin(words)
     nearest_rows = np.zeros((len(words), NEAREST), dtype=np.int32)
     nearest = np.full((len(words), NEAREST), -1.0, dtype=np.float32)
     latin = slice(korean, len(words))
@@ -116,6 +116,19 @@ def embed_words(
 _CHUNK = 1024  # words compared at once with all the other language's (4 MB per 1,000)
 
 
+def _first_latin(words: list[str]) -> int:
+    """The row of the first Latin word of `words`, which hold the Korean ones first."""
+    return bisect.bisect_left(words, True, key=lambda word: script(word) == "en")
+
+
+def _best_columns(similarity: np.ndarray) -> np.ndarray:
+    """Each row's NEAREST most similar columns (fewer when there are fewer), best first."""
+    count = min(NEAREST, similarity.shape[1])
+    top = np.argpartition(-similarity, count - 1, axis=1)[:, :count]
+    order = np.argsort(-np.take_along_axis(similarity, top, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(top, order, axis=1)
+
+
 def _keep_best(
     similarity: np.ndarray, rows: np.ndarray, best: np.ndarray, of: slice, first: int
 ) -> None:
@@ -123,8 +136,7 @@ def _keep_best(
     NEAREST closest other words (`rows`, best first) and their similarities (`best`)."""
     if similarity.shape[1] == 0:
         return
-    count = min(NEAREST, similarity.shape[1])
-    top = np.argpartition(-similarity, count - 1, axis=1)[:, :count]
+    top = _best_columns(similarity)
     values = np.concatenate([best[of], np.take_along_axis(similarity, top, axis=1)], axis=1)
     candidates = np.concatenate([rows[of], top + first], axis=1)
     order = np.argsort(-values, axis=1, kind="stable")[:, :NEAREST]
@@ -195,10 +207,9 @@ class WordVectors:
         similarity = self.vectors[rows] @ vector
         if not len(similarity):
             return []
-        count = min(NEAREST, len(similarity))
-        best = np.argpartition(-similarity, count - 1)[:count]
-        best = best[np.argsort(-similarity[best], kind="stable")]
-        return [(rows.start + int(i), float(similarity[i])) for i in best]
+        return [
+            (rows.start + int(i), float(similarity[i])) for i in _best_columns(similarity[None])[0]
+        ]
 
     def _other_rows(self, language: str) -> slice:
         """The rows of the words of the language that is not `language`."""
@@ -208,7 +219,7 @@ class WordVectors:
 
     @functools.cached_property
     def _latin_from(self) -> int:
-        return bisect.bisect_left(self.words, True, key=lambda word: script(word) == "en")
+        return _first_latin(self.words)
 
     def _mutual(self, token: str, similarity: float, row: int) -> bool:
         """Whether no other word of the token's language in the index is closer to the word
