@@ -31,7 +31,7 @@ from indexer.evaluate import RESAMPLES, EvalSet, Ranked, evaluate
 from indexer.morphology import analyse_many
 from indexer.rank import CALIBRATION, Ranking, load_calibration
 from indexer.search import Searcher
-from indexer.wordbridge import MUTUAL_MARGIN, NEAREST, WORD_SIMILARITY
+from indexer.wordbridge import BLANK_LIKENESS, MUTUAL_MARGIN, NEAREST, WORD_SIMILARITY
 
 WORK = common.OUT / "ablation"
 HANGUL = re.compile("[\uac00-\ud7a3]")
@@ -91,8 +91,9 @@ STEPS = (  # (label, change, kept)
     (
         f"+ word bridges: a query word no glossary term covers counts as its {NEAREST} "
         f"closest words of the other script in the index (model cosine ≥ "
-        f"{WORD_SIMILARITY[DEFAULT_MODEL]}, mutual within {MUTUAL_MARGIN}; weak-hit coverage "
-        "without them)",
+        f"{WORD_SIMILARITY[DEFAULT_MODEL]}, mutual within {MUTUAL_MARGIN}, neither word "
+        f"≥ {BLANK_LIKENESS[DEFAULT_MODEL]} close to the model's vector of no text; weak-hit "
+        "coverage without them)",
         {"word_bridges": True},
         True,
     ),

@@ -49,6 +49,7 @@ from indexer.store import (
 )
 from indexer.tokencache import TokenCache
 from indexer.wordbridge import (
+    BLANK_LIKENESS,
     MAX_WORDS,
     WORD_FIELDS,
     WORD_SIMILARITY,
@@ -511,7 +512,8 @@ class Builder:
         def encode(texts: list[str]) -> np.ndarray:
             return self.load_model().encode_passages(texts, batch_size=256)
 
-        return embed_words(words, spellings(written, words), dimension, encode, known)
+        blank = model in BLANK_LIKENESS
+        return embed_words(words, spellings(written, words), dimension, encode, known, blank)
 
     def _embed(
         self,

@@ -30,7 +30,7 @@ from indexer.rank import (
 from indexer.related import related
 from indexer.resources import duplicate_key, normalize_url
 from indexer.store import IndexIncompatible, IndexReader, check_tokenizer
-from indexer.wordbridge import WORD_SIMILARITY, spelling
+from indexer.wordbridge import BLANK_LIKENESS, WORD_SIMILARITY, spelling
 
 FIRST_DEPTH = 64  # passages per ranker before filters; deepened until k resources pass
 EXPANSION_TOP = 3
@@ -316,8 +316,10 @@ class Searcher:
         """A bridge for each of the `asked` words whose translations the model finds among
         the index's words (indexer/wordbridge.py); `encoded`: the vectors of those the index
         lacks."""
-        least = WORD_SIMILARITY[self.embedder.name]
-        found = self.reader.words.translations(asked, encoded, least)
+        name = self.embedder.name
+        found = self.reader.words.translations(
+            asked, encoded, WORD_SIMILARITY[name], BLANK_LIKENESS.get(name)
+        )
         return [
             Bridge(asked[token], tuple((word,) for word in close), (token,), learned=True)
             for token, close in found.items()

@@ -235,6 +235,8 @@ def write_index(index_path: Path, data: IndexData) -> Path:
             np.save(staging / WORD_NEAREST, data.words.nearest.astype(np.float32))
             np.save(staging / WORD_NEAREST_ROWS, data.words.nearest_rows.astype(np.int32))
             words = {"words": data.words.words, "spelled": data.words.spelled}
+            if data.words.blank is not None:
+                words["blank"] = data.words.blank.astype(np.float32).tolist()
             (staging / WORDS).write_text(json.dumps(words, ensure_ascii=False), "utf-8")
             files += [WORD_VECTORS, WORD_NEAREST, WORD_NEAREST_ROWS, WORDS]
         manifest = dict(data.manifest)
@@ -491,6 +493,8 @@ class IndexReader(IndexMetadata):
         try:
             table = json.loads((self.path / WORDS).read_text(encoding="utf-8"))
             words, spelled = table["words"], table["spelled"]
+            blank = table.get("blank")  # none before 2026-12-04
+            blank = None if blank is None else np.asarray(blank, dtype=np.float32)
             vectors, nearest, rows = (
                 np.asarray(np.load(self.path / name, mmap_mode="r"))
                 for name in (WORD_VECTORS, WORD_NEAREST, WORD_NEAREST_ROWS)
@@ -506,12 +510,13 @@ class IndexReader(IndexMetadata):
             or nearest.shape != (len(words), NEAREST)
             or rows.shape != (len(words), NEAREST)
             or (len(rows) and not 0 <= int(rows.min()) <= int(rows.max()) < len(words))
+            or (blank is not None and blank.shape != (self.dense.d,))
         ):
             raise IndexCorrupt(
                 f"index file {self.path / WORDS} does not match {WORD_VECTORS}, {WORD_NEAREST} "
                 f"and {WORD_NEAREST_ROWS}: {REBUILD_HINT}"
             )
-        return WordVectors(words, spelled, vectors, rows, nearest)
+        return WordVectors(words, spelled, vectors, rows, nearest, blank)
 
     def _check_counts(self) -> None:
         passages = self.manifest["counts"]["passages"]

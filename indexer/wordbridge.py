@@ -9,7 +9,9 @@ vocabulary is unbounded), and a query word that no glossary term covers is bridg
 words of the other script whose vectors are closest to its own, when they are close
 enough to be the same word (`WORD_SIMILARITY`, per model: a model not named there, such as
 the English MiniLM, gets no word bridges) and it is about as close to them as any word of
-its own language in the index is (`MUTUAL_MARGIN`).
+its own language in the index is (`MUTUAL_MARGIN`). A word the model places about where it
+places no text at all means nothing to it, and is neither bridged nor a translation
+(`BLANK_LIKENESS`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from indexer.morphology import latin_terms
 
 WORD_FIELDS = ("title", "notes", "headings", "context")  # what the lists' people wrote
 MAX_WORDS = 10_000  # the most widely held words, when the lists write more
-WORDS_FORMAT = 1  # how the words are chosen and embedded: a new one rebuilds the index
+WORDS_FORMAT = 2  # how the words are chosen and embedded: a new one rebuilds the index (2: blank)
 # The cosine at or above which two words of different scripts are taken as one word in two
 # languages, per model (chosen on the tuning half of bench/data/*.json; BENCHMARKS.md).
 WORD_SIMILARITY = {"use-multilingual": 0.6}
@@ -36,6 +38,14 @@ NEAREST = 2  # the closest words of the other language a query word is bridged t
 # ... each only when the query word is about as close to it as any other word of its own
 # language in the index is (mutual nearest neighbours, as in bilingual lexicon induction)
 MUTUAL_MARGIN = 0.05
+# The cosine to the model's vector of no text at all (the empty string) at or above which a
+# word carries no meaning for the model, per model: it places a particle, a verb's bare
+# stem, a name or a typo about where it places nothing (으로 0.62, 까닭 0.76, "carnd" 0.69,
+# "hee" 0.76; 특징 0.27, "features" 0.34), and two such words look alike whatever they mean
+# (으로 and "com": 0.91). Such a word is neither bridged nor a translation, and the next
+# closest word does not stand in for it: its neighbours are as meaningless (chosen on the
+# tuning half of bench/data/*.json; BENCHMARKS.md).
+BLANK_LIKENESS = {"use-multilingual": 0.6}
 _HANGUL = re.compile("^[\uac00-\ud7a3]{2,}$")  # two syllables or more: one is too ambiguous
 _LATIN = re.compile("^[a-z][a-z-]{2,}$")  # three letters or more, no digits
 
@@ -89,18 +99,21 @@ def embed_words(
     dimension: int,
     encode: Callable[[list[str]], np.ndarray],
     known: WordVectors | None = None,
+    blank: bool = False,
 ) -> WordVectors:
     """`words` (Korean first, `index_words`) with the vectors of their `spelled` forms
     (those `known` has, the served index's of the same model, reused; the others made by
-    `encode`) and each one's closest words of the other language."""
+    `encode`) and each one's closest words of the other language; with `blank`, also the
+    model's vector of no text (`BLANK_LIKENESS`)."""
     reuse = known.by_spelling if known is not None else {}
     missing = [i for i, text in enumerate(spelled) if text not in reuse]
     reused = [i for i, text in enumerate(spelled) if text in reuse]
     vectors = np.zeros((len(words), dimension), dtype=np.float32)
     if reused:
         vectors[reused] = known.vectors[[reuse[spelled[i]] for i in reused]]
-    if missing:
-        vectors[missing] = encode([spelled[i] for i in missing])
+    texts = [spelled[i] for i in missing] + ([""] if blank else [])
+    encoded = encode(texts) if texts else np.zeros((0, dimension), dtype=np.float32)
+    vectors[missing] = encoded[: len(missing)]
     korean = _first_latin(words)
     nearest_rows = np.zeros((len(words), NEAREST), dtype=np.int32)
     nearest = np.full((len(words), NEAREST), -1.0, dtype=np.float32)
@@ -110,7 +123,8 @@ def embed_words(
         similarity = vectors[block] @ vectors[latin].T
         _keep_best(similarity, nearest_rows, nearest, block, latin.start)
         _keep_best(similarity.T, nearest_rows, nearest, latin, block.start)
-    return WordVectors(words, spelled, vectors, nearest_rows, nearest)
+    empty = encoded[-1] if blank else None
+    return WordVectors(words, spelled, vectors, nearest_rows, nearest, empty)
 
 
 _CHUNK = 1024  # words compared at once with all the other language's (4 MB per 1,000)
@@ -155,6 +169,9 @@ class WordVectors:
     vectors: np.ndarray  # float32 (len(words), dimension), L2-normalised
     nearest_rows: np.ndarray  # int32 (len(words), NEAREST): the closest other words, best first
     nearest: np.ndarray  # float32 (len(words), NEAREST): their similarities
+    # The model's vector of no text (`BLANK_LIKENESS`); None in an index built before it
+    # was stored, or for a model without a likeness.
+    blank: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.words)
@@ -176,27 +193,39 @@ class WordVectors:
         return [token for token in tokens if script(token) and token not in self.position]
 
     def translations(
-        self, tokens: Iterable[str], encoded: dict[str, np.ndarray], min_similarity: float
+        self,
+        tokens: Iterable[str],
+        encoded: dict[str, np.ndarray],
+        min_similarity: float,
+        blank_likeness: float | None = None,
     ) -> dict[str, tuple[str, ...]]:
         """Each bridgeable token's closest words of the other language (NEAREST at most), at
-        least `min_similarity` close and mutual (`_mutual`), best first; tokens with none
-        are left out. A word the index holds has them from the build; `encoded` has the
-        vectors of the others (`unknown`), which are compared with the index's words here."""
+        least `min_similarity` close and mutual (`_mutual`), best first; with
+        `blank_likeness`, neither the token nor a translation may be as close as that to
+        the model's vector of no text (`BLANK_LIKENESS`). Tokens with none are left out. A
+        word the index holds has them from the build; `encoded` has the vectors of the
+        others (`unknown`), which are compared with the index's words here."""
         found = {}
         for token in tokens:
             if token in self.position:
                 at = self.position[token]
+                if self._meaningless(self.vectors[at], blank_likeness):
+                    continue
                 candidates = zip(
                     self.nearest_rows[at].tolist(), self.nearest[at].tolist(), strict=True
                 )
             elif token in encoded and script(token):
+                if self._meaningless(encoded[token], blank_likeness):
+                    continue
                 candidates = self._closest(encoded[token], self._other_rows(script(token)))
             else:
                 continue
             close = [
                 self.words[row]
                 for row, similarity in candidates
-                if similarity >= min_similarity and self._mutual(token, similarity, row)
+                if similarity >= min_similarity
+                and self._mutual(token, similarity, row)
+                and not self._meaningless(self.vectors[row], blank_likeness)
             ]
             if close:
                 found[token] = tuple(close)
@@ -210,6 +239,13 @@ class WordVectors:
         return [
             (rows.start + int(i), float(similarity[i])) for i in _best_columns(similarity[None])[0]
         ]
+
+    def _meaningless(self, vector: np.ndarray, likeness: float | None) -> bool:
+        """Whether the model places a word's `vector` `likeness` or more close to its
+        vector of no text (never without a likeness, or in an index without that vector)."""
+        if likeness is None or self.blank is None:
+            return False
+        return float(vector @ self.blank) >= likeness
 
     def _other_rows(self, language: str) -> slice:
         """The rows of the words of the language that is not `language`."""

@@ -194,10 +194,25 @@ def test_an_english_word_the_index_lacks_finds_the_korean_note(word_searcher):
     assert "recommendations (추천)" in response.results[0].why
 
 
+def test_a_word_the_model_places_where_it_places_no_text_is_no_translation(
+    word_searcher, monkeypatch
+):
+    # 선명 (sharp, vivid) means little to the model alone: it is 0.65 close to its vector of
+    # the empty string, where 특징 is 0.27, and "close" to "align" only as two such words are.
+    blank = word_searcher.reader.words.blank
+    vivid, feature = word_searcher.embedder.encode_queries(["선명", "특징"])
+    assert float(vivid @ blank) >= 0.6 > float(feature @ blank)
+    assert word_searcher.search("선명", k=3, mode="lexical").results == []
+    monkeypatch.delitem(wordbridge.BLANK_LIKENESS, DEFAULT_MODEL)
+    unfiltered = word_searcher.search("선명", k=3, mode="lexical").results
+    assert [hit.why for hit in unfiltered] == ["words: 선명 (align)"]
+
+
 def test_the_words_are_stored_with_their_spelling_and_checked(word_index, clone_index):
     reader = IndexReader(word_index)
     words = reader.words
     assert len(words) == len(words.vectors) and words.vectors.shape[1] == reader.dense.d
+    assert words.blank.shape == (reader.dense.d,)  # the model's vector of no text
     assert words.spelling(("drone",)) == "drones"  # the title's spelling, not the stem
     assert {WORDS, WORD_VECTORS, WORD_NEAREST, WORD_NEAREST_ROWS} <= set(reader.manifest["files"])
     reader.close()
@@ -218,6 +233,27 @@ def test_words_that_do_not_match_their_vectors_are_refused(word_index, clone_ind
     _rechecksum(damaged, WORDS)
     with pytest.raises(IndexCorrupt, match=f"{WORDS} does not match {WORD_VECTORS}"):
         IndexReader(damaged)
+    table["words"].pop(), table["spelled"].pop()
+    table["blank"] = table["blank"][:-1]  # a vector of another model's size
+    (damaged / WORDS).write_text(json.dumps(table), encoding="utf-8")
+    _rechecksum(damaged, WORDS)
+    with pytest.raises(IndexCorrupt, match=f"{WORDS} does not match {WORD_VECTORS}"):
+        IndexReader(damaged)
+
+
+def test_words_stored_before_the_vector_of_no_text_are_bridged_as_before(word_index, clone_index):
+    old = clone_index(word_index, "no-blank").resolve()
+    table = json.loads((old / WORDS).read_text(encoding="utf-8"))
+    del table["blank"]
+    (old / WORDS).write_text(json.dumps(table), encoding="utf-8")
+    _rechecksum(old, WORDS)
+    searcher = Searcher.open(old)
+    assert searcher.reader.words.blank is None
+    assert searcher.search("센서", k=3, mode="lexical").results[0].url == SENSOR
+    assert [hit.why for hit in searcher.search("선명", k=3, mode="lexical").results] == [
+        "words: 선명 (align)"
+    ]
+    searcher.reader.close()
 
 
 def test_an_index_built_before_it_stored_words_searches_without_them(word_index, clone_index):
