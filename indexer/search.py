@@ -284,8 +284,10 @@ class Searcher:
 
     def same_page(self, pos: int) -> list[int]:
         """The positions of the other addresses of the page the resource at `pos` links to
-        (recorded by the build: `documents.same_pages`; none in an index built before)."""
-        return [self._by_url[url] for url in self.docs[pos].get("same_page", ())]
+        (recorded by the build: `documents.same_pages`; none in an index built before), of
+        those the index holds: a record naming one it lacks costs no search."""
+        by_url = self._by_url
+        return [by_url[url] for url in self.docs[pos].get("same_page", ()) if url in by_url]
 
     def _one_per_page(self, positions: np.ndarray, ranked: np.ndarray, k: int) -> list[int]:
         """The first `k` of `ranked` (candidate indices, best first) whose page no better one

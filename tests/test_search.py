@@ -402,6 +402,24 @@ def test_a_page_posted_under_several_addresses_is_one_hit(real_searcher, mode):
     assert [hit.rank for hit in response.results] == list(range(1, len(response.results) + 1))
 
 
+def test_an_address_of_the_same_page_that_the_index_lacks_is_passed_over(fake_build, engine_corpus):
+    # A part of a collection (the latency benchmark's sample of 1,000 passages) keeps what
+    # its records say of pages posted under addresses it left out.
+    built = fake_build(sources=(engine_corpus,))
+    searcher = Searcher.open(built.path, FakeEmbedder(), built.settings)
+    lecture = searcher.resolve(LECTURE)
+    searcher.docs[lecture]["same_page"] = [
+        *searcher.docs[lecture]["same_page"],
+        "https://gone.example/",
+    ]
+    hits = searcher.search("MIT 딥러닝 강의 영상", k=10).results
+    assert len([hit for hit in hits if hit.url in LECTURES]) == 1  # still one hit
+    others = {searcher.resolve(url) for url in LECTURES - {LECTURE}}
+    assert sorted(searcher.same_page(lecture)) == sorted(others)
+    assert searcher.related(LECTURE, k=3)
+    searcher.reader.close()
+
+
 @pytest.mark.slow
 def test_a_page_fills_one_slot_and_the_ranking_still_gives_k_hits(real_searcher):
     top = real_searcher.search("MIT 딥러닝 강의 영상", k=3, mode="dense")
