@@ -76,6 +76,14 @@ def _summed(num_docs: int, matched: list[tuple[np.ndarray, np.ndarray, float]]) 
     return np.bincount(rows, scores, minlength=num_docs).astype(np.float32)
 
 
+def among(sorted_rows: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Whether each of `wanted` is one of `sorted_rows` (ascending)."""
+    if not len(sorted_rows):
+        return np.zeros(len(wanted), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_rows, wanted), len(sorted_rows) - 1)
+    return sorted_rows[at] == wanted
+
+
 @dataclass(frozen=True)
 class _Postings:
     """BM25 scores in compressed sparse columns: token i's documents are
@@ -173,9 +181,7 @@ class LexicalIndex:
             token_id = self._postings.vocab.get(token)
             if token_id is None:
                 continue
-            postings = self._postings.rows_of(token_id)
-            at = np.minimum(np.searchsorted(postings, wanted), max(len(postings) - 1, 0))
-            for row in wanted[postings[at] == wanted] if len(postings) else ():
+            for row in wanted[among(self._postings.rows_of(token_id), wanted)]:
                 found[int(row)].add(token)
         return found
 
@@ -269,6 +275,11 @@ Phrase = tuple[str, ...]  # a term's distinct tokens, in its order
 def phrase_of(tokens: Iterable[str]) -> Phrase:
     """A term's tokens as the key its rows are recorded and looked up by."""
     return tuple(dict.fromkeys(tokens))
+
+
+def _phrase_key(phrase: Phrase) -> tuple[str, tuple]:
+    """The key of a phrase's mask among a query's masks (no token holds a NUL character)."""
+    return ("\0".join(phrase), ())
 
 
 def _together(positions: dict[str, list[int]], phrase: Phrase) -> bool:
@@ -391,8 +402,14 @@ class FieldIndex:
         words for its glossary terms, its coverage and its absent terms."""
         wanted = set(names)
         names = tuple(name for name in self.fields if name in wanted)  # one key per set
+        phrase = phrase_of(tokens)
+        together = self.phrases.get(phrase)
+        together = None if together is None else self._together_mask(phrase, together, known)
+        if together is not None and len(names) == len(self.fields):
+            # Words standing together in one field are each in it: no word's mask to make.
+            return together.copy()
         held = np.full(self.num_docs, bool(names))
-        for token in dict.fromkeys(tokens):
+        for token in phrase:
             present = known.get((token, names)) if known is not None else None
             if present is None:
                 present = np.zeros(self.num_docs, dtype=bool)
@@ -401,18 +418,43 @@ class FieldIndex:
                 if known is not None:
                     known[token, names] = present
             held &= present
+        if together is not None:  # a term of several words: where they stand together
+            held &= together
+        return held
+
+    def held_at(
+        self, tokens: Sequence[str], rows: np.ndarray, known: Masks | None = None
+    ) -> np.ndarray:
+        """`holding_all(tokens, self.fields, known)[rows]`, without making a mask over every
+        document that `known` lacks: a few candidates are looked up in the postings."""
+        names = tuple(self.fields)
         phrase = phrase_of(tokens)
         together = self.phrases.get(phrase)
-        if together is not None:  # a term of several words: where they stand together
-            key = ("\0".join(phrase), ())  # no token holds "\0"
-            mask = known.get(key) if known is not None else None
-            if mask is None:
-                mask = np.zeros(self.num_docs, dtype=bool)
-                mask[together] = True
-                if known is not None:
-                    known[key] = mask
-            held &= mask
+        if together is not None:  # its words stand together in one field: each is in it
+            mask = known.get(_phrase_key(phrase)) if known is not None else None
+            return mask[rows] if mask is not None else among(together, rows)
+        held = np.ones(len(rows), dtype=bool)
+        for token in phrase:
+            mask = known.get((token, names)) if known is not None else None
+            if mask is not None:
+                held &= mask[rows]
+                continue
+            present = np.zeros(len(rows), dtype=bool)
+            for index in self.fields.values():
+                present |= among(index.rows(token), rows)
+            held &= present
         return held
+
+    def _together_mask(self, phrase: Phrase, rows: np.ndarray, known: Masks | None) -> np.ndarray:
+        """The mask of `rows`, the documents holding the words of `phrase` together."""
+        key = _phrase_key(phrase)
+        mask = known.get(key) if known is not None else None
+        if mask is None:
+            mask = np.zeros(self.num_docs, dtype=bool)
+            mask[rows] = True
+            if known is not None:
+                known[key] = mask
+        return mask
 
     def holds(self, tokens: Sequence[str], row: int, present: set[str]) -> bool:
         """Whether document `row`, which holds the tokens `present`, holds the term

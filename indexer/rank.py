@@ -88,44 +88,51 @@ def keyword_scores(
     for weight, tokens in by_weight.items():
         together = [token for token in tokens if token not in alone]
         if together:
-            scores += weight * index.scores(together, weights)
+            part = index.scores(together, weights)
+            part *= weight
+            scores += part
         for token in tokens:
             if token in alone:
                 alone[token] = index.scores([token], weights)
                 scores += weight * alone[token]
     if ranking.bridge:
         for bridge in plan.bridges:
-            best = np.zeros(index.num_docs, dtype=np.float32)
+            best = None
             for alternative in bridge.alternatives:
-                np.maximum(best, _all_of(index, alternative, weights, known), out=best)
-            weight = ranking.word_bridge_weight if bridge.learned else ranking.bridge_weight
+                part = _all_of(index, alternative, weights, known)
+                if part is not None:
+                    best = part if best is None else np.maximum(best, part, out=best)
+            if best is None:  # no resource holds the term in the other language
+                continue
+            best *= ranking.word_bridge_weight if bridge.learned else ranking.bridge_weight
             if ranking.bridge_once:
                 # The term counts once, in whichever language scores more: a resource that
                 # writes both is not worth twice one that writes either.
                 asked = alone.get(bridge.tokens[0]) if bridge.learned else None
                 if asked is None:
                     asked = _all_of(index, bridge.tokens, weights, known)
-                scores += np.maximum(weight * best - asked, 0.0)
-            else:
-                scores += weight * best
+                if asked is not None:
+                    best -= asked
+                    np.maximum(best, 0.0, out=best)
+            scores += best
     return scores
 
 
 def _all_of(
     index: FieldIndex, tokens: tuple[str, ...], weights: dict[str, float], known: Masks | None
-) -> np.ndarray:
+) -> np.ndarray | None:
     """BM25 of a multi-word term, only where every one of its words is present: "neural"
-    alone is not "convolutional neural network"."""
+    alone is not "convolutional neural network"; None where no resource holds the term."""
     if not all(map(index.knows, tokens)):  # a word no resource holds: none holds the term
-        return np.zeros(index.num_docs, dtype=np.float32)
+        return None
     if len(set(tokens)) == 1:
         return index.scores(tokens, weights)
     names = [name for name, weight in weights.items() if weight]
     holding = index.holding_all(tokens, names, known)
     if not holding.any():  # each word is somewhere, the term nowhere: no BM25 to sum
-        return np.zeros(index.num_docs, dtype=np.float32)
+        return None
     total = index.scores(tokens, weights)
-    total[~holding] = 0.0
+    total *= holding
     return total
 
 

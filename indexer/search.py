@@ -351,15 +351,12 @@ class Searcher:
         total = sum(weights.values())
         if not total or not len(positions):
             return np.zeros(len(positions)), np.zeros(len(positions))
-        held = {
-            token: lexical.holding_all([token], lexical.fields, known)[positions]
-            for token in weights
-        }
+        held = {token: lexical.held_at([token], positions, known) for token in weights}
         bridged = dict(held)
         for bridge in plan.bridges:
             found = np.zeros(len(positions), dtype=bool)
             for alternative in bridge.alternatives:
-                found |= lexical.holding_all(alternative, lexical.fields, known)[positions]
+                found |= lexical.held_at(alternative, positions, known)
             shares = (bridged,) if bridge.learned else (held, bridged)
             for term in plan.topic_terms:  # the query's words the bridge stands in for
                 if bridge.stands_for(term):

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from indexer import morphology
 from indexer.hits import clean_query
-from indexer.lexical import FieldIndex, LexicalIndex, LexicalIndexError, top_k
+from indexer.lexical import FieldIndex, LexicalIndex, LexicalIndexError, among, top_k
 from indexer.morphology import latin_surfaces, part_of, tokenize, tokenize_many
 
 CORPUS = [
@@ -434,6 +434,44 @@ def test_a_term_of_several_words_is_held_where_its_words_stand_together():
     # A term not sought when the index was built is held where all its words are.
     assert index.holding_all(["learn", "task"], index.fields).tolist() == [0, 1, 0, 0]
     assert index.holds(["learn", "task"], 1, {"learn", "task"})
+
+
+def test_a_term_whose_words_stand_together_needs_no_mask_of_each_word():
+    """Over every field, the rows holding a term's words together are the rows holding it:
+    the words' own masks are not made (and a field left out still needs them)."""
+    index = FieldIndex.from_tokens(PHRASE_DOCS, [("metric", "learn")])
+    known = {}
+    assert index.holding_all(["metric", "learn"], index.fields, known).tolist() == [1, 0, 1, 0]
+    assert list(known) == [("metric\0learn", ())]
+    assert index.holding_all(["metric", "learn"], ["notes"], known).tolist() == [0, 0, 1, 0]
+    assert ("metric", ("notes",)) in known
+
+
+@pytest.mark.parametrize(
+    "tokens", [["metric"], ["metric", "learn"], ["learn", "task"], ["deep", "nowhere"], ["x"]]
+)
+@pytest.mark.parametrize("rows", [[0, 1, 2, 3], [3, 1], [2], []])
+def test_held_at_a_few_rows_is_holding_all_read_at_them(tokens, rows):
+    index = FieldIndex.from_tokens(PHRASE_DOCS, [("metric", "learn")])
+    rows = np.array(rows, dtype=np.int64)
+    expected = index.holding_all(tokens, index.fields)[rows].tolist()
+    fresh = {}
+    assert index.held_at(tokens, rows, fresh).tolist() == expected
+    assert fresh == {}  # no mask over every document was made for a few rows
+    known = {}
+    index.holding_all(tokens, index.fields, known)
+    assert index.held_at(tokens, rows, known).tolist() == expected  # read from the masks
+    # A planted mask is what it reads: it does not look the rows up again.
+    planted = {key: np.ones(index.num_docs, dtype=bool) for key in known}
+    assert index.held_at(tokens, rows, planted).all()
+
+
+def test_among_finds_which_rows_a_sorted_list_holds():
+    wanted = np.array([0, 3, 4, 9, 12], dtype=np.int64)
+    rows = np.array([3, 5, 9], dtype=np.int32)
+    assert among(rows, wanted).tolist() == [False, True, False, True, False]
+    assert among(np.zeros(0, dtype=np.int32), wanted).tolist() == [False] * 5
+    assert among(rows, np.zeros(0, dtype=np.int64)).tolist() == []
 
 
 def test_a_korean_compounds_parts_do_not_stand_between_the_words_of_a_term():
