@@ -91,10 +91,19 @@ def _widest(words: list[str]) -> list[str]:
     """`words` without repeats (GAN beside gan) and without those another of them holds (판별
     beside 판별자, 신경망 beside 적대적 생성 신경망), in their order: a compound's parts are
     matched too, but are one word to the reader."""
+    folded = [word.casefold() for word in words]
     kept: list[str] = []
-    for i, word in enumerate(words):
-        repeated = any(word.casefold() == earlier.casefold() for earlier in words[:i])
-        if not repeated and not any(part_of(word, other) for other in words):
+    seen: set[str] = set()
+    for word, low in zip(words, folded, strict=True):
+        if low in seen:
+            continue
+        seen.add(low)
+        # (A part is inside the other, case aside: the cheap test first.)
+        inside = any(
+            low != other and low in other and part_of(word, words[j])
+            for j, other in enumerate(folded)
+        )
+        if not inside:
             kept.append(word)
     return kept
 

@@ -92,7 +92,7 @@ def keyword_scores(
             part *= weight
             scores += part
         for token in tokens:
-            if token in alone:
+            if token in alone and index.knows(token):  # a word no resource holds scores 0
                 alone[token] = index.scores([token], weights)
                 scores += weight * alone[token]
     if ranking.bridge:
