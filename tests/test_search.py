@@ -28,8 +28,8 @@ from fakes import FakeEmbedder
 
 from indexer.answers import make_filters
 from indexer.build import Builder
-from indexer.explain import _widest
 from indexer.embed import load_embedder
+from indexer.explain import _widest
 from indexer.hits import Filters, SearchResponse, clean_query
 from indexer.rank import RRF_K, Candidates, Ranking, fuse, fuse_related, related_pool
 from indexer.related import as_written
@@ -193,7 +193,17 @@ def test_a_hit_says_why_it_matched(real_searcher):
 def test_the_why_line_names_each_word_once_and_not_a_part_of_another():
     """GAN beside gan once; 판별 inside 판별자 and 신경망 inside a longer term left out; a
     Latin word only as one of another's words (AI is not a part of BAIR)."""
-    words = ["GAN", "gan", "판별", "판별자", "신경망", "적대적 생성 신경망", "AI", "BAIR", "GAN 모형"]
+    words = [
+        "GAN",
+        "gan",
+        "판별",
+        "판별자",
+        "신경망",
+        "적대적 생성 신경망",
+        "AI",
+        "BAIR",
+        "GAN 모형",
+    ]
     assert _widest(words) == ["판별자", "적대적 생성 신경망", "AI", "BAIR", "GAN 모형"]
 
 
