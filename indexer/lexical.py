@@ -403,8 +403,8 @@ class FieldIndex:
         wanted = set(names)
         names = tuple(name for name in self.fields if name in wanted)  # one key per set
         phrase = phrase_of(tokens)
-        together = self.phrases.get(phrase)
-        together = None if together is None else self._together_mask(phrase, together, known)
+        rows = self.phrases.get(phrase)
+        together = None if rows is None else self._together_mask(phrase, rows, known)
         if together is not None and len(names) == len(self.fields):
             # Words standing together in one field are each in it: no word's mask to make.
             return together.copy()
