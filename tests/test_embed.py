@@ -277,11 +277,25 @@ def test_configured_prompts_reach_the_model(bare_use_model, monkeypatch):
 
 
 @pytest.mark.slow
+def test_passage_batches_shared_among_threads_give_the_vectors_one_thread_gives(use):
+    from threadpoolctl import threadpool_info
+
+    texts = [f"{KOREAN} {i} " * (1 + i % 7) for i in range(60)] + [ENGLISH, UNRELATED, ""]
+    blas_before = [pool["num_threads"] for pool in threadpool_info()]
+    alone = use._encode_batches(texts, batch_size=8, show_progress=False, workers=1)
+    shared = use._encode_batches(texts, batch_size=8, show_progress=False, workers=2)
+    assert np.array_equal(shared, alone)  # each row where its text is, bit for bit
+    assert_unit_float32(shared[:-1], len(texts) - 1, 512)
+    # The process's BLAS threads are what they were: the workers' limit is undone.
+    assert [pool["num_threads"] for pool in threadpool_info()] == blas_before
+
+
+@pytest.mark.slow
 def test_use_blas_threads_default_to_the_usable_cpus(use):
     assert use.threads == usable_threads()
     assert use.use._backend.threads == usable_threads()
-    assert use._query_use._backend.threads == 1  # one query: one thread
-    assert use._query_use._backend.table is use.use._backend.table  # the same weights
+    assert use._one_thread_use._backend.threads == 1  # a query, or one worker's batch: one thread
+    assert use._one_thread_use._backend.table is use.use._backend.table  # the same weights
 
 
 @pytest.mark.slow
