@@ -290,6 +290,30 @@ def test_passage_batches_shared_among_threads_give_the_vectors_one_thread_gives(
     assert [pool["num_threads"] for pool in threadpool_info()] == blas_before
 
 
+def test_a_failing_batch_stops_the_threads_before_the_other_batches():
+    import threading
+    import time
+
+    started = []
+
+    class Encoder:
+        def encode(self, texts):
+            started.append(texts[0])
+            if texts[0].startswith("fails"):
+                raise RuntimeError("a batch failed")
+            time.sleep(0.2)  # the batches running when it fails finish; no other starts
+            return np.ones((len(texts), 512), dtype=np.float32)
+
+    embedder = UseEmbedder.__new__(UseEmbedder)
+    embedder._one_thread_use = Encoder()
+    texts = ["fails" * 9] + ["later"] * 19  # the longest text is the first batch
+    embedder_threads = threading.active_count()
+    with pytest.raises(RuntimeError, match="a batch failed"):
+        embedder._encode_batches(texts, batch_size=1, show_progress=False, workers=2)
+    assert len(started) < 6  # of 20 batches
+    assert threading.active_count() == embedder_threads  # the workers are gone
+
+
 @pytest.mark.slow
 def test_use_blas_threads_default_to_the_usable_cpus(use):
     assert use.threads == usable_threads()
