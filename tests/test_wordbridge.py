@@ -117,6 +117,23 @@ def test_each_words_closest_word_of_the_other_language_is_found_block_by_block(m
         assert np.allclose(vectors.nearest[row], other[order[:2]])
 
 
+def test_a_query_words_closest_words_are_those_of_a_full_sort_best_first():
+    rng = np.random.default_rng(11)
+    words = [f"{chr(0xAC00 + i)}가" for i in range(5)] + [f"word{chr(97 + i)}" for i in range(40)]
+    given = rng.normal(size=(len(words), 8)).astype(np.float32)
+    given /= np.linalg.norm(given, axis=1, keepdims=True)
+    vectors = embed_words(words, words, 8, lambda texts: given[[words.index(t) for t in texts]])
+    for _ in range(20):
+        asked = rng.normal(size=8).astype(np.float32)
+        asked /= np.linalg.norm(asked)
+        for rows in (slice(5, 45), slice(0, 5), slice(0, 1), slice(0, 0)):
+            similarity = given[rows] @ asked
+            best = np.argsort(-similarity)[: wordbridge.NEAREST]
+            expected = [(rows.start + int(i), pytest.approx(float(similarity[i]))) for i in best]
+            assert vectors._closest(asked, rows) == expected
+    assert np.array_equal(vectors.vectors, given)  # the words' own vectors are left as they are
+
+
 def test_a_latin_word_is_embedded_as_the_lists_spell_it_not_as_its_stem():
     texts = ["Image features", "more features", "a feature", "Images", "images"]
     assert spellings(texts, ["featur", "imag", "특징"]) == ["features", "images", "특징"]
