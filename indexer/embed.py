@@ -110,8 +110,9 @@ class UseEmbedder:
         order = np.argsort([-len(text) for text in texts])
         batches = [order[start : start + batch_size] for start in range(0, len(texts), batch_size)]
         parallel = workers > 1 and len(batches) > 1
-        # One batch of passages (a resource added) may still use every BLAS thread.
-        use = self.use if workers > 1 and not parallel else self._one_thread_use
+        # A query, or a worker's batch, on one BLAS thread; a single batch of passages (a
+        # resource added) may still use every BLAS thread.
+        use = self._one_thread_use if workers == 1 or parallel else self.use
 
         def encode(rows: np.ndarray) -> None:
             batch = use.encode([texts[row] for row in rows])
