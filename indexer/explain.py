@@ -4,6 +4,8 @@ how sure Recall is of it."""
 
 from __future__ import annotations
 
+import functools
+
 from indexer.hits import Hit
 from indexer.morphology import latin_surfaces, part_of
 from indexer.query import QueryPlan
@@ -60,7 +62,7 @@ def explain(
     matched = list(dict.fromkeys(matched))
     why_parts = []
     if keyword_terms:
-        words = _widest(keyword_terms)[:6]
+        words = _widest(tuple(keyword_terms))[:6]
         words = [f"{w} ({translated[w]})" if w in translated else w for w in words]
         why_parts.append("words: " + ", ".join(words))
     if candidate.similarity is not None and candidate.similarity > 0:  # not "similar" at or below 0
@@ -87,7 +89,8 @@ def explain(
     )
 
 
-def _widest(words: list[str]) -> list[str]:
+@functools.lru_cache(maxsize=1024)  # a query's hits mostly hold the same words
+def _widest(words: tuple[str, ...]) -> tuple[str, ...]:
     """`words` without repeats (GAN beside gan) and without those another of them holds (판별
     beside 판별자, 신경망 beside 적대적 생성 신경망), in their order: a compound's parts are
     matched too, but are one word to the reader."""
@@ -105,7 +108,7 @@ def _widest(words: list[str]) -> list[str]:
         )
         if not inside:
             kept.append(word)
-    return kept
+    return tuple(kept)
 
 
 def _written_text(doc: dict, reader: IndexReader, pos: int) -> str:

@@ -346,7 +346,7 @@ class Searcher:
         translation by the model is weaker evidence than the word: indexer/wordbridge.py)."""
         lexical = self.reader.lexical
         asked = plan.topic_tokens
-        rarity = lexical.rarity(asked, known) if ranking.coverage_idf else {}
+        rarity = lexical.rarity(asked) if ranking.coverage_idf else {}
         weights = {token: rarity.get(token, 1.0) * ranking.word_weight(token) for token in asked}
         total = sum(weights.values())
         if not total or not len(positions):

@@ -204,7 +204,7 @@ def test_the_why_line_names_each_word_once_and_not_a_part_of_another():
         "BAIR",
         "GAN 모형",
     ]
-    assert _widest(words) == ["판별자", "적대적 생성 신경망", "AI", "BAIR", "GAN 모형"]
+    assert _widest(tuple(words)) == ("판별자", "적대적 생성 신경망", "AI", "BAIR", "GAN 모형")
 
 
 # --- queries that must not crash --------------------------------------------------------
