@@ -67,8 +67,10 @@ def _print_hits(hits) -> None:
             f"{hit.rank:>2}. {hit.title}{weak}",
             f"    {hit.url or '(note)'}{status}",
             f"    {hit.type} · {hit.domain or '-'} · {people} · {dates}",
-            f"    why: {hit.why}",
         ]
+        if hit.filed_under:
+            lines.append(f"    filed under: {' · '.join(hit.filed_under)}")
+        lines.append(f"    why: {hit.why}")
         if hit.snippet:
             lines.append(f"    {hit.snippet}")
         if hit.also_at:

@@ -80,6 +80,7 @@ def explain(
         snippet(best_text, shown_terms),
         matched,
         "; ".join(why_parts) or "best available match",
+        reader.several_lists,
         terms=shown_terms,
         similarity=None if candidate.similarity is None else round(candidate.similarity, 4),
         coverage=round(candidate.held, 4),

@@ -8,6 +8,8 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
 
+from indexer.resources import filed_under
+
 MODES = ("hybrid", "dense", "lexical")
 # Controls read as spaces; lone surrogates too: argv decodes invalid UTF-8 to them, and
 # the model's tokenizer cannot encode them (`recall search $'\xff'` ended in a
@@ -83,13 +85,23 @@ class Hit:
     weak: bool = False  # below the calibrated threshold: shown as "less related"
     link_health: str | None = None  # ok, dead, unreachable, unchecked, unfetchable (linkhealth)
     also_at: list[str] = field(default_factory=list)  # its page's other addresses
+    filed_under: list[str] = field(default_factory=list)  # its lists and headings (filed_under)
 
     @classmethod
     def of(
-        cls, doc: dict, rank: int, score: float, snippet: str, matched: list[str], why: str, **more
+        cls,
+        doc: dict,
+        rank: int,
+        score: float,
+        snippet: str,
+        matched: list[str],
+        why: str,
+        several_lists: bool,
+        **more,
     ) -> Hit:
-        """The hit of the resource the index records as `doc`; `more`: the query's measures
-        of it (terms, similarity, coverage, confidence, weak, also_at)."""
+        """The hit of the resource the index records as `doc`, in an index of `several_lists`
+        or of one; `more`: the query's measures of it (terms, similarity, coverage,
+        confidence, weak, also_at)."""
         return cls(
             rank=rank,
             id=doc["id"],
@@ -108,6 +120,7 @@ class Hit:
             why=why,
             kind=doc["kind"],
             link_health=doc.get("link_health"),
+            filed_under=filed_under(doc, several_lists),
             **more,
         )
 

@@ -70,7 +70,15 @@ def related(
             reasons.append(f"similar content ({float(sims[other]):.2f})")
         first_note = next((m["note"] for m in doc["mentions"] if m["note"]), "")
         hits.append(
-            Hit.of(doc, rank, score, snippet(first_note, []), ["related"], "; ".join(reasons))
+            Hit.of(
+                doc,
+                rank,
+                score,
+                snippet(first_note, []),
+                ["related"],
+                "; ".join(reasons),
+                reader.several_lists,
+            )
         )
     return hits
 

@@ -416,6 +416,12 @@ class IndexMetadata:
     def build_id(self) -> str:
         return self.manifest["build_id"]
 
+    @property
+    def several_lists(self) -> bool:
+        """Whether the index was built from more than one list or export: then a hit names
+        the list it is in."""
+        return len(self.manifest.get("sources", ())) > 1
+
     def passage_rows(self, rows: Iterable[int]) -> dict[int, tuple[str, str]]:
         """(kind, text) of the given passage rows."""
         rows = [int(row) for row in rows]

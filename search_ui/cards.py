@@ -77,6 +77,11 @@ def result_card_html(lang: str, hit: dict, doc: dict) -> str:
     """One search result: title, meta, note excerpt, best passage highlighted, why."""
     terms = hit.get("terms") or []
     parts = [title_html(hit, terms), meta_html(lang, hit)]
+    if hit.get("filed_under"):  # where the lists file it: a bare link's only context
+        parts.append(
+            f'<div class="rc-filed"><span class="rc-label">{esc(t(lang, "filed_under"))}</span> '
+            f"{esc(' · '.join(one_line(h) for h in hit['filed_under']))}</div>"
+        )
     note = excerpt(first_note(doc), NOTE_CHARS)
     snippet = hit.get("snippet") or ""
     passage_shown = snippet and not _is_profile(snippet, hit.get("title", ""))

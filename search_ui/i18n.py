@@ -68,6 +68,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "related": ("관련 자료", "Related"),
     "no_related": ("관련 자료가 없습니다.", "No related resources."),
     "why": ("찾은 이유", "Why"),
+    "filed_under": ("분류", "Filed under"),
     "note": ("메모", "Note"),
     "passage": ("일치한 부분", "Best match"),
     "also_at": ("같은 자료의 다른 주소", "Also posted as"),
@@ -198,6 +199,18 @@ _WHY_PEOPLE = [
     (re.compile(r"posted together by ([^;]+)"), r"\1 님이 함께 공유"),
     (re.compile(r"same post by ([^;]+)"), r"\1 님이 같은 글에서 공유"),
 ]
+# The kinds of resource a question asks for (indexer/data/type_words.tsv's intents).
+_INTENTS = {
+    "paper": "논문",
+    "lecture": "강의",
+    "book": "책",
+    "code": "코드",
+    "tutorial": "튜토리얼",
+    "video": "영상",
+    "slides": "슬라이드",
+    "article": "글",
+}
+_WHY_INTENTS = re.compile(r"the kind asked for: ([a-z, ]+)")
 _WHY_PHRASES = [
     ("similar meaning in the list entry", "목록 항목과 의미가 비슷함"),
     ("similar meaning in the notes", "메모와 의미가 비슷함"),
@@ -232,6 +245,13 @@ def why_text(lang: str, why: str) -> str:
         return why
     for pattern, korean in _WHY_PEOPLE:
         why = pattern.sub(korean, why)
+    why = _WHY_INTENTS.sub(
+        lambda asked: (
+            "찾는 종류: "
+            + ", ".join(_INTENTS.get(kind, kind) for kind in asked.group(1).split(", "))
+        ),
+        why,
+    )
     for english, korean in _WHY_PHRASES:
         why = why.replace(english, korean)
     return why

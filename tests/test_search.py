@@ -33,7 +33,7 @@ from indexer.explain import _widest
 from indexer.hits import Filters, SearchResponse, clean_query
 from indexer.rank import RRF_K, Candidates, Ranking, fuse, fuse_related, related_pool
 from indexer.related import as_written
-from indexer.resources import duplicate_key
+from indexer.resources import duplicate_key, filed_under
 from indexer.search import Searcher
 from indexer.store import IndexIncompatible, IndexReader
 
@@ -205,6 +205,25 @@ def test_the_why_line_names_each_word_once_and_not_a_part_of_another():
         "GAN 모형",
     ]
     assert _widest(tuple(words)) == ("판별자", "적대적 생성 신경망", "AI", "BAIR", "GAN 모형")
+
+
+def test_a_hit_is_filed_under_its_lists_when_there_are_several_then_its_headings():
+    doc = {
+        "mentions": [
+            {"source": "/lists/83_Generative Adversarial Network.md"},
+            {"source": "/lists/README.md"},
+            {"source": "/lists/83_Generative Adversarial Network.md"},
+            {"source": None},  # a resource added from the app
+        ],
+        "categories": ["논문", "Implementation", "논문", ""],
+    }
+    assert filed_under(doc, several_lists=True) == [
+        "Generative Adversarial Network",
+        "README",
+        "논문",
+        "Implementation",
+    ]
+    assert filed_under(doc, several_lists=False) == ["논문", "Implementation"]
 
 
 # --- queries that must not crash --------------------------------------------------------

@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from indexer.query import type_words
 from search_ui.cards import (
     definitions_html,
     entry_html,
@@ -14,6 +15,7 @@ from search_ui.cards import (
     title_html,
     url_html,
 )
+from search_ui.i18n import _INTENTS, why_text
 from search_ui.render import anchor, clean_text, esc, excerpt, highlight, link, safe_href
 
 HOSTILE = [
@@ -213,6 +215,23 @@ def test_result_card_names_the_other_addresses_of_its_page():
     assert "Also posted as" in card and "같은 자료의 다른 주소" in result_card_html("ko", hit, {})
     assert 'href="https://www.youtube.com/watch?v=x&amp;t=30s"' in card
     assert 'href="javascript' not in card  # shown as text, never as a link
+
+
+def test_the_kinds_a_question_asks_for_are_named_in_korean():
+    why = "words: GAN; similar meaning in the list entry (0.34); the kind asked for: code, paper"
+    korean = "일치 단어: GAN; 목록 항목과 의미가 비슷함 (0.34); 찾는 종류: 코드, 논문"
+    assert why_text("ko", why) == korean
+    assert why_text("en", why) == why
+    assert set(type_words().types_of) <= set(_INTENTS)  # every kind the table knows
+
+
+def test_result_card_says_where_the_lists_file_it():
+    hit = {"title": "논문", "url": "https://arxiv.org/abs/1", "type": "paper", "why": "words: GAN"}
+    assert "rc-filed" not in result_card_html("en", hit, {})
+    hit["filed_under"] = ["Generative Adversarial Network", "<b>Implementation</b>"]
+    card = result_card_html("en", hit, {})
+    assert "Filed under</span> Generative Adversarial Network · &lt;b&gt;Implementation" in card
+    assert "분류</span> Generative Adversarial Network" in result_card_html("ko", hit, {})
 
 
 def test_an_entry_links_to_its_page_in_the_app_only_when_asked():
