@@ -26,7 +26,7 @@ def _features(opened, ranking: Ranking, half: str) -> tuple[np.ndarray, np.ndarr
                 continue
             wanted = {duplicate_key(u) for u in item["rel"]}
             response = searcher.search(item["q"], k=common.K)
-            hits, absent = response.results, float(bool(response.absent_terms))
+            hits, absent = response.results, searcher.absence(response.absent_terms)
             start = len(x)
             first = None
             for i, hit in enumerate(hits):

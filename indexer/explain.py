@@ -22,13 +22,13 @@ def explain(
     found: dict[str, set[str]],
     passages: dict[int, tuple[str, str]],
     plan: QueryPlan,
-    absent: bool,
+    absent: float,
     reader: IndexReader,
     calibration: Calibration | None,
 ) -> Hit:
     """The hit of `candidate`, which holds the query's words `found` (field -> words),
-    with `passages` holding (kind, text) of its best passage rows; `absent`: the query
-    names a glossary term no resource holds."""
+    with `passages` holding (kind, text) of its best passage rows; `absent`: the query's
+    `rank.absence` (it names a glossary term no resource holds)."""
     doc = reader.docs[candidate.pos]
     rows = candidate.rows
     best_kind, best_text = passages.get(rows[0], ("profile", "")) if rows else ("profile", "")

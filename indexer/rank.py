@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.lexical import FieldIndex, Masks, top_k
-from indexer.query import QueryPlan, one_syllable
+from indexer.query import QueryPlan, glossary, one_syllable, variant_tokens
 
 FUSIONS = ("zscore", "minmax", "convex", "rrf")
 RRF_K = 60
@@ -265,19 +265,31 @@ def fuse_related(
 
 @dataclass(frozen=True)
 class Calibration:
-    """P(relevant) of a hit from its dense similarity, its keyword coverage and whether the
-    query names a glossary term that no resource holds, fitted on the tuning half for one
-    model; `threshold` is the probability below which a hit is weak."""
+    """P(relevant) of a hit from its dense similarity, its keyword coverage and the query's
+    `absence` (a glossary term no resource holds), fitted on the tuning half for one model;
+    `threshold` is the probability below which a hit is weak."""
 
     intercept: float
     dense: float
     coverage: float
-    absent: float
+    absent: float  # the weight of `absence`
     threshold: float
 
-    def probability(self, dense: float, coverage: float, absent: bool) -> float:
-        z = self.intercept + self.dense * dense + self.coverage * coverage + self.absent * absent
+    def probability(self, dense: float, coverage: float, absence: float) -> float:
+        z = self.intercept + self.dense * dense + self.coverage * coverage + self.absent * absence
         return 1.0 / (1.0 + math.exp(-z))
+
+
+def glossary_held(index: FieldIndex) -> float:
+    """The share of the glossary's entries that some resource holds in one of its variants:
+    how much of the field's vocabulary the collection writes (the sample list's eleven
+    resources: 5%; the adioshun lists: 36%)."""
+    entries = glossary()
+    held = sum(
+        any(index.any_holds(tokens) for tokens in map(variant_tokens, entry.variants) if tokens)
+        for entry in entries
+    )
+    return held / len(entries) if entries else 0.0
 
 
 def load_calibration(model: str, path: Path = CALIBRATION) -> Calibration | None:

@@ -9,7 +9,14 @@ from fakes import FakeEmbedder
 
 from indexer.lexical import FieldIndex
 from indexer.morphology import analyse_many
-from indexer.query import GLOSSARY, TYPE_WORDS, glossary, plan_query, type_words
+from indexer.query import (
+    GLOSSARY,
+    TYPE_WORDS,
+    glossary,
+    plan_query,
+    type_words,
+    variant_tokens,
+)
 from indexer.rank import Ranking, keyword_scores
 from indexer.search import Searcher
 
@@ -92,6 +99,16 @@ def test_glossary_bridges_korean_and_english():
     alternatives = {alt for bridge in english.bridges for alt in bridge.alternatives}
     assert any("전이" in "".join(alt) for alt in alternatives)
     assert plan("transfer learning", bridge=False).bridges == []
+
+
+def test_a_variant_left_as_a_lone_letter_stands_for_nothing():
+    assert variant_tokens("i.i.d.") == ()  # "d" to the analyser: any text with a "d"
+    assert variant_tokens("n-그램") == ()
+    assert variant_tokens("iid") == ("iid",)
+    assert variant_tokens("k-means") == ("k", "mean")  # a letter beside other words is kept
+    iid = plan("iid 가정이 깨질 때")
+    alternatives = {alt for bridge in iid.bridges for alt in bridge.alternatives}
+    assert ("d",) not in alternatives and ("독립", "동일", "분포") in alternatives
 
 
 def test_a_glossary_term_counts_once_in_the_language_that_scores_more():

@@ -659,11 +659,36 @@ def test_a_glossary_term_no_resource_holds_is_named_and_lowers_confidence(real_s
     absent = real_searcher.search("NeRF 논문 설명", k=5)  # neural radiance fields
     assert absent.absent_terms == ["NeRF"] and absent.to_dict()["absent_terms"] == ["NeRF"]
     assert absent.no_close_match
-    # Its weight is what lowers the confidence of the same evidence.
+    # Its weight, times the share of the glossary the collection holds, is what lowers the
+    # confidence of the same evidence.
     hit, calibration = absent.results[0], real_searcher.calibration
     assert calibration.absent < 0
-    unweighted = calibration.probability(hit.similarity or 0.0, hit.coverage, False)
-    assert hit.confidence < round(unweighted, 4)
+    assert real_searcher.absence(absent.absent_terms) == real_searcher.glossary_held
+    assert real_searcher.absence(held.absent_terms) == 0.0
+    evidence = (hit.similarity or 0.0, hit.coverage)
+    weighted = calibration.probability(*evidence, real_searcher.glossary_held)
+    assert hit.confidence == round(weighted, 4)
+    assert hit.confidence < round(calibration.probability(*evidence, 0.0), 4)
+
+
+def test_the_glossary_held_is_the_share_of_its_entries_some_resource_holds():
+    from indexer.lexical import FieldIndex
+    from indexer.query import glossary
+    from indexer.rank import glossary_held
+
+    entries = len(glossary())
+    nothing = FieldIndex.from_tokens({"title": [["kimchi"], ["stew"]]})
+    assert glossary_held(nothing) == 0.0
+    # lstm and overfitting (its stem), one entry each; "neural" and "network" apart
+    phrase = [("neural", "network")]
+    apart = FieldIndex.from_tokens(
+        {"title": [["lstm", "overfit"], ["neural", "a", "b", "c", "d", "network"]]}, phrase
+    )
+    assert glossary_held(apart) == pytest.approx(2 / entries)
+    together = FieldIndex.from_tokens(
+        {"title": [["lstm", "overfit"], ["neural", "network"]]}, phrase
+    )
+    assert glossary_held(together) == pytest.approx(3 / entries)  # neural network too
 
 
 # --- pure pieces --------------------------------------------------------------------------
