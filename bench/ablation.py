@@ -92,8 +92,7 @@ STEPS = (  # (label, change, kept)
         f"+ word bridges: a query word no glossary term covers counts as its {NEAREST} "
         f"closest words of the other script in the index (model cosine ≥ "
         f"{WORD_SIMILARITY[DEFAULT_MODEL]}, mutual within {MUTUAL_MARGIN}, neither word "
-        f"≥ {BLANK_LIKENESS[DEFAULT_MODEL]} close to the model's vector of no text; weak-hit "
-        "coverage without them)",
+        f"≥ {BLANK_LIKENESS[DEFAULT_MODEL]} close to the model's vector of no text)",
         {"word_bridges": True},
         True,
     ),

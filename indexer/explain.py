@@ -72,7 +72,7 @@ def explain(
     confidence = None
     if calibration is not None:
         dense_evidence = candidate.similarity if candidate.similarity is not None else 0.0
-        confidence = calibration.probability(dense_evidence, candidate.held, absent)
+        confidence = calibration.probability(dense_evidence, candidate.coverage, absent)
     return Hit.of(
         doc,
         rank,
@@ -83,7 +83,7 @@ def explain(
         reader.several_lists,
         terms=shown_terms,
         similarity=None if candidate.similarity is None else round(candidate.similarity, 4),
-        coverage=round(candidate.held, 4),
+        coverage=round(candidate.coverage, 4),
         confidence=None if confidence is None else round(confidence, 4),
         weak=confidence is not None and confidence < calibration.threshold,
         also_at=list(doc.get("same_page", ())),

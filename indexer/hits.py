@@ -80,7 +80,7 @@ class Hit:
     kind: str = "resource"
     terms: list[str] = field(default_factory=list)  # query words found, for highlighting
     similarity: float | None = None  # the dense ranker's cosine, None if it did not return it
-    coverage: float = 0.0  # share of the query's topic words it holds, as asked or via the glossary
+    coverage: float = 0.0  # share of the query's words it holds, as asked or through a bridge
     confidence: float | None = None  # P(relevant), calibrated per model; None: not known
     weak: bool = False  # below the calibrated threshold: shown as "less related"
     link_health: str | None = None  # ok, dead, unreachable, unchecked, unfetchable (linkhealth)

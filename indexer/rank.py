@@ -146,7 +146,6 @@ class Candidate:
     rows: list[int]  # the resource's passages that the dense ranker returned, best first
     similarity: float | None = None  # cosine of the best of them
     coverage: float = 0.0  # share of the query's topic words the resource holds, or bridges
-    held: float = 0.0  # ... as asked or through the glossary (not through the model's words)
     score: float = 0.0
 
 
@@ -160,7 +159,6 @@ class Candidates:
     keyword: np.ndarray  # float64 BM25 over the fields
     similarity: np.ndarray  # float64 cosine of the best passage; NaN: not known
     coverage: np.ndarray  # float64 share of the query's topic words the resource holds, or bridges
-    held: np.ndarray  # float64 ... as asked or through the glossary
     passage_rows: np.ndarray  # int64 passages the dense ranker returned, by resource, best first
     spans: np.ndarray  # int64 (start, end) of each candidate's passages in passage_rows
 
@@ -176,7 +174,6 @@ class Candidates:
             self.passage_rows[start:end].tolist(),
             _known(self.similarity[i]),
             float(self.coverage[i]),
-            float(self.held[i]),
             score,
         )
 

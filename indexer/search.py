@@ -188,8 +188,8 @@ class Searcher:
             keyword_of = keyword[pos].astype(np.float64)
         else:
             keyword_of = np.zeros(len(pos))
-        coverage, held = np.zeros(len(pos)), np.zeros(len(pos))
-        return Candidates(pos, total, keyword_of, similarity, coverage, held, rows, spans)
+        coverage = np.zeros(len(pos))
+        return Candidates(pos, total, keyword_of, similarity, coverage, rows, spans)
 
     # -------------------------------------------------------------- search
 
@@ -246,9 +246,7 @@ class Searcher:
                 dense = self._dense(self._expand(vector, dense), depth)
             candidates = self._candidates(dense, keyword, depth, vector)
             if keyword is not None:
-                candidates.coverage, candidates.held = self._cover(
-                    candidates.pos, plan, ranking, known
-                )
+                candidates.coverage = self._cover(candidates.pos, plan, ranking, known)
             scores = fuse(candidates, ranking, mode, preferred, self._thin)
             ranked = np.lexsort((candidates.pos, -scores))  # ties by position
             if filters.active():
@@ -359,32 +357,26 @@ class Searcher:
 
     def _cover(
         self, positions: np.ndarray, plan: QueryPlan, ranking: Ranking, known: Masks
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Each candidate's coverage: the weighted share of the query's topic words it holds,
-        as asked or through a bridge standing in for them, which the fusion counts; and that
-        share without the words the model bridged, which the confidence counts (a word's
-        translation by the model is weaker evidence than the word: indexer/wordbridge.py)."""
+    ) -> np.ndarray:
+        """Each candidate's coverage, which the fusion and the confidence count: the weighted
+        share of the query's topic words it holds, as asked or through a bridge standing in
+        for them (the glossary's, or the model's translation: indexer/wordbridge.py)."""
         lexical = self.reader.lexical
         asked = plan.topic_tokens
         rarity = lexical.rarity(asked) if ranking.coverage_idf else {}
         weights = {token: rarity.get(token, 1.0) * ranking.word_weight(token) for token in asked}
         total = sum(weights.values())
         if not total or not len(positions):
-            return np.zeros(len(positions)), np.zeros(len(positions))
+            return np.zeros(len(positions))
         held = {token: lexical.held_at([token], positions, known) for token in weights}
-        bridged = dict(held)
         for bridge in plan.bridges:
             found = np.zeros(len(positions), dtype=bool)
             for alternative in bridge.alternatives:
                 found |= lexical.held_at(alternative, positions, known)
-            shares = (bridged,) if bridge.learned else (held, bridged)
             for term in plan.topic_terms:  # the query's words the bridge stands in for
                 if bridge.stands_for(term):
-                    for share in shares:
-                        share[term.token] = share[term.token] | found
-        return tuple(
-            sum(weights[t] * share[t] for t in weights) / total for share in (bridged, held)
-        )
+                    held[term.token] = held[term.token] | found
+        return sum(weights[t] * held[t] for t in weights) / total
 
     def _preferred(self, intents: set[str]) -> np.ndarray | None:
         """1.0 for each resource of a kind the query asks for ("LSTM 논문": papers)."""

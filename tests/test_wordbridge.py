@@ -194,9 +194,8 @@ def test_a_korean_word_finds_the_english_title_the_model_translates_it_to(word_s
     first = response.results[0]
     assert first.url == SENSOR
     assert "센서 (sensor)" in first.why
-    # The confidence counts only what the resource holds as asked or through the glossary:
-    # the translation is weaker evidence, so the hit holds none of the query's words.
-    assert first.coverage == 0.0
+    # The coverage the fusion and the confidence count holds the word through its translation.
+    assert first.coverage == 1.0
     word_searcher.ranking = Ranking(word_bridges=False)
     try:
         assert word_searcher.search("센서", k=3, mode="lexical").results == []
