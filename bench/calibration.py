@@ -1,6 +1,7 @@
 """The weak-hit calibration: P(relevant) of a hit from its similarity, its keyword
-coverage and whether the query names a glossary term no resource holds, fitted on the
-tuning half of the labelled sets, and the threshold that comes closest to the issue's two
+coverage and the query's absence (`Searcher.absence`: the share of the glossary the
+collection holds when the query names a glossary term no resource holds, else 0), fitted
+on the tuning half of the labelled sets, and the threshold that comes closest to the issue's two
 confidence targets there. Run by `bench/ablation.py --calibrate`."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from indexer.resources import duplicate_key
 
 
 def _features(opened, ranking: Ranking, half: str) -> tuple[np.ndarray, np.ndarray, list]:
-    """(similarity, coverage, a glossary term of the query absent from the collection) of
+    """(similarity, coverage, the query's `Searcher.absence`) of
     every top-10 hit of every query of `half`, with whether it is relevant; and per query
     the position of its first relevant hit."""
     x, y, queries = [], [], []
@@ -56,7 +57,7 @@ TOLD_TARGET = 0.80  # ... and unanswerable questions told "no close match"
 
 
 def calibrate(opened, ranking: Ranking) -> dict:
-    """Fit P(relevant | similarity, coverage, absent term) on the tuning half and choose the
+    """Fit P(relevant | similarity, coverage, absence) on the tuning half and choose the
     threshold that comes closest to both targets there: the smallest largest shortfall of the
     first relevant hits kept strong and of the unanswerable questions told (ties: the lowest
     threshold, the fewest hits called weak)."""

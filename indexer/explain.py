@@ -22,13 +22,13 @@ def explain(
     found: dict[str, set[str]],
     passages: dict[int, tuple[str, str]],
     plan: QueryPlan,
-    absent: float,
+    absence: float,
     reader: IndexReader,
     calibration: Calibration | None,
 ) -> Hit:
     """The hit of `candidate`, which holds the query's words `found` (field -> words),
-    with `passages` holding (kind, text) of its best passage rows; `absent`: the query's
-    `rank.absence` (it names a glossary term no resource holds)."""
+    with `passages` holding (kind, text) of its best passage rows; `absence`: the query's
+    `Searcher.absence` (what its glossary terms that no resource holds tell)."""
     doc = reader.docs[candidate.pos]
     rows = candidate.rows
     best_kind, best_text = passages.get(rows[0], ("profile", "")) if rows else ("profile", "")
@@ -72,7 +72,7 @@ def explain(
     confidence = None
     if calibration is not None:
         dense_evidence = candidate.similarity if candidate.similarity is not None else 0.0
-        confidence = calibration.probability(dense_evidence, candidate.coverage, absent)
+        confidence = calibration.probability(dense_evidence, candidate.coverage, absence)
     return Hit.of(
         doc,
         rank,

@@ -106,9 +106,9 @@ def glossary() -> tuple[GlossaryEntry, ...]:
 
 
 def variant_tokens(variant: str) -> tuple[str, ...]:
-    """A glossary variant as index tokens; none for one the analyser leaves a lone letter or
-    digit of ("i.i.d." is "d" to the index, "n-그램" is "n"): it would stand for any text
-    that writes that letter."""
+    """A glossary variant as index tokens; none for one the analyser leaves a lone character
+    of ("i.i.d." is "d" to the index, "n-그램" is "n", 도커 is 크): it would stand for any
+    text that writes that character."""
     tokens = glossary_tokens().get(variant, ())
     return () if len(tokens) == 1 and len(tokens[0]) == 1 else tokens
 

@@ -123,7 +123,7 @@ def _all_of(
 ) -> np.ndarray | None:
     """BM25 of a multi-word term, only where every one of its words is present: "neural"
     alone is not "convolutional neural network"; None where no resource holds the term."""
-    if not all(map(index.knows, tokens)):  # a word no resource holds: none holds the term
+    if not tokens or not all(map(index.knows, tokens)):  # no word, or one no resource holds
         return None
     if len(set(tokens)) == 1:
         return index.scores(tokens, weights)
@@ -281,9 +281,9 @@ def glossary_held(index: FieldIndex) -> float:
     """The share of the glossary's entries that some resource holds in one of its variants:
     how much of the field's vocabulary the collection writes (the sample list's eleven
     resources: 5%; the adioshun lists: 36%)."""
-    entries = glossary()
+    entries, known = glossary(), {}  # each word's mask made once for all the variants
     held = sum(
-        any(index.any_holds(tokens) for tokens in map(variant_tokens, entry.variants) if tokens)
+        any(index.any_holds(tokens, known) for tokens in map(variant_tokens, entry.variants))
         for entry in entries
     )
     return held / len(entries) if entries else 0.0

@@ -4,7 +4,6 @@ explained in explain.py and related resources found in related.py."""
 
 from __future__ import annotations
 
-import functools
 import math
 import time
 from collections import defaultdict
@@ -19,7 +18,7 @@ from indexer.explain import explain
 from indexer.hits import MODES, Filters, Hit, SearchResponse, clean_query
 from indexer.lexical import Masks, top_k
 from indexer.morphology import analyse_many
-from indexer.query import Bridge, QueryPlan, plan_query
+from indexer.query import Bridge, QueryPlan, glossary, plan_query
 from indexer.rank import (
     FUSIONS,
     Candidates,
@@ -75,6 +74,7 @@ class Searcher:
         self.docs = reader.docs
         self._thin = np.array([bool(doc.get("thin")) for doc in self.docs], np.float32)
         self._kind_masks: dict[str, np.ndarray] | None = None  # kind -> 1.0 for its resources
+        self._glossary_held: tuple[tuple, float] | None = None  # (the glossary, its share)
         self._by_url = {}
         for pos, doc in enumerate(self.docs):
             if doc["url"]:
@@ -339,11 +339,15 @@ class Searcher:
         of the adioshun lists' unanswerable ones, not 76%, their answered ones as strong.)"""
         return self.glossary_held if absent_terms else 0.0
 
-    @functools.cached_property
+    @property
     def glossary_held(self) -> float:
         """`rank.glossary_held` of the index, worked out the first time a query needs it
-        (6 ms at 100,000 resources)."""
-        return glossary_held(self.reader.lexical)
+        (6 ms at 100,000 resources) and again when the glossary is read again
+        (`query.reload_tables`)."""
+        entries = glossary()
+        if self._glossary_held is None or self._glossary_held[0] is not entries:
+            self._glossary_held = (entries, glossary_held(self.reader.lexical))
+        return self._glossary_held[1]
 
     def _absent_terms(self, plan: QueryPlan, known: Masks) -> list[str]:
         """The glossary terms of the query that no resource holds in any of their variants:

@@ -418,9 +418,10 @@ class IndexMetadata:
 
     @property
     def several_lists(self) -> bool:
-        """Whether the index was built from more than one list or export: then a hit names
-        the list it is in."""
-        return len(self.manifest.get("sources", ())) > 1
+        """Whether the index was built from more than one list or export holding links (a
+        README beside one list does not count): then a hit names the list it is in."""
+        files = self.manifest.get("source_files", ())
+        return sum(1 for file in files if file.get("links", 1)) > 1
 
     def passage_rows(self, rows: Iterable[int]) -> dict[int, tuple[str, str]]:
         """(kind, text) of the given passage rows."""

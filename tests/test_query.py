@@ -104,6 +104,7 @@ def test_glossary_bridges_korean_and_english():
 def test_a_variant_left_as_a_lone_letter_stands_for_nothing():
     assert variant_tokens("i.i.d.") == ()  # "d" to the analyser: any text with a "d"
     assert variant_tokens("n-그램") == ()
+    assert variant_tokens("도커") == ()  # 크 to the analyser
     assert variant_tokens("iid") == ("iid",)
     assert variant_tokens("k-means") == ("k", "mean")  # a letter beside other words is kept
     iid = plan("iid 가정이 깨질 때")

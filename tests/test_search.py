@@ -109,6 +109,8 @@ def test_keywords_cross_languages_only_through_the_glossary_and_word_bridges(
     monkeypatch.setattr(real_searcher, "ranking", glossary_only)
     bridged = real_searcher.search(query, mode="lexical")
     assert {hit.url for hit in bridged.results[:2]} == {TOTAL_RECALL, TOTAL_RECALL_2}
+    total_recall = next(hit for hit in bridged.results if hit.url == TOTAL_RECALL)
+    assert total_recall.coverage < 1.0  # without the translations: the glossary's term only
     # marked: the asked term, and the title's own words it matched through the glossary
     assert bridged.results[0].terms == ["질의 확장", "Query", "Expansion"]
     monkeypatch.setattr(real_searcher, "ranking", glossary_only.with_options(bridge=False))
