@@ -370,11 +370,15 @@ def filed_under(doc: dict, several_lists: bool) -> list[str]:
     """Where the lists file a record, for the reader, each once: the names of its lists
     (when the collection has several) and its headings. A bookmark whose link text is
     "논문" or "GitHub" says little without "Generative Adversarial Network · Implementation"."""
-    names = [list_name(m["source"]) for m in doc["mentions"] if m.get("source") and several_lists]
+    names = _list_names(doc) if several_lists else []
     return list(dict.fromkeys(name for name in [*names, *doc["categories"]] if name))
 
 
 def headings(doc: dict) -> list[str]:
     """What a record is filed under: its categories, sections and the names of its lists."""
-    names = [list_name(m["source"]) for m in doc["mentions"] if m.get("source")]
-    return [*doc["categories"], *doc.get("sections", []), *names]
+    return [*doc["categories"], *doc.get("sections", []), *_list_names(doc)]
+
+
+def _list_names(doc: dict) -> list[str]:
+    """The name of the list of each of a record's mentions that came from one."""
+    return [list_name(m["source"]) for m in doc["mentions"] if m.get("source")]
